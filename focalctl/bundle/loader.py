@@ -1,0 +1,386 @@
+"""Files → documents with positions.
+
+Reads ``*.yaml``/``*.yml`` files with ruamel.yaml's libyaml-backed composer, which keeps the
+start and end mark of every node, and turns the node tree into plain Python data itself so it
+can reject what YAML would silently accept: duplicate keys, non-string keys, foreign tags,
+non-finite numbers. Hostile input is bounded before any expansion: file size, nesting depth
+and the size aliases would expand to are measured on the composed graph (linear in the source),
+so a billion-laughs document costs microseconds, not gigabytes.
+
+Positions are not copied into a side table: each :class:`Document` keeps its root node, and
+:func:`focalctl.bundle.positions.locate` walks it only for pointers that have a diagnostic.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from focalctl.diagnostics import Diagnostic, make
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES_PER_DOCUMENT = 200_000
+YAML_SUFFIXES = (".yaml", ".yml")
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null"))
+_PLAIN_AS_STRING = {f"{_TAG}{t}" for t in ("timestamp", "binary", "merge", "value", "yaml")}
+_MAP, _SEQ = f"{_TAG}map", f"{_TAG}seq"
+
+
+@dataclass(slots=True)
+class Document:
+    """One YAML document of a bundle file: its data and the node tree it came from."""
+
+    file: str
+    index: int
+    node: Node
+    data: Any
+    kind: str | None = None
+    api_version: str | None = None
+
+    @property
+    def line(self) -> int:
+        return int(self.node.start_mark.line) + 1
+
+
+@dataclass(slots=True)
+class SourceFile:
+    """A bundle file as read: display path, raw bytes digest input and its documents."""
+
+    path: str
+    raw: bytes
+    documents: list[Document] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class LoadResult:
+    files: list[SourceFile]
+    diagnostics: list[Diagnostic]
+
+    @property
+    def documents(self) -> Iterator[Document]:
+        for f in self.files:
+            yield from f.documents
+
+
+class _Reject(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def display_path(path: Path) -> str:
+    """A stable, relative-when-possible path for messages (posix separators)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # different drive on Windows
+        rel = str(path)
+    return Path(rel).as_posix() if not rel.startswith("..") else path.as_posix()
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand directories into their YAML files, sorted; report paths that do not exist."""
+    found: list[Path] = []
+    diags: list[Diagnostic] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for sub in sorted(p.rglob("*")):
+                if sub.suffix in YAML_SUFFIXES and sub.is_file() and not _hidden(sub, p):
+                    found.append(sub)
+        elif p.is_file():
+            found.append(p)
+        else:
+            diags.append(
+                make(
+                    "FOC100",
+                    file=str(raw),
+                    line=1,
+                    column=1,
+                    path=str(raw),
+                    reason="no such file or directory",
+                )
+            )
+    seen: set[Path] = set()
+    unique = []
+    for f in found:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, diags
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def load_paths(paths: Iterable[str | Path]) -> LoadResult:
+    files, diags = discover(paths)
+    result = LoadResult(files=[], diagnostics=diags)
+    for f in files:
+        source, fdiags = load_file(f)
+        result.files.append(source)
+        result.diagnostics.extend(fdiags)
+    return result
+
+
+def load_file(path: Path, display: str | None = None) -> tuple[SourceFile, list[Diagnostic]]:
+    name = display or display_path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return SourceFile(name, b""), [
+                make("FOC106", file=name, line=1, column=1, size=size, limit=MAX_FILE_BYTES)
+            ]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return SourceFile(name, b""), [
+            make("FOC100", file=name, line=1, column=1, path=name, reason=exc.strerror or str(exc))
+        ]
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
+    """Parse one file's bytes into documents; never raises on bad input."""
+    source = SourceFile(name, raw)
+    if len(raw) > MAX_FILE_BYTES:
+        return source, [
+            make("FOC106", file=name, line=1, column=1, size=len(raw), limit=MAX_FILE_BYTES)
+        ]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        reason = f"byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        return source, [make("FOC105", file=name, line=line, column=col, reason=reason)]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        off = text.index("\x00")
+        line = text.count("\n", 0, off) + 1
+        return source, [make("FOC105", file=name, line=line, column=1, reason="NUL byte in text")]
+    yaml = YAML(typ="safe", pure=False)
+    diags: list[Diagnostic] = []
+    try:
+        nodes = list(yaml.compose_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        col = mark.column + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        return source, [make("FOC101", file=name, line=line, column=col, problem=problem)]
+    except (YAMLError, RecursionError, ValueError) as exc:
+        return source, [
+            make("FOC101", file=name, line=1, column=1, problem=str(exc).splitlines()[0])
+        ]
+    nodes = [n for n in nodes if n is not None]
+    if not nodes:
+        return source, [make("FOC104", file=name, line=1, column=1)]
+    for index, node in enumerate(nodes):
+        try:
+            _bound(node, name)
+            data = _to_python(node, name, 0)
+        except _Reject as rej:
+            diags.append(rej.diagnostic)
+            continue
+        doc = Document(file=name, index=index, node=node, data=data)
+        if _is_empty(node):
+            continue
+        header = _header(doc)
+        if header is not None:
+            diags.append(header)
+            continue
+        source.documents.append(doc)
+    return source, diags
+
+
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _NULL
+
+
+def _pos(node: Node) -> tuple[int, int, int | None]:
+    start, end = node.start_mark, node.end_mark
+    end_col = end.column + 1 if end.line == start.line else None
+    return start.line + 1, start.column + 1, end_col
+
+
+def _reject(code: str, name: str, node: Node, **params: Any) -> _Reject:
+    line, col, end = _pos(node)
+    return _Reject(make(code, file=name, line=line, column=col, end_column=end, **params))
+
+
+def _bound(root: Node, name: str) -> None:
+    """Reject excessive depth or alias expansion, in time linear in the composed graph."""
+    sizes: dict[int, int] = {}
+    # Iterative post-order walk; shared (aliased) nodes are measured once and memoised.
+    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _reject("FOC107", name, node, limit=MAX_DEPTH)
+        key = id(node)
+        if isinstance(node, ScalarNode):
+            sizes[key] = 1
+            continue
+        children = _children(node)
+        if done:
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_NODES_PER_DOCUMENT:
+                raise _reject("FOC108", name, node, limit=MAX_NODES_PER_DOCUMENT)
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        out: list[Node] = []
+        for k, v in node.value:
+            out.append(k)
+            out.append(v)
+        return out
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _to_python(node: Node, name: str, depth: int) -> Any:
+    # Depth is already bounded by _bound, so recursion here is safe and fast.
+    if isinstance(node, ScalarNode):
+        return _scalar(node, name)
+    if isinstance(node, SequenceNode):
+        if node.tag != _SEQ:
+            raise _reject("FOC112", name, node, tag=node.tag)
+        return [_to_python(child, name, depth + 1) for child in node.value]
+    if isinstance(node, MappingNode):
+        if node.tag != _MAP:
+            raise _reject("FOC112", name, node, tag=node.tag)
+        out: dict[str, Any] = {}
+        first: dict[str, Node] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, ScalarNode):
+                raise _reject(
+                    "FOC113",
+                    name,
+                    knode,
+                    found="a " + ("list" if isinstance(knode, SequenceNode) else "mapping"),
+                )
+            if knode.tag == _MAP.replace("map", "merge"):
+                raise _reject("FOC112", name, knode, tag="<< (merge key)")
+            key = knode.value if knode.tag == _STR else str(_scalar(knode, name))
+            if key in first:
+                raise _reject(
+                    "FOC102", name, knode, key=key, first_line=first[key].start_mark.line + 1
+                )
+            first[key] = knode
+            out[key] = _to_python(vnode, name, depth + 1)
+        return out
+    raise _reject("FOC101", name, node, problem="unexpected node")
+
+
+def _scalar(node: ScalarNode, name: str) -> Any:
+    tag, value = node.tag, node.value
+    if tag == _STR or tag in _PLAIN_AS_STRING:
+        return value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return value.lower() == "true"
+    if tag == _INT:
+        try:
+            return int(value.replace("_", ""), 0)
+        except ValueError:
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                return value
+    if tag == _FLOAT:
+        try:
+            number = float(value.replace("_", ""))
+        except ValueError:
+            return value
+        if not math.isfinite(number):
+            raise _reject("FOC114", name, node, value=value)
+        return number
+    raise _reject("FOC112", name, node, tag=tag)
+
+
+def _header(doc: Document) -> Diagnostic | None:
+    """Check the envelope's type fields; return a diagnostic when the document is unusable."""
+    from focalctl.bundle.kinds import KIND_NAMES
+
+    data = doc.data
+    if not isinstance(data, dict):
+        found = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        line, col, end = _pos(doc.node)
+        return make(
+            "FOC103",
+            file=doc.file,
+            document=doc.index,
+            line=line,
+            column=col,
+            end_column=end,
+            found=found,
+        )
+    for fld in ("apiVersion", "kind"):
+        if fld not in data:
+            line, col, _ = _pos(doc.node)
+            return make(
+                "FOC111", file=doc.file, document=doc.index, line=line, column=col, field=fld
+            )
+    api = data["apiVersion"]
+    if api != "focal/v1":
+        node = _value_node(doc.node, "apiVersion")
+        line, col, end = _pos(node)
+        return make(
+            "FOC110",
+            file=doc.file,
+            document=doc.index,
+            line=line,
+            column=col,
+            end_column=end,
+            found=api,
+        )
+    kind = data["kind"]
+    if kind not in KIND_NAMES:
+        from focalctl.diagnostics.suggest import did_you_mean
+
+        node = _value_node(doc.node, "kind")
+        line, col, end = _pos(node)
+        hint = did_you_mean(str(kind), KIND_NAMES) or f"use one of: {', '.join(KIND_NAMES)}"
+        return make(
+            "FOC109",
+            file=doc.file,
+            document=doc.index,
+            line=line,
+            column=col,
+            end_column=end,
+            kind=kind,
+            hint=hint,
+            kinds=", ".join(KIND_NAMES),
+        )
+    doc.kind = str(kind)
+    doc.api_version = str(api)
+    return None
+
+
+def _value_node(mapping: Node, key: str) -> Node:
+    for k, v in mapping.value:
+        if isinstance(k, ScalarNode) and k.value == key:
+            return v  # type: ignore[no-any-return]
+    return mapping

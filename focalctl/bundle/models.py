@@ -1,0 +1,302 @@
+"""Documents → typed objects: the envelope around the spec models of :mod:`runtime.spec`.
+
+Each document is validated as ``apiVersion`` + ``kind`` + ``metadata`` + ``spec``; pydantic
+errors become Diagnostics located at the exact key or value in the source file. The spec models
+themselves are defined once, in the runtime, so the compiler and the runtime agree on them.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from focalctl.bundle.loader import Document
+from focalctl.bundle.positions import locate, pointer
+from focalctl.diagnostics import Diagnostic, make
+from focalctl.diagnostics.suggest import did_you_mean
+from runtime.spec import KIND_SPECS, NAME_PATTERN
+
+DURATION_FIELDS = {"debounce", "after", "retryAfter", "expiresAfter", "timeout"}
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    tenant: str | None = Field(default=None, pattern=NAME_PATTERN)
+    labels: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    apiVersion: str  # noqa: N815 - the YAML key
+    kind: str
+    metadata: Metadata
+    spec: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BundleObject:
+    """One validated object: where it came from and its typed spec."""
+
+    kind: str
+    name: str
+    tenant: str
+    metadata: Metadata
+    spec: BaseModel
+    doc: Document
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.tenant, self.kind, self.name)
+
+    def where(self) -> str:
+        return f"{self.doc.file}:{self.doc.line}"
+
+
+def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
+    """Validate one document's envelope and spec; return the object or located diagnostics."""
+    data = doc.data
+    diags: list[Diagnostic] = []
+    try:
+        env = Envelope.model_validate(data)
+    except ValidationError as exc:
+        return None, [locate(doc, d) for d in errors_to_diagnostics(exc, data, (), Envelope, doc)]
+    kind = doc.kind or env.kind
+    spec_model = KIND_SPECS.get(kind)
+    if spec_model is None:  # Simulation: validated by the simulate stage
+        tenant = env.metadata.tenant or ""
+        return BundleObject(kind, env.metadata.name, tenant, env.metadata, env, doc), []
+    if kind == "Tenant":
+        tenant = env.metadata.name
+        if env.metadata.tenant not in (None, env.metadata.name):
+            diags.append(
+                locate(
+                    doc,
+                    make(
+                        "FOC209",
+                        pointer="/metadata/tenant",
+                        message=f"a Tenant's metadata.tenant must be its own name '{tenant}' or be omitted",
+                    ),
+                )
+            )
+    else:
+        if env.metadata.tenant is None:
+            diags.append(
+                locate(
+                    doc,
+                    make("FOC202", pointer="/metadata/tenant", field="tenant", where="metadata"),
+                )
+            )
+        tenant = env.metadata.tenant or ""
+    try:
+        spec = spec_model.model_validate(data.get("spec", {}))
+    except ValidationError as exc:
+        diags.extend(
+            locate(doc, d)
+            for d in errors_to_diagnostics(exc, data.get("spec"), ("spec",), spec_model, doc)
+        )
+        return None, diags
+    if diags:
+        return None, diags
+    return BundleObject(kind, env.metadata.name, tenant, env.metadata, spec, doc), []
+
+
+def errors_to_diagnostics(
+    exc: ValidationError, data: Any, prefix: tuple[str, ...], model: type[BaseModel], doc: Document
+) -> list[Diagnostic]:
+    out = []
+    for err in exc.errors(include_url=False):
+        out.append(_one(err, data, prefix, model, doc))
+    return out
+
+
+def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[list[str | int], Any, bool]:
+    """Keep the loc parts that exist in the data (drop pydantic's union/validator tags)."""
+    path: list[str | int] = []
+    cur = data
+    found = True
+    for part in loc:
+        if isinstance(cur, dict) and isinstance(part, str) and part in cur:
+            path.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            path.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict) and isinstance(part, str) and not _is_tag(part):
+            path.append(part)
+            found = False
+            cur = None
+        else:
+            continue
+    return path, cur, found
+
+
+def _is_tag(part: str) -> bool:
+    return "[" in part or part in {"str", "int", "float", "bool", "list", "dict", "none"}
+
+
+def _fields_of(model: type[BaseModel], path: list[str | int]) -> list[str]:
+    """Allowed (alias) field names of the model reached by following ``path``."""
+    current: Any = model
+    for part in path:
+        current = _descend(current, part)
+        if current is None:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _descend(tp: Any, part: str | int) -> Any:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if not isinstance(part, str):
+            return None
+        for name, f in tp.model_fields.items():
+            if part in (name, f.alias):
+                return f.annotation
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (list, tuple) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            if len(args) == 1 or models:
+                tp = models[0] if models else args[0]
+                continue
+        return tp
+
+
+def _where(path: list[str | int]) -> str:
+    return ".".join(str(p) for p in path) if path else "document"
+
+
+def _one(
+    err: ErrorDetails, data: Any, prefix: tuple[str, ...], model: type[BaseModel], doc: Document
+) -> Diagnostic:
+    rel, value, found = _data_path(tuple(err["loc"]), data)
+    full = [*prefix, *rel]
+    ptr = pointer(full)
+    where = _where(full)
+    etype = err["type"]
+    ctx = err.get("ctx") or {}
+    if etype == "extra_forbidden":
+        field = str(rel[-1]) if rel else "?"
+        allowed = _fields_of(model, rel[:-1])
+        hint = did_you_mean(field, allowed)
+        parent = _where(full[:-1])
+        return make(
+            "FOC201",
+            pointer=ptr,
+            target="key",
+            field=field,
+            where=parent,
+            allowed=", ".join(allowed) or "(none)",
+            hint=hint or f"remove it; allowed fields: {', '.join(allowed) or '(none)'}",
+        )
+    if etype == "missing":
+        field = str(rel[-1]) if rel else "?"
+        return make("FOC202", pointer=ptr, field=field, where=_where(full[:-1]))
+    if etype in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", ""))
+        options = [
+            o.strip().strip("'\"") for o in expected.replace(" or ", ",").split(",") if o.strip()
+        ]
+        hint = did_you_mean(str(value), options) if isinstance(value, str) else None
+        return make(
+            "FOC205",
+            pointer=ptr,
+            where=where,
+            value=value,
+            expected=expected,
+            hint=hint or f"use one of: {expected}",
+        )
+    if etype == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        return make(
+            "FOC206",
+            pointer=ptr,
+            where=where,
+            value=value,
+            message=f"does not match {pattern}",
+            hint="use lowercase letters, digits and '-' (steps: '_'), starting with a letter, at most 63 characters",
+        )
+    if etype in {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "too_short",
+        "too_long",
+        "string_too_short",
+        "string_too_long",
+        "multiple_of",
+    }:
+        return make("FOC204", pointer=ptr, where=where, message=err["msg"], hint=None)
+    if (
+        etype.endswith("_type")
+        or etype.endswith("_parsing")
+        or etype in {"model_type", "model_attributes_type"}
+    ):
+        expected = (
+            etype.removesuffix("_type")
+            .removesuffix("_parsing")
+            .replace("model_attributes", "mapping")
+            .replace("model", "mapping")
+        )
+        expected = {
+            "dict": "a mapping",
+            "list": "a list",
+            "string": "a string",
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+            "mapping": "a mapping",
+            "decimal": "a number",
+        }.get(expected, expected)
+        got = _type_name(value)
+        return make(
+            "FOC203",
+            pointer=ptr,
+            where=where,
+            expected=expected,
+            got=got,
+            hint=f"write {where} as {expected}",
+        )
+    message = err["msg"].removeprefix("Value error, ")
+    if rel and str(rel[-1]) in DURATION_FIELDS:
+        return make("FOC207", pointer=ptr, where=where, message=message)
+    return make("FOC208", pointer=ptr, where=where, message=message, hint=None)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+    }.get(type(value), type(value).__name__)

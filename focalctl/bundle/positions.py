@@ -1,0 +1,87 @@
+"""The one function that turns a model path into a 1-based file:line:col.
+
+Checks and the schema stage report against a document and a JSON pointer (or a pydantic
+``loc`` tuple); :func:`locate` walks the document's composed node tree to the deepest node
+that exists on that path and returns where it starts (and, on one line, where it ends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from focalctl.bundle.loader import Document
+from focalctl.diagnostics import Diagnostic
+
+
+def pointer(parts: Iterable[str | int]) -> str:
+    """RFC 6901 JSON pointer for a path."""
+    out = []
+    for p in parts:
+        out.append("/" + str(p).replace("~", "~0").replace("/", "~1"))
+    return "".join(out)
+
+
+def parse_pointer(ptr: str) -> list[str]:
+    if not ptr:
+        return []
+    return [p.replace("~1", "/").replace("~0", "~") for p in ptr.split("/")[1:]]
+
+
+def find_node(root: Node, parts: Sequence[str | int], target: str = "value") -> tuple[Node, bool]:
+    """The node at ``parts`` (or the deepest existing ancestor) and whether it was found exactly.
+
+    With ``target="key"`` and a mapping entry at the end of the path, the key node is returned.
+    """
+    node = root
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, MappingNode):
+            for knode, vnode in node.value:
+                if isinstance(knode, ScalarNode) and knode.value == str(part):
+                    node = knode if (last and target == "key") else vnode
+                    break
+            else:
+                return node, False
+        elif isinstance(node, SequenceNode):
+            try:
+                idx = int(part)
+            except (TypeError, ValueError):
+                return node, False
+            if not 0 <= idx < len(node.value):
+                return node, False
+            node = node.value[idx]
+        else:
+            return node, False
+    return node, True
+
+
+def node_position(node: Node) -> tuple[int, int, int | None]:
+    start, end = node.start_mark, node.end_mark
+    line, col = start.line + 1, start.column + 1
+    if isinstance(node, ScalarNode) and end.line == start.line:
+        return line, col, end.column + 1
+    if isinstance(node, ScalarNode):
+        return line, col, None
+    # A collection: underline only its first line's opening token.
+    return line, col, col + 1
+
+
+def locate(doc: Document, diag: Diagnostic) -> Diagnostic:
+    """Fill ``file``, ``line``, ``column`` of a diagnostic that points into ``doc``."""
+    if diag.line is not None:
+        return diag if diag.file else replace(diag, file=doc.file)
+    parts = parse_pointer(diag.pointer)
+    node, exact = find_node(doc.node, parts, diag.target)
+    if not exact and isinstance(node, MappingNode):
+        # A missing field: point at the key that owns the mapping, if any, else its start.
+        parent_parts = parts[: max(len(parts) - 1, 0)]
+        key_node, found = (
+            find_node(doc.node, parent_parts, "key") if parent_parts else (node, False)
+        )
+        if found and isinstance(key_node, ScalarNode):
+            node = key_node
+    line, col, end = node_position(node)
+    return replace(diag, file=doc.file, line=line, column=col, end_column=end, document=doc.index)

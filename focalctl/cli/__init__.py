@@ -1,0 +1,1 @@
+"""The typer commands: parse arguments, call the library, render. No logic here."""

@@ -1,0 +1,1 @@
+"""Compile: a valid bundle → one canonical snapshot per tenant, plus provenance."""

@@ -1,0 +1,1 @@
+"""Plan: diff a candidate snapshot against the active release, with risk notes."""

@@ -1,0 +1,1 @@
+"""Publish targets: the file target (directory + atomic pointer) and the Redis target."""

@@ -1,0 +1,1 @@
+"""The snapshot store: SQLModel tables, migrations, releases and locks."""

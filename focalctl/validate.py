@@ -1,0 +1,36 @@
+"""Stages 1–3 as one library call: load, model and check a bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from focalctl.bundle import Bundle, load_bundle
+from focalctl.checks import run_checks
+from focalctl.diagnostics import Diagnostic, Severity, sort_key
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    bundle: Bundle
+    diagnostics: list[Diagnostic]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    def ok(self, strict: bool = False) -> bool:
+        return not self.errors and not (strict and self.warnings)
+
+
+def validate_paths(paths: Iterable[str | Path]) -> ValidationResult:
+    """Load, model and check everything under ``paths``; diagnostics sorted deterministically."""
+    bundle, diags = load_bundle(paths)
+    diags.extend(run_checks(bundle))
+    unique = sorted(set(diags), key=sort_key)
+    return ValidationResult(bundle=bundle, diagnostics=unique)
