@@ -1,0 +1,76 @@
+"""Shared fixtures: real services on 127.0.0.1, each test isolated in its own namespace.
+
+A test that needs Redis or PostgreSQL skips with a reason when the service is absent, except
+when ``FOCAL_REQUIRE_SERVICES=1`` (set by ``.ci/run``), where the skip becomes a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REDIS_HOST, REDIS_PORT = "127.0.0.1", int(os.environ.get("FOCAL_TEST_REDIS_PORT", "6379"))
+PG_HOST, PG_PORT = "127.0.0.1", int(os.environ.get("FOCAL_TEST_PG_PORT", "5432"))
+PG_DSN = os.environ.get("FOCAL_TEST_PG_DSN", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test")
+
+
+def services_required() -> bool:
+    return os.environ.get("FOCAL_REQUIRE_SERVICES") == "1"
+
+
+def need_service(name: str, host: str, port: int) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return
+    except OSError as exc:
+        reason = f"{name} is not reachable on {host}:{port} ({exc})"
+        if services_required():
+            pytest.fail(f"FOCAL_REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need_service("Redis", REDIS_HOST, REDIS_PORT)
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A unique key prefix; every key under it is deleted after the test."""
+    import redis
+
+    prefix = f"focaltest-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A SQLAlchemy URL whose connections use a fresh schema, dropped after the test."""
+    need_service("PostgreSQL", PG_HOST, PG_PORT)
+    import sqlalchemy as sa
+
+    schema = f"focaltest_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_DSN)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_DSN else "?"
+    try:
+        yield f"{PG_DSN}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
