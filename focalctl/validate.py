@@ -1,4 +1,4 @@
-"""Stages 1–3 as one library call: load, model and check a bundle."""
+"""Stages 1 to 3 as one library call: load, model and check a bundle."""
 
 from __future__ import annotations
 

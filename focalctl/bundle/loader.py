@@ -310,6 +310,8 @@ def _scalar(node: ScalarNode, name: str) -> Any:
             except ValueError:
                 return value
     if tag == _FLOAT:
+        if value.lower().lstrip("+-") in (".nan", ".inf"):
+            raise _reject("FOC114", name, node, value=value)
         try:
             number = float(value.replace("_", ""))
         except ValueError:

@@ -35,7 +35,7 @@ class Metadata(BaseModel):
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    apiVersion: str  # noqa: N815 - the YAML key
+    apiVersion: str
     kind: str
     metadata: Metadata
     spec: dict[str, Any] = Field(default_factory=dict)
@@ -61,66 +61,58 @@ class BundleObject:
 
 
 def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
-    """Validate one document's envelope and spec; return the object or located diagnostics."""
-    data = doc.data
+    """Validate one document's envelope and spec; return the object or located diagnostics.
+
+    The envelope and the spec are validated independently so that one run reports every
+    problem of the document, not just the first stage's.
+    """
+    data: dict[str, Any] = doc.data
     diags: list[Diagnostic] = []
+    env: Envelope | None = None
     try:
         env = Envelope.model_validate(data)
     except ValidationError as exc:
-        return None, [locate(doc, d) for d in errors_to_diagnostics(exc, data, (), Envelope, doc)]
-    kind = doc.kind or env.kind
+        diags.extend(errors_to_diagnostics(exc, data, (), Envelope))
+    kind = doc.kind or str(data.get("kind"))
     spec_model = KIND_SPECS.get(kind)
-    if spec_model is None:  # Simulation: validated by the simulate stage
-        tenant = env.metadata.tenant or ""
-        return BundleObject(kind, env.metadata.name, tenant, env.metadata, env, doc), []
-    if kind == "Tenant":
-        tenant = env.metadata.name
-        if env.metadata.tenant not in (None, env.metadata.name):
+    spec: BaseModel | None = None
+    if spec_model is not None and isinstance(data.get("spec", {}), dict):
+        try:
+            spec = spec_model.model_validate(data.get("spec", {}))
+        except ValidationError as exc:
+            diags.extend(errors_to_diagnostics(exc, data.get("spec"), ("spec",), spec_model))
+    if env is not None:
+        meta = env.metadata
+        if kind == "Tenant" and meta.tenant not in (None, meta.name):
             diags.append(
-                locate(
-                    doc,
-                    make(
-                        "FOC209",
-                        pointer="/metadata/tenant",
-                        message=f"a Tenant's metadata.tenant must be its own name '{tenant}' or be omitted",
-                    ),
+                make(
+                    "FOC209",
+                    pointer="/metadata/tenant",
+                    message=f"a Tenant's metadata.tenant must be its own name '{meta.name}' or be omitted",
                 )
             )
-    else:
-        if env.metadata.tenant is None:
+        elif kind != "Tenant" and meta.tenant is None:
             diags.append(
-                locate(
-                    doc,
-                    make("FOC202", pointer="/metadata/tenant", field="tenant", where="metadata"),
-                )
+                make("FOC202", pointer="/metadata/tenant", field="tenant", where="metadata")
             )
-        tenant = env.metadata.tenant or ""
-    try:
-        spec = spec_model.model_validate(data.get("spec", {}))
-    except ValidationError as exc:
-        diags.extend(
-            locate(doc, d)
-            for d in errors_to_diagnostics(exc, data.get("spec"), ("spec",), spec_model, doc)
-        )
-        return None, diags
-    if diags:
-        return None, diags
-    return BundleObject(kind, env.metadata.name, tenant, env.metadata, spec, doc), []
+    located = [locate(doc, d) for d in diags]
+    if located or env is None:
+        return None, located
+    tenant = env.metadata.name if kind == "Tenant" else (env.metadata.tenant or "")
+    return BundleObject(kind, env.metadata.name, tenant, env.metadata, spec or env, doc), []
 
 
 def errors_to_diagnostics(
-    exc: ValidationError, data: Any, prefix: tuple[str, ...], model: type[BaseModel], doc: Document
+    exc: ValidationError, data: Any, prefix: tuple[str, ...], model: type[BaseModel]
 ) -> list[Diagnostic]:
-    out = []
-    for err in exc.errors(include_url=False):
-        out.append(_one(err, data, prefix, model, doc))
-    return out
+    """Pydantic errors → unlocated Diagnostics (pointer into the document, no position yet)."""
+    return [_one(err, data, prefix, model) for err in exc.errors(include_url=False)]
 
 
 def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[list[str | int], Any, bool]:
     """Keep the loc parts that exist in the data (drop pydantic's union/validator tags)."""
     path: list[str | int] = []
-    cur = data
+    cur: Any = data
     found = True
     for part in loc:
         if isinstance(cur, dict) and isinstance(part, str) and part in cur:
@@ -133,8 +125,6 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[list[str | int], 
             path.append(part)
             found = False
             cur = None
-        else:
-            continue
     return path, cur, found
 
 
@@ -192,9 +182,9 @@ def _where(path: list[str | int]) -> str:
 
 
 def _one(
-    err: ErrorDetails, data: Any, prefix: tuple[str, ...], model: type[BaseModel], doc: Document
+    err: ErrorDetails, data: Any, prefix: tuple[str, ...], model: type[BaseModel]
 ) -> Diagnostic:
-    rel, value, found = _data_path(tuple(err["loc"]), data)
+    rel, value, _found = _data_path(tuple(err["loc"]), data)
     full = [*prefix, *rel]
     ptr = pointer(full)
     where = _where(full)

@@ -1,0 +1,477 @@
+"""The spec models of every kind, defined once.
+
+The compiler validates authored YAML with these models (wrapped in the envelope of
+``focalctl.bundle.models``) and the runtime validates snapshots with the very same ones, so the
+two can never disagree. Python attributes are snake_case; the YAML/JSON names are the camelCase
+aliases from the bundle language. Settings models are *partial layers*: every field is optional,
+and the hierarchy is merged with :func:`merge_settings`; :class:`EffectiveSettings` validates a
+fully merged result (invariant 10: ranges hold after resolution, not only per level).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from runtime.durations import Duration, parse_duration
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+SLOT_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+BCP47_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+
+CHANNEL_TYPES = ("whatsapp", "sms", "email", "webchat", "voice", "slack", "api")
+ChannelType = Literal["whatsapp", "sms", "email", "webchat", "voice", "slack", "api"]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+StepId = Annotated[str, Field(pattern=STEP_ID_PATTERN)]
+SlotName = Annotated[str, Field(pattern=SLOT_PATTERN)]
+
+#: Turns per minute and burst per tenant tier, unless the tenant's ``rateLimit`` overrides them.
+TIER_LIMITS: dict[str, tuple[int, int]] = {
+    "free": (60, 10),
+    "pro": (600, 50),
+    "enterprise": (6000, 200),
+}
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown keys are errors, objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The camelCase JSON form, without unset optional values."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def _debounce_range(text: str) -> str:
+    ms = parse_duration(text)
+    if ms != 0 and not 200 <= ms <= 3000:
+        raise ValueError(f"debounce must be 0 or between 200ms and 3s, got '{text}'")
+    return text
+
+
+Debounce = Annotated[Duration, AfterValidator(_debounce_range)]
+
+
+class LlmSettings(SpecModel):
+    model: str | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, alias="maxTokens", ge=1, le=200_000)
+    system_prompt: str | None = Field(None, alias="systemPrompt")
+
+
+class TurnSettings(SpecModel):
+    debounce: Debounce | None = None
+    max_burst: int | None = Field(None, alias="maxBurst", ge=1, le=50)
+    cancel_in_flight: Literal["never", "safe"] | None = Field(None, alias="cancelInFlight")
+
+
+class Settings(SpecModel):
+    llm: LlmSettings | None = None
+    turn: TurnSettings | None = None
+    language: str | None = Field(None, pattern=BCP47_PATTERN)
+    persona: str | None = None
+
+
+class EffectiveLlm(SpecModel):
+    model: str
+    temperature: float = Field(ge=0, le=2)
+    max_tokens: int = Field(alias="maxTokens", ge=1, le=200_000)
+    system_prompt: str | None = Field(None, alias="systemPrompt")
+
+
+class EffectiveTurn(SpecModel):
+    debounce: Debounce
+    max_burst: int = Field(alias="maxBurst", ge=1, le=50)
+    cancel_in_flight: Literal["never", "safe"] = Field(alias="cancelInFlight")
+
+
+class EffectiveSettings(SpecModel):
+    """A fully resolved settings block: every field present and in range."""
+
+    llm: EffectiveLlm
+    turn: EffectiveTurn
+    language: str = Field(pattern=BCP47_PATTERN)
+    persona: str | None = None
+
+
+#: The bottom of the settings chain; compiled into every snapshot so the runtime needs no code default.
+GLOBAL_SETTINGS_DEFAULTS: dict[str, Any] = {
+    "llm": {"model": "default", "temperature": 0.7, "maxTokens": 1024},
+    "turn": {"debounce": "0", "maxBurst": 10, "cancelInFlight": "safe"},
+    "language": "en",
+}
+
+
+def merge_settings(*layers: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge camelCase settings layers: later wins, maps merge key by key, lists replace.
+
+    ``None`` values and missing keys never override what an earlier layer set.
+    """
+    out: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            _merge_into(out, layer)
+    return out
+
+
+def _merge_into(base: dict[str, Any], layer: dict[str, Any]) -> None:
+    for key, value in layer.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged = dict(base[key])
+            _merge_into(merged, value)
+            base[key] = merged
+        elif isinstance(value, dict):
+            fresh: dict[str, Any] = {}
+            _merge_into(fresh, value)
+            base[key] = fresh
+        else:
+            base[key] = list(value) if isinstance(value, list) else value
+
+
+# --- tenant ---------------------------------------------------------------------------------
+
+
+class RateLimit(SpecModel):
+    per_minute: int = Field(alias="perMinute", ge=1)
+    burst: int | None = Field(None, ge=1)
+
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class QuietHours(SpecModel):
+    start: str
+    end: str
+    timezone: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, v: str) -> str:
+        if not _CLOCK.match(v):
+            raise ValueError(f"'{v}' is not a time of day; write HH:MM, e.g. 21:00")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            close = difflib.get_close_matches(v, sorted(zoneinfo.available_timezones()), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "e.g. Europe/Paris"
+            raise ValueError(f"'{v}' is not an IANA time zone; {hint}") from exc
+        return v
+
+
+class Outbound(SpecModel):
+    require_consent: bool = Field(False, alias="requireConsent")
+    quiet_hours: QuietHours | None = Field(None, alias="quietHours")
+
+
+class TenantSpec(SpecModel):
+    display_name: str | None = Field(None, alias="displayName")
+    tier: Literal["free", "pro", "enterprise"] = "free"
+    rate_limit: RateLimit | None = Field(None, alias="rateLimit")
+    defaults: Settings | None = None
+    outbound: Outbound = Field(default_factory=Outbound)
+    channels: list[ChannelType] = Field(default_factory=list)
+
+
+# --- agent ----------------------------------------------------------------------------------
+
+
+class AgentSpec(SpecModel):
+    display_name: str | None = Field(None, alias="displayName")
+    enabled: bool = True
+    settings: Settings | None = None
+    channels: list[Name] = Field(default_factory=list)
+    tools: list[Name] = Field(default_factory=list)
+    scenarios: list[Name] = Field(default_factory=list)
+    goals: list[Name] = Field(default_factory=list)
+    catalog: dict[str, str] = Field(default_factory=dict)
+
+
+# --- scenario and steps ---------------------------------------------------------------------
+
+
+class Entry(SpecModel):
+    step: StepId
+    when: str | None = None
+
+
+class Transition(SpecModel):
+    to: StepId
+    when: str | None = None
+    priority: int = Field(0, ge=-100, le=100)
+
+
+class Checkpoint(SpecModel):
+    description: str
+
+
+class ToolBinding(SpecModel):
+    tool: Name
+    when: Literal["before", "during", "after"] = "during"
+    args: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[Name] = Field(default_factory=list, alias="dependsOn")
+    save_as: SlotName | None = Field(None, alias="saveAs")
+
+
+class StepSpec(SpecModel):
+    id: StepId
+    say: str | None = None
+    settings: Settings | None = None
+    collects: list[SlotName] = Field(default_factory=list)
+    tools: list[ToolBinding] = Field(default_factory=list)
+    transitions: list[Transition] = Field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+    terminal: bool = False
+
+
+class StandaloneStepSpec(StepSpec):
+    """A step in its own document (``kind: Step``), attached to ``scenario``."""
+
+    scenario: Name
+
+
+class ScenarioSpec(SpecModel):
+    entry: Entry
+    settings: Settings | None = None
+    tags: list[str] = Field(default_factory=list)
+    steps: list[StepSpec] = Field(default_factory=list)
+
+
+# --- channels -------------------------------------------------------------------------------
+
+
+class Capabilities(SpecModel):
+    markdown: bool | None = None
+    buttons: bool | None = None
+    media: bool | None = None
+    typing: bool | None = None
+    delivery_receipts: bool | None = Field(None, alias="deliveryReceipts")
+    outbound: bool | None = None
+    interruptible: bool | None = None
+    max_message_length: int | None = Field(None, alias="maxMessageLength", ge=1)
+
+
+class ChannelRateLimit(SpecModel):
+    per_minute: int = Field(alias="perMinute", ge=1)
+
+
+class ChannelFormat(SpecModel):
+    greeting: str | None = None
+    signature: str | None = None
+    split: Literal["truncate", "split"] | None = None
+
+
+class ChannelProfileSpec(SpecModel):
+    channel: ChannelType
+    capabilities: Capabilities | None = None
+    turn: TurnSettings | None = None
+    rate_limit: ChannelRateLimit | None = Field(None, alias="rateLimit")
+    fallback: list[Name] = Field(default_factory=list)
+    format: ChannelFormat | None = None
+
+
+def _channel(
+    debounce: str,
+    max_len: int | None,
+    per_minute: int,
+    *,
+    markdown: bool = False,
+    buttons: bool = False,
+    media: bool = False,
+    typing: bool = False,
+    receipts: bool = False,
+    outbound: bool = True,
+    interruptible: bool = False,
+    split: str = "split",
+) -> dict[str, Any]:
+    return {
+        "capabilities": {
+            "markdown": markdown,
+            "buttons": buttons,
+            "media": media,
+            "typing": typing,
+            "deliveryReceipts": receipts,
+            "outbound": outbound,
+            "interruptible": interruptible,
+            "maxMessageLength": max_len,
+        },
+        "turn": {"debounce": debounce},
+        "rateLimit": {"perMinute": per_minute},
+        "fallback": [],
+        "format": {"split": split},
+    }
+
+
+#: Built-in defaults per channel type (bundle.md), filled into every ChannelProfile at compile time.
+#: slack and api are not given in the design: slack follows webchat (markdown, 40,000 chars is
+#: Slack's message limit), api is a plain synchronous integration (no debounce, no limit).
+CHANNEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "whatsapp": _channel(
+        "1200ms", 4096, 60, markdown=True, buttons=True, media=True, typing=True, receipts=True
+    ),
+    "sms": _channel("800ms", 160, 30, receipts=True),
+    "email": _channel("0", None, 10, markdown=True, media=True, receipts=True),
+    "webchat": _channel(
+        "600ms", 10000, 60, markdown=True, buttons=True, media=True, typing=True, outbound=False
+    ),
+    "voice": _channel("0", None, 30, interruptible=True, outbound=True, split="truncate"),
+    "slack": _channel("600ms", 40000, 60, markdown=True, buttons=True, media=True, typing=True),
+    "api": _channel("0", None, 600, outbound=False),
+}
+
+
+def fill_channel_defaults(spec_json: dict[str, Any]) -> dict[str, Any]:
+    """An authored ChannelProfile (camelCase JSON) merged over its channel type's defaults.
+
+    ``maxMessageLength: null`` written explicitly keeps "unlimited" (it is not an override).
+    """
+    base = CHANNEL_DEFAULTS[spec_json["channel"]]
+    merged = merge_settings(base, spec_json)
+    merged["channel"] = spec_json["channel"]
+    return merged
+
+
+# --- tools ----------------------------------------------------------------------------------
+
+
+class Auth(SpecModel):
+    secret_ref: str = Field(alias="secretRef", pattern=ENV_VAR_PATTERN)
+
+
+class Gateway(SpecModel):
+    type: Literal["http", "internal", "composio"]
+    endpoint: str
+    auth: Auth | None = None
+
+
+class Confirmation(SpecModel):
+    required: bool = False
+    prompt: str | None = None
+
+
+class ToolEffectSpec(SpecModel):
+    description: str | None = None
+    gateway: Gateway | None = None
+    effect: Literal["pure", "idempotent", "compensatable", "irreversible"]
+    compensation: Name | None = None
+    confirmation: Confirmation = Field(default_factory=Confirmation)
+    idempotency_key: list[str] = Field(default_factory=list, alias="idempotencyKey")
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    timeout: Duration = "10s"
+
+    @field_validator("parameters")
+    @classmethod
+    def _json_schema_object(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if v.get("type") != "object":
+            raise ValueError("parameters must be a JSON Schema with type: object")
+        props = v.get("properties", {})
+        if not isinstance(props, dict):
+            raise ValueError("parameters.properties must be a mapping of parameter name to schema")
+        req = v.get("required", [])
+        if not isinstance(req, list) or not all(isinstance(r, str) for r in req):
+            raise ValueError("parameters.required must be a list of parameter names")
+        return v
+
+
+# --- offerings ------------------------------------------------------------------------------
+
+
+def _decimal_text(v: Any) -> str:
+    if isinstance(v, bool):
+        raise ValueError("amount must be a number")
+    try:
+        d = Decimal(str(v))
+    except InvalidOperation as exc:
+        raise ValueError(f"amount '{v}' is not a number") from exc
+    if not d.is_finite() or d < 0:
+        raise ValueError("amount must be a finite number >= 0")
+    return format(d.normalize(), "f")
+
+
+Amount = Annotated[Any, AfterValidator(_decimal_text), PlainSerializer(str, return_type=str)]
+
+
+class Price(SpecModel):
+    amount: Amount
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    period: Literal["once", "month", "year"] = "once"
+
+
+class Faq(SpecModel):
+    q: str
+    a: str
+
+
+class OfferingSpec(SpecModel):
+    type: Literal["product", "service", "plan", "tier"]
+    display_name: str = Field(alias="displayName")
+    description: str | None = None
+    price: Price | None = None
+    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    channels: list[Name] = Field(default_factory=list)
+    faq: list[Faq] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+# --- goals ----------------------------------------------------------------------------------
+
+
+class Trigger(SpecModel):
+    scenario: Name
+    reached_step: StepId | None = Field(None, alias="reachedStep")
+    left_without_step: StepId | None = Field(None, alias="leftWithoutStep")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Trigger:
+        if (self.reached_step is None) == (self.left_without_step is None):
+            raise ValueError("a trigger names exactly one of reachedStep or leftWithoutStep")
+        return self
+
+
+class GoalSpec(SpecModel):
+    agent: Name
+    trigger: Trigger
+    action: Literal["follow_up", "reminder", "notification"]
+    after: Duration = "24h"
+    message: str
+    channels: list[Name] = Field(default_factory=list)
+    max_attempts: int = Field(3, alias="maxAttempts", ge=1, le=20)
+    retry_after: Duration = Field("1h", alias="retryAfter")
+    expires_after: Duration = Field("7d", alias="expiresAfter")
+
+
+KIND_SPECS: dict[str, type[SpecModel]] = {
+    "Tenant": TenantSpec,
+    "Agent": AgentSpec,
+    "Scenario": ScenarioSpec,
+    "Step": StandaloneStepSpec,
+    "ChannelProfile": ChannelProfileSpec,
+    "ToolEffect": ToolEffectSpec,
+    "Offering": OfferingSpec,
+    "Goal": GoalSpec,
+}
