@@ -28,6 +28,9 @@ class Bundle:
     files: list[SourceFile] = field(default_factory=list)
     objects: dict[tuple[str, str, str], BundleObject] = field(default_factory=dict)
     duplicates: list[BundleObject] = field(default_factory=list)
+    # (tenant, kind, name) of every document that declares one, valid or not: a reference to a
+    # declared-but-invalid object is not reported again (its own errors already are).
+    declared: set[tuple[str, str, str]] = field(default_factory=set)
 
     def add(self, obj: BundleObject) -> None:
         if obj.key in self.objects:
@@ -58,8 +61,17 @@ def load_bundle(paths: Iterable[str | Path]) -> tuple[Bundle, list[Diagnostic]]:
     bundle = Bundle(files=loaded.files)
     diags = list(loaded.diagnostics)
     for doc in loaded.documents:
+        bundle.declared.add(_declared_key(doc))
         obj, obj_diags = build_object(doc)
         diags.extend(obj_diags)
         if obj is not None:
             bundle.add(obj)
     return bundle, diags
+
+
+def _declared_key(doc: Document) -> tuple[str, str, str]:
+    meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    name, kind = str(meta.get("name", "")), str(doc.kind)
+    tenant = name if kind == "Tenant" else str(meta.get("tenant", ""))
+    return (tenant, kind, name)

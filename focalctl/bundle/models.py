@@ -59,6 +59,26 @@ class BundleObject:
     def where(self) -> str:
         return f"{self.doc.file}:{self.doc.line}"
 
+    def diag(
+        self,
+        code: str,
+        pointer: str,
+        *,
+        target: str = "value",
+        hint: str | None = None,
+        **params: Any,
+    ) -> Diagnostic:
+        """A diagnostic about this object at ``pointer``; ``run_checks`` locates it."""
+        return make(
+            code,
+            file=self.doc.file,
+            document=self.doc.index,
+            pointer=pointer,
+            target=target,
+            hint=hint,
+            **params,
+        )
+
 
 def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
     """Validate one document's envelope and spec; return the object or located diagnostics.
@@ -139,6 +159,7 @@ def _fields_of(model: type[BaseModel], path: list[str | int]) -> list[str]:
         current = _descend(current, part)
         if current is None:
             return []
+    current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or n for n, f in current.model_fields.items()]
     return []

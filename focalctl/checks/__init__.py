@@ -15,7 +15,32 @@ from focalctl.diagnostics import Diagnostic
 
 Check = Callable[[Bundle], Iterable[Diagnostic]]
 
-CHECKS: list[Check] = []
+
+def _registered() -> list[Check]:
+    from focalctl.checks import (
+        channels,
+        graph,
+        references,
+        safety,
+        secrets,
+        settings,
+        templates,
+        uniqueness,
+    )
+
+    return [
+        uniqueness.check,
+        references.check,
+        graph.check,
+        safety.check,
+        secrets.check,
+        channels.check,
+        templates.check,
+        settings.check,
+    ]
+
+
+CHECKS: list[Check] = _registered()
 
 
 def run_checks(bundle: Bundle) -> list[Diagnostic]:

@@ -1,0 +1,163 @@
+"""Invariant 8, channels: fallback ladders exist, send outbound and end; fixed texts fit the
+channels they are sent on; an agent only speaks on channel types its tenant allows.
+
+A *fixed* text is a template without ``{{ }}``/``{% %}``: its length is known at validate time.
+A text with variables is measured at send time by the runtime formatter instead.
+
+Bad::
+
+    kind: ChannelProfile
+    metadata: {name: sms-main}
+    spec: {channel: sms, format: {signature: "<200 characters>"}}     # FOC604: sms allows 160
+
+Good::
+
+    spec: {channel: sms, format: {signature: "— Acme"}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from focalctl.bundle import Bundle, BundleObject
+from focalctl.diagnostics import Diagnostic
+from focalctl.diagnostics.suggest import did_you_mean
+from runtime.spec import AgentSpec, ChannelProfileSpec, GoalSpec, TenantSpec, fill_channel_defaults
+
+
+def filled(obj: BundleObject) -> dict[str, object]:
+    assert isinstance(obj.spec, ChannelProfileSpec)
+    return fill_channel_defaults(obj.spec.to_json())
+
+
+def _caps(obj: BundleObject) -> dict[str, object]:
+    caps = filled(obj)["capabilities"]
+    assert isinstance(caps, dict)
+    return caps
+
+
+def is_fixed(text: str) -> bool:
+    return "{{" not in text and "{%" not in text
+
+
+def check(bundle: Bundle) -> Iterator[Diagnostic]:
+    for obj in bundle.of_kind("ChannelProfile"):
+        yield from _fallback(bundle, obj)
+        yield from _format_lengths(obj)
+    yield from _ladder_cycles(bundle)
+    yield from _goal_lengths(bundle)
+    yield from _tenant_allows(bundle)
+
+
+def _fallback(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
+    assert isinstance(obj.spec, ChannelProfileSpec)
+    names = [o.name for o in bundle.of_kind("ChannelProfile", obj.tenant)]
+    for i, name in enumerate(obj.spec.fallback):
+        target = bundle.get(obj.tenant, "ChannelProfile", name)
+        if target is None:
+            yield obj.diag(
+                "FOC601",
+                f"/spec/fallback/{i}",
+                profile=obj.name,
+                name=name,
+                hint=did_you_mean(name, names),
+            )
+        elif not _caps(target).get("outbound"):
+            yield obj.diag("FOC602", f"/spec/fallback/{i}", profile=obj.name, name=name)
+
+
+def _ladder_cycles(bundle: Bundle) -> Iterator[Diagnostic]:
+    reported: set[frozenset[str]] = set()
+    for obj in bundle.of_kind("ChannelProfile"):
+        spec = obj.spec
+        assert isinstance(spec, ChannelProfileSpec)
+        # Walk every path from obj; a path that comes back to obj is a cycle (reported once).
+        stack: list[list[str]] = [[obj.name]]
+        while stack:
+            path = stack.pop()
+            prof = bundle.get(obj.tenant, "ChannelProfile", path[-1])
+            if prof is None or not isinstance(prof.spec, ChannelProfileSpec):
+                continue
+            for nxt in prof.spec.fallback:
+                if nxt == obj.name:
+                    key = frozenset(path)
+                    if key not in reported:
+                        reported.add(key)
+                        first_hop = spec.fallback.index(path[1] if len(path) > 1 else nxt)
+                        yield obj.diag(
+                            "FOC603", f"/spec/fallback/{first_hop}", cycle=" → ".join([*path, nxt])
+                        )
+                elif nxt not in path and len(path) < 32:
+                    stack.append([*path, nxt])
+
+
+def _format_lengths(obj: BundleObject) -> Iterator[Diagnostic]:
+    assert isinstance(obj.spec, ChannelProfileSpec)
+    limit = _caps(obj).get("maxMessageLength")
+    fmt = obj.spec.format
+    if not isinstance(limit, int) or fmt is None:
+        return
+    for field in ("greeting", "signature"):
+        text = getattr(fmt, field)
+        if isinstance(text, str) and is_fixed(text) and len(text) > limit:
+            yield obj.diag(
+                "FOC604",
+                f"/spec/format/{field}",
+                what=f"the {field}",
+                length=len(text),
+                channel=obj.name,
+                limit=limit,
+            )
+
+
+def _goal_lengths(bundle: Bundle) -> Iterator[Diagnostic]:
+    for goal in bundle.of_kind("Goal"):
+        spec = goal.spec
+        assert isinstance(spec, GoalSpec)
+        if not is_fixed(spec.message):
+            continue
+        ladder = list(spec.channels)
+        if not ladder:
+            agent = bundle.get(goal.tenant, "Agent", spec.agent)
+            ladder = (
+                list(agent.spec.channels)
+                if agent is not None and isinstance(agent.spec, AgentSpec)
+                else []
+            )
+        for name in ladder:
+            prof = bundle.get(goal.tenant, "ChannelProfile", name)
+            if prof is None:
+                continue
+            limit = _caps(prof).get("maxMessageLength")
+            if isinstance(limit, int) and len(spec.message) > limit:
+                yield goal.diag(
+                    "FOC604",
+                    "/spec/message",
+                    what="the goal message",
+                    length=len(spec.message),
+                    channel=name,
+                    limit=limit,
+                )
+
+
+def _tenant_allows(bundle: Bundle) -> Iterator[Diagnostic]:
+    for agent in bundle.of_kind("Agent"):
+        tenant = bundle.get(agent.tenant, "Tenant", agent.tenant)
+        if tenant is None or not isinstance(tenant.spec, TenantSpec) or not tenant.spec.channels:
+            continue
+        assert isinstance(agent.spec, AgentSpec)
+        for i, name in enumerate(agent.spec.channels):
+            prof = bundle.get(agent.tenant, "ChannelProfile", name)
+            if (
+                prof is not None
+                and isinstance(prof.spec, ChannelProfileSpec)
+                and prof.spec.channel not in tenant.spec.channels
+            ):
+                yield agent.diag(
+                    "FOC605",
+                    f"/spec/channels/{i}",
+                    agent=agent.name,
+                    profile=name,
+                    channel=prof.spec.channel,
+                    tenant=agent.tenant,
+                )

@@ -1,0 +1,106 @@
+"""Invariant 9: every template and ``when`` expression parses in the sandbox, reaches for no
+private attribute, and uses only variables the runtime provides.
+
+Bad::
+
+    say: "Hi {{ profil.first_name }}"        # FOC704: did you mean 'profile'?
+    when: "intent = 'refund'"                # FOC702
+
+Good::
+
+    say: "Hi {{ profile.first_name }}"
+    when: "intent == 'refund'"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from focalctl.bundle import Bundle, BundleObject
+from focalctl.bundle.positions import pointer
+from focalctl.diagnostics import Diagnostic
+from focalctl.diagnostics.suggest import did_you_mean
+from focalctl.templating import (
+    ARGS_TEMPLATE_VARS,
+    TEMPLATE_VARS,
+    WHEN_VARS,
+    parse_expression,
+    parse_template,
+)
+
+# (path pattern, context) per kind; "*" matches any list index or map key.
+_SETTINGS = [(("llm", "systemPrompt"), "template"), (("persona",), "template")]
+_STEP: list[tuple[tuple[str, ...], str]] = [
+    (("say",), "template"),
+    (("transitions", "*", "when"), "expression"),
+    (("tools", "*", "args", "*"), "args"),
+    *((("settings", *p), c) for p, c in _SETTINGS),
+]
+_FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
+    "Tenant": [(("defaults", *p), c) for p, c in _SETTINGS],
+    "Agent": [(("settings", *p), c) for p, c in _SETTINGS],
+    "Scenario": [
+        (("entry", "when"), "expression"),
+        *((("settings", *p), c) for p, c in _SETTINGS),
+        *((("steps", "*", *p), c) for p, c in _STEP),
+    ],
+    "Step": _STEP,
+    "ToolEffect": [(("gateway", "endpoint"), "args"), (("confirmation", "prompt"), "args")],
+    "ChannelProfile": [(("format", "greeting"), "template"), (("format", "signature"), "template")],
+    "Goal": [(("message",), "template")],
+}
+_CONTEXTS = {"template": TEMPLATE_VARS, "args": ARGS_TEMPLATE_VARS, "expression": WHEN_VARS}
+
+
+def check(bundle: Bundle) -> Iterator[Diagnostic]:
+    for obj in bundle:
+        spec = obj.doc.data.get("spec")
+        for pattern, context in _FIELDS.get(obj.kind, []):
+            for path, value in _matches(spec, pattern):
+                if isinstance(value, str):
+                    yield from _one(obj, ("spec", *path), value, context)
+
+
+def _matches(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    if not pattern:
+        yield (), data
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        items: list[tuple[str | int, Any]] = (
+            list(enumerate(data))
+            if isinstance(data, list)
+            else list(data.items())
+            if isinstance(data, dict)
+            else []
+        )
+    elif isinstance(data, dict) and head in data:
+        items = [(head, data[head])]
+    else:
+        items = []
+    for key, child in items:
+        for sub, value in _matches(child, rest):
+            yield (key, *sub), value
+
+
+def _one(
+    obj: BundleObject, path: tuple[str | int, ...], source: str, context: str
+) -> Iterator[Diagnostic]:
+    allowed = _CONTEXTS[context]
+    parsed = (
+        parse_expression(source, allowed)
+        if context == "expression"
+        else parse_template(source, allowed)
+    )
+    ptr = pointer(path)
+    what = f"{'expression' if context == 'expression' else 'template'} at {'.'.join(str(p) for p in path)}"
+    for issue in parsed.issues:
+        if issue.kind == "syntax":
+            code = "FOC702" if context == "expression" else "FOC701"
+            yield obj.diag(code, ptr, message=issue.message)
+        elif issue.kind == "unsafe":
+            yield obj.diag("FOC703", ptr, what=what, attr=issue.name)
+        else:
+            hint = did_you_mean(issue.name, allowed) or f"available: {', '.join(sorted(allowed))}"
+            yield obj.diag("FOC704", ptr, what=what, name=issue.name, hint=hint)

@@ -1,0 +1,105 @@
+"""Parsing tenant-authored templates and ``when`` expressions, only in jinja2's sandbox.
+
+Nothing here renders: validate parses every template and expression, lists the variables it
+reads, and refuses access to private or internal attributes (``__class__``, ``mro``...), which is
+how sandbox escapes start. The runtime renders with its own sandbox (``runtime.templating``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+WHEN_VARS = frozenset({"intent", "slots", "profile", "channel", "turn"})
+TEMPLATE_VARS = frozenset({"tenant", "agent", "profile", "slots", "channel", "now"})
+ARGS_TEMPLATE_VARS = TEMPLATE_VARS | {"args"}
+_UNSAFE_ATTRS = frozenset(
+    {
+        "mro",
+        "format",
+        "format_map",
+        "func_globals",
+        "f_globals",
+        "f_locals",
+        "gi_frame",
+        "gi_code",
+        "cr_frame",
+        "cr_code",
+        "ag_frame",
+        "ag_code",
+    }
+)
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateIssue:
+    kind: str  # "syntax" | "unsafe" | "unknown"
+    message: str
+    name: str = ""
+    line: int = 1
+
+
+@dataclass(slots=True)
+class Parsed:
+    variables: set[str] = field(default_factory=set)
+    issues: list[TemplateIssue] = field(default_factory=list)
+
+
+def environment() -> SandboxedEnvironment:
+    return _ENV
+
+
+def parse_template(source: str, allowed: frozenset[str]) -> Parsed:
+    return _analyse(source, allowed, expression=False)
+
+
+def parse_expression(source: str, allowed: frozenset[str] = WHEN_VARS) -> Parsed:
+    return _analyse(source, allowed, expression=True)
+
+
+def _analyse(source: str, allowed: frozenset[str], *, expression: bool) -> Parsed:
+    out = Parsed()
+    text = "{{ (" + source + ") }}" if expression else source
+    try:
+        if expression:
+            _ENV.compile_expression(source)
+        tree = _ENV.parse(text)
+    except TemplateSyntaxError as exc:
+        message = exc.message or "invalid syntax"
+        if message == "chunk after expression":
+            message = "unexpected text after the expression"
+            if re.search(r"(^|[^=!<>])=($|[^=])", source):
+                message += " ('=' is not a comparison; use '==')"
+        out.issues.append(TemplateIssue("syntax", message, line=exc.lineno or 1))
+        return out
+    for attr, line in _attribute_accesses(tree):
+        if attr.startswith("_") or attr in _UNSAFE_ATTRS:
+            out.issues.append(TemplateIssue("unsafe", f"access to '{attr}'", name=attr, line=line))
+    out.variables = set(meta.find_undeclared_variables(tree))
+    for name in sorted(out.variables - allowed - _ENV.globals.keys()):
+        out.issues.append(TemplateIssue("unknown", f"unknown variable '{name}'", name=name))
+    return out
+
+
+def _attribute_accesses(tree: nodes.Template) -> list[tuple[str, int]]:
+    """Every attribute name read: ``x.a``, ``x['a']`` and ``x|attr('a')``."""
+    found: list[tuple[str, int]] = [(n.attr, n.lineno) for n in tree.find_all(nodes.Getattr)]
+    for item in tree.find_all(nodes.Getitem):
+        name = _const(item.arg)
+        if name is not None:
+            found.append((name, item.lineno))
+    for flt in tree.find_all(nodes.Filter):
+        if flt.name == "attr" and flt.args:
+            name = _const(flt.args[0])
+            if name is not None:
+                found.append((name, flt.lineno))
+    return found
+
+
+def _const(node: nodes.Node) -> str | None:
+    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
