@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from focalctl.cli import authoring  # type: ignore[attr-defined]  # noqa: F401
+from focalctl.cli import authoring  # noqa: F401  validate, schema, init
 from focalctl.cli.app import app
 
 

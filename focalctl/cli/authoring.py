@@ -1,0 +1,94 @@
+"""Authoring commands: ``validate``, ``schema``, ``init``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from focalctl import schema as schema_lib
+from focalctl.cli.app import app
+from focalctl.cli.common import EXIT_ERROR, EXIT_OK, console, fail, use_color
+from focalctl.diagnostics.render import FORMAT_NAMES, Report, formatters
+from focalctl.scaffold import init as scaffold_init
+from focalctl.validate import validate_paths
+
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMAT_NAMES)}.")
+]
+
+
+def _check_format(value: str) -> str:
+    if value not in FORMAT_NAMES:
+        raise typer.BadParameter(
+            f"'{value}' is not one of {', '.join(FORMAT_NAMES)}", param_hint="--format"
+        )
+    return value
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Bundle directories or files (default: .).")
+    ] = None,
+    fmt: FormatOpt = "text",
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+) -> None:
+    """Parse and check a bundle; report every problem with file:line:col and a fix."""
+    _check_format(fmt)
+    result = validate_paths(paths or [Path(".")])
+    report = Report(
+        diagnostics=result.diagnostics,
+        sources={f.path: f.raw for f in result.bundle.files},
+        files=len(result.bundle.files),
+        documents=sum(len(f.documents) for f in result.bundle.files),
+    )
+    formatters()[fmt](report, sys.stdout, color=use_color())
+    raise typer.Exit(EXIT_OK if result.ok(strict) else EXIT_ERROR)
+
+
+@app.command()
+def schema(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the schemas to.")] = Path(
+        "schemas"
+    ),
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if the schemas in --out are stale.")
+    ] = False,
+) -> None:
+    """Write one JSON Schema per kind, for editor completion and validation."""
+    if check:
+        stale = schema_lib.stale(out)
+        if stale:
+            fail(
+                f"{len(stale)} schema file(s) in {out} are out of date: {', '.join(stale)}",
+                f"run: focalctl schema --out {out}",
+            )
+        console().print(f"schemas in {out} are up to date")
+        return
+    written = schema_lib.write(out)
+    console().print(
+        f"wrote {len(written)} schema file(s) to {out}"
+        if written
+        else f"schemas in {out} are up to date"
+    )
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory to create the bundle in.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty directory.")
+    ] = False,
+) -> None:
+    """Write a small, valid, commented bundle to start from."""
+    try:
+        written = scaffold_init(directory, force=force)
+    except (FileExistsError, OSError) as exc:
+        fail(str(exc))
+    c = console()
+    for path in written:
+        c.print(f"  created {path}")
+    c.print(f"\nNext: [bold]focalctl validate {directory}[/]")

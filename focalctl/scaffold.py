@@ -1,0 +1,125 @@
+"""``focalctl init``: a small, valid, commented bundle to start from (plus its schemas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from focalctl import schema
+
+_MODELINE = "# yaml-language-server: $schema=schemas/{kind}.schema.json\n"
+
+FILES: dict[str, tuple[str, str]] = {
+    "tenant.yaml": (
+        "tenant",
+        """\
+# The tenant: defaults every agent inherits, and where it may reach customers.
+apiVersion: focal/v1
+kind: Tenant
+metadata:
+  name: my-company            # the tenant id: lowercase letters, digits and '-'
+spec:
+  displayName: My Company
+  tier: free                  # free | pro | enterprise (sets rate limits)
+  channels: [webchat, sms]    # channel types agents of this tenant may use
+  defaults:                   # settings every agent, scenario and step inherits
+    llm: {temperature: 0.5, maxTokens: 800}
+    language: en
+  outbound:
+    requireConsent: true
+    quietHours: {start: "21:00", end: "08:00", timezone: Europe/London}
+""",
+    ),
+    "channels.yaml": (
+        "channelprofile",
+        """\
+# Channel profiles: how the agent speaks on each channel. Omitted fields take the
+# channel type's defaults (e.g. sms: 160 characters, 800ms debounce).
+apiVersion: focal/v1
+kind: ChannelProfile
+metadata: {name: web, tenant: my-company}
+spec:
+  channel: webchat
+  turn: {debounce: 600ms}     # messages closer than this are folded into one turn
+  fallback: [sms]             # where to go when delivery fails (must send outbound)
+---
+apiVersion: focal/v1
+kind: ChannelProfile
+metadata: {name: sms, tenant: my-company}
+spec:
+  channel: sms
+""",
+    ),
+    "tools.yaml": (
+        "tooleffect",
+        """\
+# Tools and their side effects: pure | idempotent | compensatable | irreversible.
+apiVersion: focal/v1
+kind: ToolEffect
+metadata: {name: lookup-order, tenant: my-company}
+spec:
+  description: Read an order's status.
+  effect: pure
+  gateway:
+    type: http
+    endpoint: "https://api.example.com/orders/{{ args.order_id }}"
+    auth: {secretRef: ORDERS_API_TOKEN}   # secrets are referenced by name, never inlined
+  parameters:
+    type: object
+    properties: {order_id: {type: string}}
+    required: [order_id]
+""",
+    ),
+    "agent.yaml": (
+        "agent",
+        """\
+# An agent: the channels it speaks on (first = default), the tools it may call,
+# and the scenarios it runs, in priority order.
+apiVersion: focal/v1
+kind: Agent
+metadata: {name: assistant, tenant: my-company}
+spec:
+  displayName: Assistant
+  channels: [web, sms]
+  tools: [lookup-order]
+  scenarios: [order-status]
+""",
+    ),
+    "scenario.yaml": (
+        "scenario",
+        """\
+# A scenario is a graph of steps. Step ids are stable keys: renaming one is a migration.
+apiVersion: focal/v1
+kind: Scenario
+metadata: {name: order-status, tenant: my-company}
+spec:
+  entry: {step: ask, when: "intent == 'order_status'"}
+  steps:
+    - id: ask
+      say: "What is your order number?"
+      collects: [order_id]
+      transitions:
+        - {to: answer, when: "slots.order_id"}
+    - id: answer
+      tools:
+        - {tool: lookup-order, when: before, args: {order_id: "{{ slots.order_id }}"}, saveAs: order}
+      say: "Order {{ slots.order_id }} is {{ slots.order.status }}."
+      terminal: true
+""",
+    ),
+}
+
+
+def init(directory: Path, *, force: bool = False) -> list[Path]:
+    """Write the starter bundle; refuses a non-empty directory unless ``force``."""
+    if directory.exists() and not directory.is_dir():
+        raise FileExistsError(f"{directory} exists and is not a directory")
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise FileExistsError(f"{directory} is not empty; choose a new directory or pass --force")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (kind, body) in FILES.items():
+        path = directory / name
+        path.write_text(_MODELINE.format(kind=kind) + body, encoding="utf-8")
+        written.append(path)
+    written.extend(schema.write(directory / "schemas"))
+    return written
