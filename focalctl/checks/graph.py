@@ -2,7 +2,9 @@
 no transition back across a checkpoint, no cycle without an exit.
 
 A step is *after* checkpoint C when every path from the entry to it passes through C (C
-dominates it). A transition S → T crosses C backwards when S is after C (or is C) and T is not.
+dominates it). A transition S → T crosses C backwards when S is after C (or is C), T is not,
+and C can be reached again from T: the conversation would return to before the point of no
+return. Forward merges into a step shared with other branches are fine.
 
 Bad::
 
@@ -121,9 +123,11 @@ def _check_scenario(bundle: Bundle, scenario: BundleObject) -> Iterator[Diagnost
             if sid not in dominated:
                 continue
             for i, t in enumerate(g.by_id[sid].step.transitions):
-                if t.to in g.by_id and t.to not in dominated:
+                # Back across: to a step outside the checkpoint's region from which the flow
+                # would reach the checkpoint again (forward merges into shared steps are fine).
+                if t.to in g.by_id and t.to not in dominated and cp in g.reachable(t.to):
                     yield g.by_id[sid].diag(
-                        "FOC404", ("transitions", i, "to"), source=sid, target=t.to, checkpoint=cp
+                        "FOC404", ("transitions", i, "to"), source=sid, to=t.to, checkpoint=cp
                     )
 
 

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from focalctl.cli import authoring  # noqa: F401  validate, schema, init
 from focalctl.cli.app import app
 
 
 def main() -> None:
-    app()
+    """Run the CLI; an unexpected exception is reported as a bug, without a traceback."""
+    try:
+        app()
+    except Exception as exc:  # pragma: no cover - exercised through a subprocess test
+        if os.environ.get("FOCAL_DEBUG") == "1":
+            raise
+        sys.stderr.write(
+            f"focalctl: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in focalctl, not in your bundle. Re-run with FOCAL_DEBUG=1 for the\n"
+            "traceback and report it with the command you ran.\n"
+        )
+        sys.exit(70)
 
 
 if __name__ == "__main__":

@@ -298,7 +298,7 @@ _ALL: list[Code] = [
         "FOC404",
         "error",
         "transition crosses a checkpoint backwards",
-        "transition from '{source}' back to '{target}' crosses checkpoint '{checkpoint}'",
+        "transition from '{source}' back to '{to}' crosses checkpoint '{checkpoint}'",
         "a checkpoint is a point of no return; route forward instead",
         "refund_done -> confirm_refund",
     ),
