@@ -17,7 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 REDIS_HOST, REDIS_PORT = "127.0.0.1", int(os.environ.get("FOCAL_TEST_REDIS_PORT", "6379"))
 PG_HOST, PG_PORT = "127.0.0.1", int(os.environ.get("FOCAL_TEST_PG_PORT", "5432"))
-PG_DSN = os.environ.get("FOCAL_TEST_PG_DSN", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test")
+PG_DSN = os.environ.get(
+    "FOCAL_TEST_PG_DSN", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test"
+)
 
 
 def services_required() -> bool:

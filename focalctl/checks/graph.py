@@ -96,7 +96,7 @@ def _check_scenario(bundle: Bundle, scenario: BundleObject) -> Iterator[Diagnost
     assert isinstance(scenario.spec, ScenarioSpec)
     g = ScenarioGraph.build(bundle, scenario)
     if not g.by_id:
-        yield scenario.diag("FOC406", "/spec/steps", scenario=scenario.name)
+        yield scenario.diag("FOC406", "/spec/steps", target="key", scenario=scenario.name)
         return
     if g.entry is None:
         name = scenario.spec.entry.step
@@ -108,12 +108,14 @@ def _check_scenario(bundle: Bundle, scenario: BundleObject) -> Iterator[Diagnost
             hint=did_you_mean(name, g.by_id) or f"steps: {', '.join(g.by_id)}",
         )
         return
+    if any(t.to not in g.by_id for p in g.steps for t in p.step.transitions):
+        return  # an unknown target (FOC302) would make every reachability finding a guess
     reach = g.reachable(g.entry)
     for sid, p in g.by_id.items():
         if sid not in reach:
             yield p.diag("FOC402", ("id",), step=sid, entry=g.entry)
     if not any(p.step.terminal for p in g.by_id.values()):
-        yield scenario.diag("FOC406", "/spec/steps", scenario=scenario.name)
+        yield scenario.diag("FOC406", "/spec/steps", target="key", scenario=scenario.name)
     else:
         finish = g.can_finish()
         stuck = [s for s in g.by_id if s in reach and s not in finish]

@@ -74,7 +74,7 @@ def resolve(
 
 
 def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    tenants = {o.name for o in bundle.of_kind("Tenant")}
+    tenants = {n for (_, k, n) in bundle.declared if k == "Tenant"}
     for obj in bundle:
         if obj.kind != "Tenant" and obj.tenant not in tenants:
             hint = did_you_mean(obj.tenant, tenants)

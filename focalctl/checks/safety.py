@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 from focalctl.bundle import Bundle
 from focalctl.checks.graph import ScenarioGraph
-from focalctl.checks.steps import PlacedStep, scenario_steps
+from focalctl.checks.steps import PlacedStep
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import ToolEffectSpec
@@ -39,7 +39,7 @@ def check(bundle: Bundle) -> Iterator[Diagnostic]:
         dominated: set[str] = (
             set().union(*graph.after_checkpoint().values()) if graph.entry else set()
         )
-        for placed in scenario_steps(bundle, scenario.tenant, scenario.name):
+        for placed in graph.steps:
             yield from _depends_on(placed)
             for i, binding in enumerate(placed.step.tools):
                 tool = bundle.get(scenario.tenant, "ToolEffect", binding.tool)

@@ -91,9 +91,9 @@ def _scan(
 
 
 def _why(doc: Document, text: str, key: str | None) -> str | None:
-    if key == "secretRef" or not text:
+    if not text:
         return None
-    if key and _CREDENTIAL_KEY.match(key) and "{{" not in text:
+    if key and key != "secretRef" and _CREDENTIAL_KEY.match(key) and "{{" not in text:
         return f"a literal value under '{key}'"
     for pattern, what in _TOKEN_SHAPES:
         if pattern.search(text):

@@ -21,12 +21,23 @@ def codes(src: bytes) -> list[tuple[str, int | None, int | None]]:
 
 
 def test_reads_multi_document_files_and_types() -> None:
-    src = (HEADER + "spec: {enabled: true, n: 3, x: 1.5, z: null, s: '2026-01-01', t: 2026-01-01}\n---\n" + HEADER).encode()
+    src = (
+        HEADER
+        + "spec: {enabled: true, n: 3, x: 1.5, z: null, s: '2026-01-01', t: 2026-01-01}\n---\n"
+        + HEADER
+    ).encode()
     source, diags = load_bytes(src, "f.yaml")
     assert diags == []
     assert [d.index for d in source.documents] == [0, 1]
     spec = source.documents[0].data["spec"]
-    assert spec == {"enabled": True, "n": 3, "x": 1.5, "z": None, "s": "2026-01-01", "t": "2026-01-01"}
+    assert spec == {
+        "enabled": True,
+        "n": 3,
+        "x": 1.5,
+        "z": None,
+        "s": "2026-01-01",
+        "t": "2026-01-01",
+    }
     assert source.documents[0].kind == "Agent"
 
 
@@ -58,7 +69,9 @@ def test_yaml_12_booleans_are_strings() -> None:
         (b"a: &x {b: 1}\n<<: *x\n", [("FOC112", 2, 1)]),
     ],
 )
-def test_bad_input_gives_one_located_diagnostic(src: bytes, expected: list[tuple[str, int, int]]) -> None:
+def test_bad_input_gives_one_located_diagnostic(
+    src: bytes, expected: list[tuple[str, int, int]]
+) -> None:
     assert codes(src) == expected
 
 
@@ -68,7 +81,10 @@ def test_unknown_kind_hint_suggests_the_closest_kind() -> None:
 
 
 def test_ten_thousand_deep_nesting_is_bounded() -> None:
-    for src in (b"a: " + b"[" * 10_000 + b"]" * 10_000, b"a: " + b"{b: " * 10_000 + b"1" + b"}" * 10_000):
+    for src in (
+        b"a: " + b"[" * 10_000 + b"]" * 10_000,
+        b"a: " + b"{b: " * 10_000 + b"1" + b"}" * 10_000,
+    ):
         start = time.perf_counter()
         found = codes(src)
         assert time.perf_counter() - start < 5
@@ -143,7 +159,12 @@ def test_locate_points_at_value_key_and_missing_field() -> None:
     doc = source.documents[0]
     d = locate(doc, make("FOC302", pointer="/spec/steps/0/transitions/0/to", name="confrim"))
     assert (d.file, d.line, d.column, d.end_column) == ("f.yaml", 8, 15, 22)
-    d = locate(doc, make("FOC201", pointer="/spec/steps/0/id", target="key", field="id", where="x", allowed="y"))
+    d = locate(
+        doc,
+        make(
+            "FOC201", pointer="/spec/steps/0/id", target="key", field="id", where="x", allowed="y"
+        ),
+    )
     assert (d.line, d.column) == (6, 7)
     d = locate(doc, make("FOC202", pointer="/spec/entry", field="entry", where="spec"))
     assert (d.line, d.column) == (4, 1)

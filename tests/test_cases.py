@@ -1,0 +1,96 @@
+"""The broken-bundle corpus: every diagnostic code has a case that asserts code, file, line, column.
+
+``tests/cases/<CODE>/`` holds a small bundle and ``expect.json`` listing exactly the diagnostics
+validate must report (file relative to the case directory); ``args.json``, when present, lists
+extra paths to pass. Codes that cannot be a static file (a 9 MiB file; a value that only an
+already-validated level could hold) have a generated case below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from focalctl.bundle import load_bundle
+from focalctl.bundle.loader import MAX_FILE_BYTES
+from focalctl.checks import run_checks
+from focalctl.diagnostics import CODES
+from focalctl.validate import validate_paths
+
+CASES = Path(__file__).parent / "cases"
+GENERATED = {"FOC106", "FOC210"}
+
+
+def _case_dirs() -> list[Path]:
+    return sorted(p for p in CASES.iterdir() if p.is_dir())
+
+
+def _validate_in(
+    directory: Path, extra: list[str]
+) -> set[tuple[str, str | None, int | None, int | None]]:
+    cwd = os.getcwd()
+    os.chdir(directory)
+    try:
+        result = validate_paths([".", *extra])
+    finally:
+        os.chdir(cwd)
+    return {(d.code, d.file, d.line, d.column) for d in result.diagnostics}
+
+
+@pytest.mark.parametrize("case", _case_dirs(), ids=lambda p: p.name)
+def test_case_reports_exactly_the_expected_diagnostics(case: Path) -> None:
+    expected = {
+        (d["code"], d["file"], d["line"], d["column"])
+        for d in json.loads((case / "expect.json").read_text())["diagnostics"]
+    }
+    assert any(code == case.name for code, *_ in expected), "a case must expect its own code"
+    extra = json.loads((case / "args.json").read_text()) if (case / "args.json").exists() else []
+    assert _validate_in(case, extra) == expected
+
+
+def test_every_code_has_title_example_and_case() -> None:
+    dirs = {p.name for p in _case_dirs()}
+    for code, spec in CODES.items():
+        if spec.removed:
+            continue
+        assert spec.title and spec.example, f"{code} lacks a title or an example"
+        assert code in dirs or code in GENERATED, (
+            f"{code} has no broken-bundle case in tests/cases/"
+        )
+    assert dirs <= set(CODES), f"case directories for unknown codes: {dirs - set(CODES)}"
+
+
+def test_file_too_large_is_refused_at_its_first_line(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"a: b\n" * (MAX_FILE_BYTES // 5 + 1))
+    found = _validate_in(tmp_path, [])
+    assert found == {("FOC106", "big.yaml", 1, 1)}
+
+
+def test_effective_settings_out_of_range_after_merge(tmp_path: Path) -> None:
+    """FOC210: a level whose value bypassed per-level validation is caught after merging."""
+    from runtime.spec import LlmSettings, Settings
+
+    case = CASES / "FOC201"
+    bundle, diags = load_bundle(
+        [p for p in case.glob("*.yaml") if p.name != "agent.yaml"] + [_agent_file(tmp_path)]
+    )
+    assert diags == []
+    agent = next(o for o in bundle if o.kind == "Agent")
+    bad = Settings.model_construct(llm=LlmSettings.model_construct(temperature=7.5))
+    object.__setattr__(agent.spec, "settings", bad)
+    found = [d for d in run_checks(bundle) if d.code == "FOC210"]
+    assert len(found) == 1
+    d = found[0]
+    assert (Path(d.file or "").name, d.pointer) == ("agent.yaml", "/spec/settings/llm/temperature")
+    assert "7.5" in d.message and "bot/flow/start" in d.message
+
+
+def _agent_file(tmp_path: Path) -> Path:
+    path = tmp_path / "agent.yaml"
+    text = (CASES / "FOC201" / "agent.yaml").read_text().replace("  displayname: Bot\n", "")
+    path.write_text(text + "  settings: {llm: {temperature: 0.5}}\n")
+    return path
