@@ -1,0 +1,141 @@
+"""validate / schema / init, through typer's runner and as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from focalctl.cli.main import app
+
+REPO = Path(__file__).resolve().parents[2]
+CASES = REPO / "tests" / "cases"
+runner = CliRunner()
+
+
+def focalctl(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "focalctl.cli.main", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_validate_clean_bundles_exit_zero() -> None:
+    proc = focalctl("validate", "examples", "agents.d")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "documents in" in proc.stdout and "are valid" in proc.stdout
+
+
+def test_validate_text_shows_source_line_caret_and_hint() -> None:
+    proc = focalctl("validate", ".", cwd=CASES / "FOC302")
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert "scenario.yaml:9:26: error[FOC302]: transition targets unknown step 'edn'" in out
+    lines = out.splitlines()
+    i = next(n for n, line in enumerate(lines) if "error[FOC302]" in line)
+    assert lines[i + 1].strip().startswith("9 |") and "{to: edn}" in lines[i + 1]
+    caret = lines[i + 2]
+    assert caret.index("^") == lines[i + 1].index("edn") and caret.count("^") == 3
+    assert "help: did you mean 'end'?" in lines[i + 3]
+    assert out.rstrip().endswith("1 error, 0 warnings in 1 file")
+
+
+def test_validate_json_is_versioned() -> None:
+    proc = focalctl("validate", "--format", "json", ".", cwd=CASES / "FOC704")
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert doc["format_version"] == "1.0" and doc["valid"] is False
+    assert doc["error_count"] == 1 and doc["warning_count"] == 0
+    d = doc["diagnostics"][0]
+    assert (d["code"], d["file"], d["line"], d["column"]) == ("FOC704", "scenario.yaml", 8, 12)
+    assert d["hint"] == "did you mean 'profile'?"
+
+
+def test_validate_sarif_and_junit_and_github() -> None:
+    sarif = json.loads(focalctl("validate", "-f", "sarif", ".", cwd=CASES / "FOC301").stdout)
+    result = sarif["runs"][0]["results"][0]
+    assert sarif["version"] == "2.1.0" and result["ruleId"] == "FOC301"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
+    assert sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"] == "FOC301"
+    junit = ET.fromstring(focalctl("validate", "-f", "junit", ".", cwd=CASES / "FOC301").stdout)
+    assert junit.tag == "testsuite" and junit.attrib["failures"] == "1"
+    assert [f.attrib["type"] for f in junit.iter("failure")] == ["FOC301"]
+    gh = focalctl("validate", "-f", "github", ".", cwd=CASES / "FOC301").stdout
+    assert gh.startswith("::error file=agent.yaml,line=5,col=14,")
+
+
+def test_warnings_fail_only_with_strict() -> None:
+    assert focalctl("validate", ".", cwd=CASES / "FOC104").returncode == 0
+    assert focalctl("validate", "--strict", ".", cwd=CASES / "FOC104").returncode == 1
+
+
+def test_usage_errors_exit_two() -> None:
+    assert focalctl("validate", "--format", "yaml").returncode == 2
+    assert focalctl("validate", "--no-such-flag").returncode == 2
+
+
+def test_missing_path_is_a_diagnostic_not_a_crash(tmp_path: Path) -> None:
+    proc = focalctl("validate", str(tmp_path / "nope"))
+    assert proc.returncode == 1 and "FOC100" in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def test_no_traceback_on_any_broken_case(case: str) -> None:
+    args_file = CASES / case / "args.json"
+    extra = json.loads(args_file.read_text()) if args_file.exists() else []
+    proc = focalctl("validate", "-f", "json", ".", *extra, cwd=CASES / case)
+    assert proc.returncode == 1 or case == "FOC104"
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["diagnostics"]
+
+
+def test_runner_validate_and_schema_check() -> None:
+    result = runner.invoke(app, ["validate", str(REPO / "agents.d")], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["schema", "--check", "--out", str(REPO / "schemas")])
+    assert result.exit_code == 0, "schemas/ is stale: run focalctl schema\n" + result.output
+
+
+def test_schema_check_detects_stale(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["schema", "--out", str(tmp_path)]).exit_code == 0
+    (tmp_path / "agent.schema.json").write_text("{}")
+    result = runner.invoke(app, ["schema", "--check", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "agent.schema.json" in result.output
+
+
+def test_init_writes_a_valid_bundle_and_refuses_non_empty(tmp_path: Path) -> None:
+    target = tmp_path / "bundle"
+    proc = focalctl("init", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert focalctl("validate", str(target)).returncode == 0
+    first = (target / "tenant.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=schemas/tenant.schema.json"
+    assert (target / "schemas" / "tenant.schema.json").exists()
+    again = focalctl("init", str(target))
+    assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_examples_have_modelines_that_resolve() -> None:
+    for path in [*REPO.glob("examples/**/*.yaml"), *REPO.glob("agents.d/*.yaml")]:
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("=", 1)[1]).resolve()
+        assert target.exists(), f"{path}: modeline points at missing {target}"
+
+
+def test_color_only_on_terminals(tmp_path: Path) -> None:
+    proc = focalctl("validate", ".", cwd=CASES / "FOC302", env={"NO_COLOR": ""})
+    assert "\x1b[" not in proc.stdout
