@@ -31,22 +31,36 @@ class Bundle:
     # (tenant, kind, name) of every document that declares one, valid or not: a reference to a
     # declared-but-invalid object is not reported again (its own errors already are).
     declared: set[tuple[str, str, str]] = field(default_factory=set)
+    _index: dict[tuple[str | None, str], list[BundleObject]] | None = field(default=None, repr=False)
 
     def add(self, obj: BundleObject) -> None:
         if obj.key in self.objects:
             self.duplicates.append(obj)
         else:
             self.objects[obj.key] = obj
+            self._index = None
 
     def __iter__(self) -> Iterator[BundleObject]:
-        return iter(self.objects[k] for k in sorted(self.objects))
+        return iter(self._kinds().get((None, ""), []))
+
+    def _kinds(self) -> dict[tuple[str | None, str], list[BundleObject]]:
+        """(tenant, kind), (None, kind) and (None, "") → objects in (tenant, kind, name) order."""
+        if self._index is None:
+            index: dict[tuple[str | None, str], list[BundleObject]] = {}
+            for key in sorted(self.objects):
+                obj = self.objects[key]
+                index.setdefault((obj.tenant, obj.kind), []).append(obj)
+                index.setdefault((None, obj.kind), []).append(obj)
+                index.setdefault((None, ""), []).append(obj)
+            self._index = index
+        return self._index
 
     @property
     def tenants(self) -> list[str]:
         return sorted({t for (t, _, _) in self.objects})
 
     def of_kind(self, kind: str, tenant: str | None = None) -> list[BundleObject]:
-        return [o for o in self if o.kind == kind and (tenant is None or o.tenant == tenant)]
+        return list(self._kinds().get((tenant, kind), []))
 
     def get(self, tenant: str, kind: str, name: str) -> BundleObject | None:
         return self.objects.get((tenant, kind, name))
