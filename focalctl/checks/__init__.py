@@ -18,6 +18,7 @@ Check = Callable[[Bundle], Iterable[Diagnostic]]
 
 def _registered() -> list[Check]:
     from focalctl.checks import (
+        bindings,
         channels,
         graph,
         references,
@@ -32,6 +33,7 @@ def _registered() -> list[Check]:
         uniqueness.check,
         references.check,
         graph.check,
+        bindings.check,
         safety.check,
         secrets.check,
         channels.check,

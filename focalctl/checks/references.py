@@ -1,18 +1,28 @@
 """Invariant 4, references resolve within the same tenant.
 
-agent → channels, tools, scenarios, goals; transitions → steps; compensation → tool;
-goal → agent, scenario, step, channels; offering → channels; standalone step → scenario;
-every object → its tenant. A name that exists only in another tenant is a cross-tenant
-reference (FOC303), never silently accepted.
+- FOC301: agent → channels, tools, scenarios, goals; tool → compensation; goal → agent,
+  scenario, reachedStep/leftWithoutStep, channels; offering → channels; standalone step →
+  scenario. The hint is a did-you-mean over the names of that kind in the same tenant.
+- FOC303: the name exists only in another tenant (tenant isolation), instead of FOC301/FOC305.
+- FOC304: ``metadata.tenant`` names no Tenant document (the object's other references are
+  then not checked: they would all fail for that one reason).
+- FOC302: a transition targets a step of its own scenario.
+- FOC305: a tool binding names an existing tool; FOC306: every agent that lists the scenario
+  lists that tool in its ``tools``.
+
+A name whose document exists but failed schema validation counts as defined: its own errors
+are already reported. Channel fallbacks are checked by :mod:`focalctl.checks.channels`.
 
 Bad::
 
     kind: Agent
-    spec: {channels: [wa-mian]}          # FOC301: did you mean 'wa-main'?
+    metadata: {name: support, tenant: acme}
+    spec: {channels: [wa-mian], tools: [globex-crm]}   # FOC301 (did you mean 'wa-main'?),
+                                                       # FOC303 (globex-crm is globex's)
 
 Good::
 
-    spec: {channels: [wa-main]}
+    spec: {channels: [wa-main], tools: [acme-crm]}
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from focalctl.bundle import Bundle, BundleObject
-from focalctl.checks.steps import scenario_steps
+from focalctl.checks.steps import PlacedStep, all_steps, scenario_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import AgentSpec, GoalSpec, OfferingSpec, StandaloneStepSpec, ToolEffectSpec
@@ -81,8 +91,9 @@ def check(bundle: Bundle) -> Iterator[Diagnostic]:
             yield obj.diag(
                 "FOC304", "/metadata/tenant", tenant=obj.tenant, **({"hint": hint} if hint else {})
             )
+            continue  # its references would all fail because of the one wrong tenant name
         yield from _object_refs(bundle, obj)
-    yield from _step_refs(bundle)
+    yield from _step_refs(bundle, tenants)
 
 
 def _object_refs(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
@@ -132,40 +143,52 @@ def _object_refs(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
                 )
 
 
-def _step_refs(bundle: Bundle) -> Iterator[Diagnostic]:
-    for scenario in bundle.of_kind("Scenario"):
-        placed = scenario_steps(bundle, scenario.tenant, scenario.name)
-        ids = [p.step.id for p in placed]
+def _step_refs(bundle: Bundle, tenants: set[str]) -> Iterator[Diagnostic]:
+    """Transitions → steps of the same scenario; bindings → tools granted to its agents."""
+    ids_of: dict[tuple[str, str], list[str]] = {}
+    for p in all_steps(bundle):
+        tenant = p.owner.tenant
+        if tenant not in tenants:
+            continue
+        scenario = p.owner.name if p.owner.kind == "Scenario" else _scenario_of(p)
+        known = bundle.get(tenant, "Scenario", scenario) is not None
+        if known and (tenant, scenario) not in ids_of:
+            ids_of[(tenant, scenario)] = [
+                q.step.id for q in scenario_steps(bundle, tenant, scenario)
+            ]
+        ids = ids_of.get((tenant, scenario))
+        for i, t in enumerate(p.step.transitions):
+            if ids is not None and t.to not in ids:
+                yield p.diag(
+                    "FOC302", ("transitions", i, "to"), name=t.to, hint=did_you_mean(t.to, ids)
+                )
         agents = [
             a
-            for a in bundle.of_kind("Agent", scenario.tenant)
-            if isinstance(a.spec, AgentSpec) and scenario.name in a.spec.scenarios
+            for a in bundle.of_kind("Agent", tenant)
+            if isinstance(a.spec, AgentSpec) and scenario in a.spec.scenarios
         ]
-        for p in placed:
-            for i, t in enumerate(p.step.transitions):
-                if t.to not in ids:
-                    yield p.diag(
-                        "FOC302", ("transitions", i, "to"), name=t.to, hint=did_you_mean(t.to, ids)
-                    )
-            for i, b in enumerate(p.step.tools):
-                if (scenario.tenant, "ToolEffect", b.tool) in bundle.declared and not bundle.get(
-                    scenario.tenant, "ToolEffect", b.tool
-                ):
-                    continue
-                if bundle.get(scenario.tenant, "ToolEffect", b.tool) is None:
-                    diag = resolve(bundle, p.owner, p.ptr("tools", i, "tool"), "ToolEffect", b.tool)
-                    if diag is not None and diag.code == "FOC301":
-                        diag = p.diag("FOC305", ("tools", i, "tool"), name=b.tool, hint=diag.hint)
-                    if diag is not None:
-                        yield diag
-                    continue
-                for agent in agents:
-                    assert isinstance(agent.spec, AgentSpec)
-                    if b.tool not in agent.spec.tools:
-                        yield p.diag(
-                            "FOC306",
-                            ("tools", i, "tool"),
-                            scenario=scenario.name,
-                            tool=b.tool,
-                            agent=agent.name,
-                        )
+        for i, b in enumerate(p.step.tools):
+            yield from _binding(bundle, p, i, b.tool, scenario, agents)
+
+
+def _scenario_of(p: PlacedStep) -> str:
+    assert isinstance(p.step, StandaloneStepSpec)
+    return p.step.scenario
+
+
+def _binding(
+    bundle: Bundle, p: PlacedStep, i: int, tool: str, scenario: str, agents: list[BundleObject]
+) -> Iterator[Diagnostic]:
+    """FOC305 (or FOC303) for an unknown tool, else FOC306 per agent that lacks it."""
+    where = ("tools", i, "tool")
+    if (p.owner.tenant, "ToolEffect", tool) not in bundle.declared:
+        diag = resolve(bundle, p.owner, p.ptr(*where), "ToolEffect", tool)
+        if diag is not None and diag.code == "FOC301":
+            diag = p.diag("FOC305", where, name=tool, hint=diag.hint)
+        if diag is not None:
+            yield diag
+        return
+    for agent in agents:
+        assert isinstance(agent.spec, AgentSpec)
+        if tool not in agent.spec.tools:
+            yield p.diag("FOC306", where, scenario=scenario, tool=tool, agent=agent.name)

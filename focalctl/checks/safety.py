@@ -1,153 +1,119 @@
-"""Invariants 6 and 7: tool bindings and side-effect safety.
+"""Invariant 7, side-effect safety of tools and of the steps that bind them.
 
-- ``dependsOn`` names bindings of the same step and is acyclic (FOC501, FOC502).
-- compensatable tools name a compensation that is not itself irreversible (FOC503, FOC504).
-- irreversible tools require confirmation and an idempotency key made of real parameters
-  (FOC505, FOC506, FOC507), and are only bound in a checkpoint step or after one (FOC508).
-- binding args name parameters of the tool and supply the required ones (FOC509).
+- FOC503: a compensatable tool names its ``compensation`` tool;
+  FOC504: that compensation is not itself irreversible.
+- FOC505: an irreversible tool has ``confirmation.required: true``;
+  FOC506: it has an ``idempotencyKey``;
+  FOC507: every idempotencyKey field is a property of its ``parameters`` (any effect).
+- FOC508: a step that binds an irreversible tool is a checkpoint or comes after one (a
+  checkpoint dominates it, see :mod:`focalctl.checks.graph`). Only judged on a complete graph
+  and for reachable steps; otherwise FOC302/FOC401/FOC402 already explain the problem.
+- FOC509: a binding's ``args`` name only properties of the tool's ``parameters`` (unless the
+  schema sets ``additionalProperties`` to true or a schema) and give every ``required`` one.
 
 Bad::
 
     kind: ToolEffect
-    spec: {effect: irreversible}            # FOC505 + FOC506
+    metadata: {name: issue-refund, tenant: acme}
+    spec: {effect: irreversible}                      # FOC505 + FOC506
+    ---
+    steps:
+      - id: start                                     # no checkpoint on the way
+        tools: [{tool: issue-refund, args: {ordr: "1"}}]   # FOC508, FOC509 (x2)
 
 Good::
 
     spec:
       effect: irreversible
-      confirmation: {required: true, prompt: "Refund {{ args.amount }}?"}
+      confirmation: {required: true, prompt: "Refund {{ args.order_id }}?"}
       idempotencyKey: [order_id]
-      parameters: {type: object, properties: {order_id: {type: string}}}
+      parameters: {type: object, required: [order_id], properties: {order_id: {type: string}}}
+    ---
+    steps:
+      - id: confirm
+        checkpoint: {description: the refund is issued}
+        tools: [{tool: issue-refund, args: {order_id: "{{ slots.order_id }}"}}]
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from focalctl.bundle import Bundle
+from focalctl.bundle import Bundle, BundleObject
 from focalctl.checks.graph import ScenarioGraph
-from focalctl.checks.steps import PlacedStep
+from focalctl.checks.steps import PlacedStep, all_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import ToolEffectSpec
 
 
 def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    yield from _tools(bundle)
-    for scenario in bundle.of_kind("Scenario"):
-        graph = ScenarioGraph.build(bundle, scenario)
-        dominated: set[str] = (
-            set().union(*graph.after_checkpoint().values()) if graph.entry else set()
-        )
-        for placed in graph.steps:
-            yield from _depends_on(placed)
-            for i, binding in enumerate(placed.step.tools):
-                tool = bundle.get(scenario.tenant, "ToolEffect", binding.tool)
-                if tool is None or not isinstance(tool.spec, ToolEffectSpec):
-                    continue
-                yield from _args(placed, i, binding.tool, binding.args, tool.spec)
-                if (
-                    tool.spec.effect == "irreversible"
-                    and graph.entry
-                    and placed.step.id not in dominated
-                ):
-                    if graph.by_id.get(placed.step.id) is placed:
-                        yield placed.diag(
-                            "FOC508", ("tools", i, "tool"), step=placed.step.id, tool=binding.tool
-                        )
-
-
-def _tools(bundle: Bundle) -> Iterator[Diagnostic]:
     for obj in bundle.of_kind("ToolEffect"):
-        spec = obj.spec
-        assert isinstance(spec, ToolEffectSpec)
-        if spec.effect == "compensatable" and not spec.compensation:
-            yield obj.diag("FOC503", "/spec/effect", tool=obj.name)
-        if spec.compensation:
-            comp = bundle.get(obj.tenant, "ToolEffect", spec.compensation)
-            if (
-                comp is not None
-                and isinstance(comp.spec, ToolEffectSpec)
-                and comp.spec.effect == "irreversible"
-            ):
-                yield obj.diag(
-                    "FOC504", "/spec/compensation", tool=obj.name, compensation=spec.compensation
-                )
-        if spec.effect == "irreversible":
-            if not spec.confirmation.required:
-                yield obj.diag("FOC505", "/spec/effect", tool=obj.name)
-            if not spec.idempotency_key:
-                yield obj.diag("FOC506", "/spec/effect", tool=obj.name)
-        props = spec.parameters.get("properties", {})
-        for i, key in enumerate(spec.idempotency_key):
-            if key not in props:
-                yield obj.diag(
-                    "FOC507",
-                    f"/spec/idempotencyKey/{i}",
-                    field=key,
-                    tool=obj.name,
-                    hint=did_you_mean(key, props) or f"parameters: {', '.join(props) or 'none'}",
-                )
+        yield from _tool(bundle, obj)
+    for placed in all_steps(bundle):
+        for i, binding in enumerate(placed.step.tools):
+            spec = _tool_spec(bundle, placed.owner.tenant, binding.tool)
+            if spec is not None:
+                yield from _args(placed, i, binding.tool, binding.args, spec)
+    for scenario in bundle.of_kind("Scenario"):
+        yield from _irreversible_before_checkpoint(bundle, scenario)
 
 
-def _depends_on(placed: PlacedStep) -> Iterator[Diagnostic]:
-    bound = [b.tool for b in placed.step.tools]
-    deps: dict[str, list[str]] = {}
-    for i, b in enumerate(placed.step.tools):
-        for j, name in enumerate(b.depends_on):
-            if name not in bound:
-                yield placed.diag(
-                    "FOC501",
-                    ("tools", i, "dependsOn", j),
-                    tool=b.tool,
-                    name=name,
-                    step=placed.step.id,
-                    hint=did_you_mean(name, bound) or f"bindings of this step: {', '.join(bound)}",
-                )
-        deps.setdefault(b.tool, []).extend(d for d in b.depends_on if d in bound)
-    cycle = _find_cycle(deps)
-    if cycle:
-        first = bound.index(cycle[0])
-        yield placed.diag(
-            "FOC502",
-            ("tools", first, "dependsOn"),
-            step=placed.step.id,
-            cycle=" → ".join([*cycle, cycle[0]]),
-        )
+def _tool_spec(bundle: Bundle, tenant: str, name: str) -> ToolEffectSpec | None:
+    obj = bundle.get(tenant, "ToolEffect", name)
+    return obj.spec if obj is not None and isinstance(obj.spec, ToolEffectSpec) else None
 
 
-def _find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
-    """One cycle in ``deps`` (deterministic), or None."""
-    state: dict[str, int] = {}
-    path: list[str] = []
+def _tool(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
+    spec = obj.spec
+    assert isinstance(spec, ToolEffectSpec)
+    if spec.effect == "compensatable" and not spec.compensation:
+        yield obj.diag("FOC503", "/spec/effect", tool=obj.name)
+    if spec.compensation:
+        comp = _tool_spec(bundle, obj.tenant, spec.compensation)
+        if comp is not None and comp.effect == "irreversible":
+            yield obj.diag(
+                "FOC504", "/spec/compensation", tool=obj.name, compensation=spec.compensation
+            )
+    if spec.effect == "irreversible":
+        if not spec.confirmation.required:
+            yield obj.diag("FOC505", "/spec/effect", tool=obj.name)
+        if not spec.idempotency_key:
+            yield obj.diag("FOC506", "/spec/effect", tool=obj.name)
+    props: dict[str, Any] = spec.parameters.get("properties", {})
+    for i, key in enumerate(spec.idempotency_key):
+        if key not in props:
+            yield obj.diag(
+                "FOC507",
+                f"/spec/idempotencyKey/{i}",
+                field=key,
+                tool=obj.name,
+                hint=did_you_mean(key, props) or f"parameters: {', '.join(props) or 'none'}",
+            )
 
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in deps.get(node, []):
-            if state.get(nxt) == 1:
-                return path[path.index(nxt) :]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        path.pop()
-        state[node] = 2
-        return None
 
-    for node in deps:
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
+def _irreversible_before_checkpoint(bundle: Bundle, scenario: BundleObject) -> Iterator[Diagnostic]:
+    graph = ScenarioGraph.build(bundle, scenario)
+    if not graph.complete:
+        return
+    reach = graph.reachable(graph.entry)
+    guarded: set[str] = set().union(*graph.after_checkpoint().values())
+    for sid, placed in graph.by_id.items():
+        if sid not in reach or sid in guarded:
+            continue
+        for i, binding in enumerate(placed.step.tools):
+            spec = _tool_spec(bundle, scenario.tenant, binding.tool)
+            if spec is not None and spec.effect == "irreversible":
+                yield placed.diag("FOC508", ("tools", i, "tool"), step=sid, tool=binding.tool)
 
 
 def _args(
-    placed: PlacedStep, i: int, tool: str, args: dict[str, object], spec: ToolEffectSpec
+    placed: PlacedStep, i: int, tool: str, args: dict[str, Any], spec: ToolEffectSpec
 ) -> Iterator[Diagnostic]:
-    props: dict[str, object] = spec.parameters.get("properties", {})
-    if props or spec.parameters.get("additionalProperties") is False:
+    props: dict[str, Any] = spec.parameters.get("properties", {})
+    extra = spec.parameters.get("additionalProperties", False)
+    if extra is False or extra is None:
         for name in args:
             if name not in props:
                 yield placed.diag(
@@ -160,10 +126,11 @@ def _args(
                 )
     missing = [r for r in spec.parameters.get("required", []) if r not in args]
     if missing:
+        plural = "s" if len(missing) > 1 else ""
         yield placed.diag(
             "FOC509",
             ("tools", i, "tool"),
             tool=tool,
-            message=f"required parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)} not given",
+            message=f"required parameter{plural} {', '.join(missing)} not given",
             hint=f"add args: {{{', '.join(f'{m}: ...' for m in missing)}}}",
         )

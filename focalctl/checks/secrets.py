@@ -1,8 +1,19 @@
-"""Secrets are never inlined: credentials are referenced by name (``auth: {secretRef: NAME}``).
+"""FOC510: secrets are never inlined; credentials are referenced by name (``secretRef``).
 
-Scans the raw documents (so it also runs on documents that failed schema validation) for
-literal values under credential-like keys, strings shaped like well-known tokens, URLs with
-embedded credentials, and long high-entropy strings in tool, tenant and agent documents.
+The scan runs over the raw documents (``bundle.files[*].documents[*].data``), so it also covers
+documents that failed schema validation: a literal ``auth: {token: ...}`` is both an unknown key
+(FOC201) and an inlined secret (FOC510). Within the ``spec`` of every document it reports:
+
+- any literal under a ToolEffect's ``gateway.auth`` other than ``secretRef``;
+- a literal value under a credential-like key (password, secret, token, apiKey, api_key,
+  authorization, ...), e.g. in binding ``args`` or offering ``attributes``;
+- a string shaped like a well-known token: ``sk_live_``/``sk_test_``, ``sk-``, ``ghp_``,
+  ``xoxb-``/``xoxa-``/``xoxp-``, ``AKIA`` + 16, ``Bearer <long>``, a JWT ``eyJ...``, a PEM
+  private key, a URL with a password or a credential in its query;
+- in ToolEffect, Tenant, Agent and ChannelProfile specs only: a long (32+ characters)
+  high-entropy string of a hex or base64 alphabet.
+
+Jinja template parts (``{{ ... }}``, ``{% ... %}``) are not secrets and are ignored.
 
 Bad::
 
@@ -26,11 +37,26 @@ from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import pointer
 from focalctl.diagnostics import Diagnostic, make
 
-_CREDENTIAL_KEY = re.compile(
-    r"^(password|passwd|pwd|secret|client_?secret|token|access_?token|api_?key|apikey|"
-    r"authorization|private_?key|access_?key|secret_?key|bearer)$",
-    re.IGNORECASE,
-)
+# Key names compared lower-cased with '_' and '-' removed: apiKey, api_key and API-KEY all match.
+_CREDENTIAL_KEYS = {
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "clientsecret",
+    "secretkey",
+    "secretaccesskey",
+    "token",
+    "accesstoken",
+    "authtoken",
+    "refreshtoken",
+    "apitoken",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "authorization",
+    "bearer",
+}
 _TOKEN_SHAPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(sk|rk|pk)_(live|test)_[0-9A-Za-z]{10,}"), "a Stripe-style API key"),
     (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), "an API secret key (sk-...)"),
@@ -40,17 +66,22 @@ _TOKEN_SHAPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]{20,}"), "a bearer token"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{5,}"), "a JWT"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@{}]+:[^/\s@{}]+@"), "a URL with a password"),
+    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
     (
-        re.compile(r"[?&](api_?key|token|access_token|secret|password)=[^&{\s]{6,}", re.IGNORECASE),
+        re.compile(
+            r"[?&](api_?key|apikey|token|access_token|secret|password)=[^&\s]{6,}", re.IGNORECASE
+        ),
         "a credential in a URL query",
     ),
 ]
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _ENTROPY_KINDS = {"ToolEffect", "Tenant", "Agent", "ChannelProfile"}
-_HIGH_ENTROPY = re.compile(r"^[A-Za-z0-9+/=_-]{32,}$")
-_SAFE_KEYS = {
-    "secretRef",
+_HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{32,}={0,2}$")
+# Free text and references: never random, often long.
+_PROSE_KEYS = {
     "description",
+    "displayName",
     "say",
     "prompt",
     "message",
@@ -58,58 +89,75 @@ _SAFE_KEYS = {
     "systemPrompt",
     "greeting",
     "signature",
+    "endpoint",
 }
 
 
 def check(bundle: Bundle) -> Iterator[Diagnostic]:
     for source in bundle.files:
         for doc in source.documents:
-            yield from _scan(doc, doc.data, [], None)
+            data = doc.data if isinstance(doc.data, dict) else {}
+            if "spec" in data:
+                yield from _scan(doc, data["spec"], ["spec"])
 
 
-def _scan(
-    doc: Document, value: Any, path: list[str | int], key: str | None
-) -> Iterator[Diagnostic]:
+def _scan(doc: Document, value: Any, path: list[str | int]) -> Iterator[Diagnostic]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _scan(doc, v, [*path, k], str(k))
+            yield from _scan(doc, v, [*path, str(k)])
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _scan(doc, v, [*path, i], key)
-    elif isinstance(value, str | int) and not isinstance(value, bool):
-        why = _why(doc, str(value), key)
+            yield from _scan(doc, v, [*path, i])
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        why = secret_reason(doc.kind, path, str(value))
         if why:
-            where = ".".join(str(p) for p in path)
             yield make(
                 "FOC510",
                 file=doc.file,
                 document=doc.index,
                 pointer=pointer(path),
-                where=where,
+                where=".".join(str(p) for p in path),
                 why=why,
             )
 
 
-def _why(doc: Document, text: str, key: str | None) -> str | None:
-    if not text:
+def secret_reason(kind: str | None, path: list[str | int], text: str) -> str | None:
+    """Why the scalar ``text`` at ``path`` (from ``spec``) of a ``kind`` document looks like a
+    secret, or None."""
+    key = next((p for p in reversed(path) if isinstance(p, str)), "")
+    plain = _TEMPLATE_PART.sub(" ", text).strip()
+    if not plain:
         return None
-    if key and key != "secretRef" and _CREDENTIAL_KEY.match(key) and "{{" not in text:
+    if kind == "ToolEffect" and path[:3] == ["spec", "gateway", "auth"] and key != "secretRef":
+        return "a literal credential in gateway.auth; only secretRef is allowed there"
+    if key != "secretRef" and _is_credential_key(key) and plain == text.strip():
         return f"a literal value under '{key}'"
     for pattern, what in _TOKEN_SHAPES:
-        if pattern.search(text):
+        if pattern.search(plain):
             return what
-    if (
-        doc.kind in _ENTROPY_KINDS
-        and key not in _SAFE_KEYS
-        and _HIGH_ENTROPY.match(text)
-        and _entropy(text) >= 4.0
-    ):
-        if any(c.isdigit() for c in text) and any(c.isalpha() for c in text):
-            return "a long random-looking string"
+    if kind in _ENTROPY_KINDS and key not in _PROSE_KEYS and _random_looking(plain):
+        return "a long random-looking string"
     return None
 
 
+def _is_credential_key(key: str) -> bool:
+    return key.lower().replace("_", "").replace("-", "") in _CREDENTIAL_KEYS
+
+
+def _random_looking(text: str) -> bool:
+    """32+ characters of a hex or base64 alphabet with the entropy of random data."""
+    has_digit = any(c.isdigit() for c in text)
+    if _HEX.match(text):
+        return has_digit and any(c.isalpha() for c in text) and _entropy(text) >= 3.0
+    if _BASE64.match(text):
+        mixed = any(c.isupper() for c in text) and any(c.islower() for c in text)
+        unseparated = not any(c in "-_" for c in text)  # hyphenated names are not random
+        return has_digit and (mixed or unseparated) and _entropy(text) >= 4.0
+    return False
+
+
 def _entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
     counts = Counter(text)
     n = len(text)
     return -sum(c / n * math.log2(c / n) for c in counts.values())

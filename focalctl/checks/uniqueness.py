@@ -1,12 +1,22 @@
-"""Invariant 3, uniqueness: (tenant, kind, name); step ids in a scenario; tools in a step.
+"""Invariant 3, uniqueness.
+
+- FOC801: (tenant, kind, name) names one document; later duplicates (``bundle.duplicates``)
+  are reported at their ``metadata.name``, pointing back to the first definition.
+- FOC802: step ids are unique within a scenario, counting its inline steps and the standalone
+  ``kind: Step`` documents whose ``spec.scenario`` names it (the later one is reported).
+- FOC803: a step binds each tool at most once (the later binding is reported).
 
 Bad::
 
-    steps: [{id: start, ...}, {id: start, ...}]     # FOC802
+    steps:
+      - {id: start, tools: [{tool: lookup}, {tool: lookup}]}   # FOC803
+      - {id: start, terminal: true}                            # FOC802
 
 Good::
 
-    steps: [{id: start, ...}, {id: confirm, ...}]
+    steps:
+      - {id: start, tools: [{tool: lookup}]}
+      - {id: done, terminal: true}
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from focalctl.bundle import Bundle
-from focalctl.checks.steps import scenario_steps
+from focalctl.checks.steps import all_steps, scenario_steps
 from focalctl.diagnostics import Diagnostic
 
 
@@ -35,10 +45,11 @@ def check(bundle: Bundle) -> Iterator[Diagnostic]:
             if placed.step.id in seen:
                 yield placed.diag("FOC802", ("id",), step=placed.step.id, scenario=scenario.name)
             seen.add(placed.step.id)
-            tools: set[str] = set()
-            for i, binding in enumerate(placed.step.tools):
-                if binding.tool in tools:
-                    yield placed.diag(
-                        "FOC803", ("tools", i, "tool"), step=placed.step.id, tool=binding.tool
-                    )
-                tools.add(binding.tool)
+    for placed in all_steps(bundle):
+        tools: set[str] = set()
+        for i, binding in enumerate(placed.step.tools):
+            if binding.tool in tools:
+                yield placed.diag(
+                    "FOC803", ("tools", i, "tool"), step=placed.step.id, tool=binding.tool
+                )
+            tools.add(binding.tool)
