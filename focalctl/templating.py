@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
 WHEN_VARS = frozenset({"intent", "slots", "profile", "channel", "turn"})
@@ -33,6 +34,8 @@ _UNSAFE_ATTRS = frozenset(
     }
 )
 
+_MARKUP = re.compile(r"\{[{%#]")
+_IMPLICIT = frozenset({"loop", "self", "super", "caller", "varargs", "kwargs"})
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
@@ -64,11 +67,10 @@ def parse_expression(source: str, allowed: frozenset[str] = WHEN_VARS) -> Parsed
 
 def _analyse(source: str, allowed: frozenset[str], *, expression: bool) -> Parsed:
     out = Parsed()
-    text = "{{ (" + source + ") }}" if expression else source
+    if not expression and not _MARKUP.search(source):
+        return out  # plain text: nothing jinja would interpret
     try:
-        if expression:
-            _ENV.compile_expression(source)
-        tree = _ENV.parse(text)
+        tree = _parse_expression(source) if expression else _ENV.parse(source)
     except TemplateSyntaxError as exc:
         message = exc.message or "invalid syntax"
         if message == "chunk after expression":
@@ -80,13 +82,34 @@ def _analyse(source: str, allowed: frozenset[str], *, expression: bool) -> Parse
     for attr, line in _attribute_accesses(tree):
         if attr.startswith("_") or attr in _UNSAFE_ATTRS:
             out.issues.append(TemplateIssue("unsafe", f"access to '{attr}'", name=attr, line=line))
-    out.variables = set(meta.find_undeclared_variables(tree))
+    out.variables = _free_names(tree)
     for name in sorted(out.variables - allowed - _ENV.globals.keys()):
         out.issues.append(TemplateIssue("unknown", f"unknown variable '{name}'", name=name))
     return out
 
 
-def _attribute_accesses(tree: nodes.Template) -> list[tuple[str, int]]:
+def _parse_expression(source: str) -> nodes.Node:
+    """Parse one expression exactly as ``compile_expression`` does, without generating code."""
+    parser = Parser(_ENV, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError(
+            "chunk after expression", parser.stream.current.lineno, None, None
+        )
+    return expr
+
+
+def _free_names(tree: nodes.Node) -> set[str]:
+    """Names the template reads but never defines (``set``, ``for`` targets, macro params)."""
+    loads: set[str] = set()
+    defined: set[str] = set(_IMPLICIT)
+    for name in tree.find_all(nodes.Name):
+        (loads if name.ctx == "load" else defined).add(name.name)
+    defined.update(m.name for m in tree.find_all(nodes.Macro))
+    return loads - defined
+
+
+def _attribute_accesses(tree: nodes.Node) -> list[tuple[str, int]]:
     """Every attribute name read: ``x.a``, ``x['a']`` and ``x|attr('a')``."""
     found: list[tuple[str, int]] = [(n.attr, n.lineno) for n in tree.find_all(nodes.Getattr)]
     for item in tree.find_all(nodes.Getitem):
