@@ -96,7 +96,7 @@ def _parse_expression(source: str) -> nodes.Node:
         raise TemplateSyntaxError(
             "chunk after expression", parser.stream.current.lineno, None, None
         )
-    return expr
+    return nodes.Template([nodes.Output([expr])])  # find_all searches below the root only
 
 
 def _free_names(tree: nodes.Node) -> set[str]:
