@@ -146,6 +146,11 @@ def _object_refs(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
 def _step_refs(bundle: Bundle, tenants: set[str]) -> Iterator[Diagnostic]:
     """Transitions → steps of the same scenario; bindings → tools granted to its agents."""
     ids_of: dict[tuple[str, str], list[str]] = {}
+    agents_of: dict[tuple[str, str], list[BundleObject]] = {}
+    for agent in bundle.of_kind("Agent"):
+        if isinstance(agent.spec, AgentSpec):
+            for name in dict.fromkeys(agent.spec.scenarios):
+                agents_of.setdefault((agent.tenant, name), []).append(agent)
     for p in all_steps(bundle):
         tenant = p.owner.tenant
         if tenant not in tenants:
@@ -162,11 +167,7 @@ def _step_refs(bundle: Bundle, tenants: set[str]) -> Iterator[Diagnostic]:
                 yield p.diag(
                     "FOC302", ("transitions", i, "to"), name=t.to, hint=did_you_mean(t.to, ids)
                 )
-        agents = [
-            a
-            for a in bundle.of_kind("Agent", tenant)
-            if isinstance(a.spec, AgentSpec) and scenario in a.spec.scenarios
-        ]
+        agents = agents_of.get((tenant, scenario), [])
         for i, b in enumerate(p.step.tools):
             yield from _binding(bundle, p, i, b.tool, scenario, agents)
 

@@ -74,6 +74,9 @@ _TOKEN_SHAPES: list[tuple[re.Pattern[str], str]] = [
         "a credential in a URL query",
     ),
 ]
+# One pass over every string first (case-insensitive: a superset of the shapes); the
+# per-shape patterns only run on a hit.
+_ANY_SHAPE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _TOKEN_SHAPES), re.IGNORECASE)
 _TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _ENTROPY_KINDS = {"ToolEffect", "Tenant", "Agent", "ChannelProfile"}
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
@@ -98,45 +101,45 @@ def check(bundle: Bundle) -> Iterator[Diagnostic]:
         for doc in source.documents:
             data = doc.data if isinstance(doc.data, dict) else {}
             if "spec" in data:
-                yield from _scan(doc, data["spec"], ["spec"])
+                yield from _scan(doc, data["spec"], ("spec",), "spec")
 
 
-def _scan(doc: Document, value: Any, path: list[str | int]) -> Iterator[Diagnostic]:
+def _scan(doc: Document, value: Any, path: tuple[str | int, ...], key: str) -> Iterator[Diagnostic]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _scan(doc, v, [*path, str(k)])
+            yield from _scan(doc, v, (*path, str(k)), str(k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _scan(doc, v, [*path, i])
+            yield from _scan(doc, v, (*path, i), key)
     elif isinstance(value, str | int | float) and not isinstance(value, bool):
-        why = secret_reason(doc.kind, path, str(value))
+        why = secret_reason(doc.kind, path, key, str(value))
         if why:
             yield make(
                 "FOC510",
                 file=doc.file,
                 document=doc.index,
-                pointer=pointer(path),
+                pointer=pointer(list(path)),
                 where=".".join(str(p) for p in path),
                 why=why,
             )
 
 
-def secret_reason(kind: str | None, path: list[str | int], text: str) -> str | None:
-    """Why the scalar ``text`` at ``path`` (from ``spec``) of a ``kind`` document looks like a
-    secret, or None."""
-    key = next((p for p in reversed(path) if isinstance(p, str)), "")
-    plain = _TEMPLATE_PART.sub(" ", text).strip()
+def secret_reason(kind: str | None, path: tuple[str | int, ...], key: str, text: str) -> str | None:
+    """Why the scalar ``text`` at ``path`` (from ``spec``; ``key`` is the nearest mapping key
+    above it) in a ``kind`` document looks like a secret, or None."""
+    plain = _TEMPLATE_PART.sub(" ", text).strip() if "{" in text else text.strip()
     if not plain:
         return None
-    if kind == "ToolEffect" and path[:3] == ["spec", "gateway", "auth"] and key != "secretRef":
+    if kind == "ToolEffect" and path[1:3] == ("gateway", "auth") and key != "secretRef":
         return "a literal credential in gateway.auth; only secretRef is allowed there"
-    if key != "secretRef" and _is_credential_key(key) and plain == text.strip():
+    if key != "secretRef" and plain == text.strip() and _is_credential_key(key):
         return f"a literal value under '{key}'"
-    for pattern, what in _TOKEN_SHAPES:
-        if pattern.search(plain):
-            return what
-    if kind in _ENTROPY_KINDS and key not in _PROSE_KEYS and _random_looking(plain):
-        return "a long random-looking string"
+    if _ANY_SHAPE.search(plain):
+        for pattern, what in _TOKEN_SHAPES:
+            if pattern.search(plain):
+                return what
+    if len(plain) >= 32 and kind in _ENTROPY_KINDS and key not in _PROSE_KEYS:
+        return "a long random-looking string" if _random_looking(plain) else None
     return None
 
 

@@ -53,11 +53,26 @@ def scenario_steps(bundle: Bundle, tenant: str, scenario: str) -> list[PlacedSte
     obj = bundle.get(tenant, "Scenario", scenario)
     if obj is not None and isinstance(obj.spec, ScenarioSpec):
         out.extend(PlacedStep(s, obj, f"/spec/steps/{i}") for i, s in enumerate(obj.spec.steps))
-    for step_obj in sorted(bundle.of_kind("Step", tenant), key=lambda o: o.name):
-        spec = step_obj.spec
-        if isinstance(spec, StandaloneStepSpec) and spec.scenario == scenario:
-            out.append(PlacedStep(spec, step_obj, "/spec"))
+    for step_obj in _standalone(bundle).get((tenant, scenario), []):
+        assert isinstance(step_obj.spec, StepSpec)
+        out.append(PlacedStep(step_obj.spec, step_obj, "/spec"))
     return out
+
+
+# The last bundle's standalone steps by (tenant, scenario): scenario_steps is called once per
+# scenario by several checks, so indexing once keeps them linear in the number of documents.
+_INDEX: list[tuple[Bundle, int, dict[tuple[str, str], list[BundleObject]]]] = []
+
+
+def _standalone(bundle: Bundle) -> dict[tuple[str, str], list[BundleObject]]:
+    if _INDEX and _INDEX[0][0] is bundle and _INDEX[0][1] == len(bundle.objects):
+        return _INDEX[0][2]
+    index: dict[tuple[str, str], list[BundleObject]] = {}
+    for step_obj in bundle.of_kind("Step"):  # (tenant, kind, name) order: sorted by name
+        if isinstance(step_obj.spec, StandaloneStepSpec):
+            index.setdefault((step_obj.tenant, step_obj.spec.scenario), []).append(step_obj)
+    _INDEX[:] = [(bundle, len(bundle.objects), index)]
+    return index
 
 
 def all_steps(bundle: Bundle) -> list[PlacedStep]:
