@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +30,28 @@ class ValidationResult:
         return not self.errors and not (strict and self.warnings)
 
 
+@contextmanager
+def bulk_allocation() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a bundle.
+
+    Loading allocates hundreds of thousands of long-lived objects (node trees, models); each
+    automatic collection re-traverses all of them, which made a 10,000-object bundle take 2.5×
+    longer than ten 1,000-object ones. Nothing here creates garbage cycles worth collecting
+    mid-run, and the previous state is restored afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def validate_paths(paths: Iterable[str | Path]) -> ValidationResult:
     """Load, model and check everything under ``paths``; diagnostics sorted deterministically."""
-    bundle, diags = load_bundle(paths)
-    diags.extend(run_checks(bundle))
+    with bulk_allocation():
+        bundle, diags = load_bundle(paths)
+        diags.extend(run_checks(bundle))
     unique = sorted(set(diags), key=sort_key)
     return ValidationResult(bundle=bundle, diagnostics=unique)
