@@ -52,7 +52,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     results: dict[int, float] = {}
-    print(f"{'objects':>8} {'validate s':>11} {'ruamel-C s':>11} {'ratio':>6} {'target':>7} {'pyyaml-C s':>11} {'ratio':>6}")
+    print(
+        f"{'objects':>8} {'validate s':>11} {'ruamel-C s':>11} {'ratio':>6} {'target':>7} {'pyyaml-C s':>11} {'ratio':>6}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1000, 10000):
             root = write_bundle(Path(tmp) / str(n), n)
@@ -63,7 +65,9 @@ def main() -> None:
             b = best(lambda fs=files: bare_ruamel(fs), args.repeat)
             p = best(lambda fs=files: bare_pyyaml(fs), args.repeat)
             results[n] = v
-            print(f"{len(result.bundle.objects):>8} {v:>11.3f} {b:>11.3f} {v / b:>6.2f} {'≤ 3.00':>7} {p:>11.3f} {v / p:>6.2f}")
+            print(
+                f"{len(result.bundle.objects):>8} {v:>11.3f} {b:>11.3f} {v / b:>6.2f} {'≤ 3.00':>7} {p:>11.3f} {v / p:>6.2f}"
+            )
     scale = results[10000] / results[1000]
     print(f"\n10,000 / 1,000 objects: {scale:.2f}× (target ≤ 11×, linear = 10×)")
 

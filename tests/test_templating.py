@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from focalctl.templating import ARGS_TEMPLATE_VARS, TEMPLATE_VARS, WHEN_VARS, parse_expression, parse_template
+from focalctl.templating import (
+    ARGS_TEMPLATE_VARS,
+    TEMPLATE_VARS,
+    WHEN_VARS,
+    parse_expression,
+    parse_template,
+)
 
 
 def kinds(parsed: object) -> list[tuple[str, str]]:
