@@ -1,0 +1,129 @@
+"""Invariant 4: references resolve within the same tenant, with did-you-mean hints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bundles import AGENT, CHANNEL, SCENARIO, TOOL, diagnostics, doc, found, scenario, write
+
+A = "agent.yaml"
+OTHER_TENANT = doc("Tenant", "t2", "  channels: [sms]\n", tenant=None)
+
+
+def test_unknown_agent_references_each_reported_with_a_hint(tmp_path: Path) -> None:
+    agent = AGENT.replace("[web]", "[wbe]").replace("[lookup]", "[lookpu]") + (
+        "  goals: [nothing]\n"
+    )
+    root = write(tmp_path, agent=agent.replace("[flow]", "[flwo]"))
+    assert found(root) == {
+        ("FOC301", A, "/spec/channels/0"),
+        ("FOC301", A, "/spec/tools/0"),
+        ("FOC301", A, "/spec/scenarios/0"),
+        ("FOC301", A, "/spec/goals/0"),
+    }
+    hints = {d.pointer: d.hint for d in diagnostics(root)}
+    assert hints["/spec/channels/0"] == "did you mean 'web'?"
+    assert hints["/spec/tools/0"] == "did you mean 'lookup'?"
+    assert hints["/spec/scenarios/0"] == "did you mean 'flow'?"
+    assert hints["/spec/goals/0"] == "known goals: none defined"
+
+
+def test_did_you_mean_only_offers_names_of_the_same_tenant(tmp_path: Path) -> None:
+    other = (
+        OTHER_TENANT
+        + "---\n"
+        + CHANNEL.replace("{name: web, tenant: t1}", "{name: webb, tenant: t2}")
+    )
+    root = write(tmp_path, other=other, agent=AGENT.replace("[web]", "[web, wob]"))
+    (diag,) = diagnostics(root)
+    assert (diag.code, diag.hint) == ("FOC301", "did you mean 'web'?")
+
+
+def test_name_defined_only_in_another_tenant_is_cross_tenant(tmp_path: Path) -> None:
+    other = (
+        OTHER_TENANT
+        + "---\n"
+        + TOOL.replace("{name: lookup, tenant: t1}", "{name: crm, tenant: t2}")
+    )
+    root = write(tmp_path, other=other, agent=AGENT.replace("[lookup]", "[lookup, crm]"))
+    assert found(root) == {("FOC303", A, "/spec/tools/1")}
+    (diag,) = diagnostics(root)
+    assert "'t2'" in diag.message and "'t1'" in diag.message
+
+
+def test_unknown_tenant_is_reported_once_without_cascading(tmp_path: Path) -> None:
+    agent = AGENT.replace("tenant: t1", "tenant: t9")
+    root = write(tmp_path, agent=agent.replace("bot", "bot2"))
+    assert found(root) == {("FOC304", A, "/metadata/tenant")}
+
+
+def test_tool_compensation_must_exist(tmp_path: Path) -> None:
+    tool = TOOL.replace("effect: pure", "effect: compensatable\n  compensation: undo-lookup")
+    assert found(write(tmp_path, tool=tool)) == {("FOC301", "tool.yaml", "/spec/compensation")}
+
+
+GOAL = "  agent: bot\n  trigger: {scenario: flow, reachedStep: end}\n  action: reminder\n  message: hi\n"
+
+
+def test_goal_references_agent_scenario_and_step(tmp_path: Path) -> None:
+    assert found(write(tmp_path, goal=doc("Goal", "nudge", GOAL))) == set()
+    bad = GOAL.replace("agent: bot", "agent: bto").replace("reachedStep: end", "reachedStep: edn")
+    assert found(write(tmp_path, goal=doc("Goal", "nudge", bad))) == {
+        ("FOC301", "goal.yaml", "/spec/agent"),
+        ("FOC301", "goal.yaml", "/spec/trigger/reachedStep"),
+    }
+    bad = GOAL.replace("scenario: flow", "scenario: flw")
+    assert found(write(tmp_path, goal=doc("Goal", "nudge", bad))) == {
+        ("FOC301", "goal.yaml", "/spec/trigger/scenario")
+    }
+
+
+def test_standalone_step_must_name_an_existing_scenario(tmp_path: Path) -> None:
+    step = doc("Step", "lost", "  scenario: flw\n  id: x\n  terminal: true\n")
+    root = write(tmp_path, step=step)
+    assert found(root) == {("FOC301", "step.yaml", "/spec/scenario")}
+    assert diagnostics(root)[0].hint == "did you mean 'flow'?"
+
+
+def test_transition_to_unknown_step_with_hint(tmp_path: Path) -> None:
+    root = write(tmp_path, scenario=SCENARIO.replace("[{to: end}]", "[{to: edn}]"))
+    assert found(root) == {("FOC302", "scenario.yaml", "/spec/steps/0/transitions/0/to")}
+    assert diagnostics(root)[0].hint == "did you mean 'end'?"
+
+
+def test_binding_of_unknown_tool(tmp_path: Path) -> None:
+    steps = "    - {id: start, terminal: true, tools: [{tool: lookpu}]}\n"
+    root = write(tmp_path, scenario=scenario(steps))
+    assert found(root) == {("FOC305", "scenario.yaml", "/spec/steps/0/tools/0/tool")}
+    assert diagnostics(root)[0].hint == "did you mean 'lookup'?"
+
+
+def test_binding_of_a_tool_of_another_tenant_is_cross_tenant(tmp_path: Path) -> None:
+    other = (
+        OTHER_TENANT
+        + "---\n"
+        + TOOL.replace("{name: lookup, tenant: t1}", "{name: crm, tenant: t2}")
+    )
+    steps = "    - {id: start, terminal: true, tools: [{tool: crm}]}\n"
+    root = write(tmp_path, other=other, scenario=scenario(steps))
+    assert found(root) == {("FOC303", "scenario.yaml", "/spec/steps/0/tools/0/tool")}
+
+
+def test_every_agent_using_the_scenario_must_list_the_bound_tool(tmp_path: Path) -> None:
+    tools = TOOL + "---\n" + TOOL.replace("name: lookup", "name: notify")
+    second = AGENT.replace("name: bot", "name: bot2").replace("[lookup]", "[lookup, notify]")
+    steps = "    - {id: start, terminal: true, tools: [{tool: lookup}, {tool: notify}]}\n"
+    root = write(tmp_path, tool=tools, agent2=second, scenario=scenario(steps))
+    assert found(root) == {("FOC306", "scenario.yaml", "/spec/steps/0/tools/1/tool")}
+    (diag,) = diagnostics(root)
+    assert "'bot'" in diag.message and "'bot2'" not in diag.message
+
+
+def test_tool_bound_in_a_standalone_step_must_be_granted_too(tmp_path: Path) -> None:
+    tools = TOOL + "---\n" + TOOL.replace("name: lookup", "name: notify")
+    steps = "    - {id: start, transitions: [{to: end}]}\n"
+    step = doc(
+        "Step", "end", "  scenario: flow\n  id: end\n  terminal: true\n  tools: [{tool: notify}]\n"
+    )
+    root = write(tmp_path, tool=tools, scenario=scenario(steps), step=step)
+    assert found(root) == {("FOC306", "step.yaml", "/spec/tools/0/tool")}

@@ -1,0 +1,103 @@
+"""FOC510: literal secrets in the bundle, found even in documents that failed the schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from focalctl.checks.secrets import secret_reason
+
+from .bundles import AGENT, TOOL, diagnostics, found, scenario, write
+
+# Fake credentials, assembled so that no token-shaped literal sits in the source.
+RANDOM = "a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuV"
+SHAPES = {
+    "stripe": "sk_" + "live_" + RANDOM,
+    "openai": "sk-" + RANDOM,
+    "github": "ghp_" + RANDOM + "wx",
+    "slack": "xoxb-" + "1234567890-" + RANDOM,
+    "aws": "AKIA" + "IOSFODNN7EXAMPLE",
+    "bearer": "Bearer " + RANDOM,
+    "jwt": "eyJ" + "hbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N",
+    "url-password": "https://admin:" + "hunter2@crm.example.com/api",
+    "url-query": "https://api.example.com/v1?api_key=" + "9f8e7d6c5b4a",
+    "hex": "9f86d081884c7d659a2feaa0c55ad015" + "a3bf4f1b",
+    "base64": RANDOM + "+/Zz",
+    "lowercase-random": "k3j5h2l4m5n6p7q8r9s0t1v2w3x4y5z6",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_token_shapes_are_secrets_in_a_tool_spec(name: str) -> None:
+    assert secret_reason("ToolEffect", ("spec", "x"), "x", SHAPES[name]) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order-lookup-with-tracking-and-shipment-v2",  # a long name
+        "550e8400-e29b-41d4-a716-446655440000",  # a UUID (an id, not a credential)
+        "Bearer {{ args.token }}",  # a template
+        "https://{{ tenant.name }}.zendesk.com/api/v2/tickets",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  # long but not random
+        "Refunds over 100 EUR need a manager: Bearer tokens are never shown",
+    ],
+)
+def test_ordinary_values_are_not_secrets(text: str) -> None:
+    assert secret_reason("ToolEffect", ("spec", "x"), "x", text) is None
+
+
+def test_high_entropy_only_counts_in_tool_tenant_agent_channel_specs() -> None:
+    assert secret_reason("Agent", ("spec", "catalog", "k"), "k", SHAPES["hex"])
+    assert secret_reason("Scenario", ("spec", "tags", 0), "tags", SHAPES["hex"]) is None
+    assert secret_reason("Scenario", ("spec", "x"), "x", SHAPES["github"])  # shapes: anywhere
+    assert secret_reason("ToolEffect", ("spec", "description"), "description", RANDOM) is None
+
+
+@pytest.mark.parametrize(
+    "key", ["password", "secret", "token", "apiKey", "api_key", "Authorization"]
+)
+def test_literal_under_a_credential_key(key: str) -> None:
+    assert secret_reason("Scenario", ("spec", "args", key), key, "hunter2")
+    assert secret_reason("Scenario", ("spec", "args", key), key, "{{ slots.pw }}") is None
+
+
+def test_literal_auth_token_is_both_a_schema_error_and_a_secret(tmp_path: Path) -> None:
+    tool = TOOL + (
+        "  gateway:\n"
+        "    type: http\n"
+        "    endpoint: https://crm.example.com\n"
+        f"    auth: {{token: {SHAPES['stripe']}}}\n"
+    )
+    root = write(tmp_path, tool=tool)
+    assert found(root) == {
+        ("FOC201", "tool.yaml", "/spec/gateway/auth/token"),
+        ("FOC202", "tool.yaml", "/spec/gateway/auth/secretRef"),
+        ("FOC510", "tool.yaml", "/spec/gateway/auth/token"),
+    }
+    secret = next(d for d in diagnostics(root) if d.code == "FOC510")
+    assert (secret.line, secret.column) == (10, 19)
+    assert "secretRef" in (secret.hint or "")
+
+
+def test_secret_ref_is_fine(tmp_path: Path) -> None:
+    tool = TOOL + (
+        "  gateway: {type: http, endpoint: 'https://crm.example.com', auth: {secretRef: CRM_TOKEN}}\n"
+    )
+    assert found(write(tmp_path, tool=tool)) == set()
+
+
+def test_literal_in_binding_args_and_agent_spec(tmp_path: Path) -> None:
+    tool = TOOL.replace("properties:", "additionalProperties: true, properties:")
+    steps = (
+        "    - id: start\n"
+        "      terminal: true\n"
+        '      tools: [{tool: lookup, args: {password: "hunter2", id: "{{ slots.id }}"}}]\n'
+    )
+    agent = AGENT + f"  catalog: {{line: {SHAPES['hex']}}}\n"
+    root = write(tmp_path, tool=tool, agent=agent, scenario=scenario(steps))
+    assert found(root) == {
+        ("FOC510", "scenario.yaml", "/spec/steps/0/tools/0/args/password"),
+        ("FOC510", "agent.yaml", "/spec/catalog/line"),
+    }
