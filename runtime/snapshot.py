@@ -1,0 +1,216 @@
+"""The snapshot: the contract between the compiler and the runtime (``focal.snapshot/v1``).
+
+A snapshot holds every object of one tenant, fully resolved: specs with their defaults filled
+in, channel profiles merged over their channel type's built-in defaults, standalone steps
+merged into their scenarios, and the settings layers of the hierarchy (see
+:mod:`runtime.settings`) so the runtime never needs a default from code. Templates stay as
+source; the runtime renders them.
+
+Identity and integrity:
+
+- The bytes are the RFC 8785 (JCS) canonical JSON of the body; the id is ``sha256:`` + the hex
+  digest of those bytes. Loading hashes the raw bytes *before* parsing anything.
+- Only semantic content is inside. Provenance (which file and line each value came from) and
+  the digests of the source files are produced by the compiler *beside* the snapshot and kept
+  by the store, because the same bundle must give the same id whatever files, lines or YAML
+  style its documents come from (moving a document to another file changes no byte here).
+- Nothing time- or machine-dependent is inside; that goes on the release record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runtime.settings import Layer, chain
+from runtime.spec import (
+    AgentSpec,
+    ChannelProfileSpec,
+    GoalSpec,
+    OfferingSpec,
+    ScenarioSpec,
+    StepSpec,
+    TenantSpec,
+    ToolEffectSpec,
+    TurnSettings,
+)
+
+SNAPSHOT_FORMAT = "focal.snapshot/v1"
+SUPPORTED_FORMATS = (SNAPSHOT_FORMAT,)
+
+S = TypeVar("S", bound=BaseModel)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Entry(_Model, Generic[S]):
+    """One named object: its metadata that carries meaning, and its resolved spec."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    spec: S
+
+
+class ChannelEntry(Entry[ChannelProfileSpec]):
+    """A channel profile: ``spec`` has capabilities/format/rate limit filled in from the channel
+    type; ``spec.turn`` is the profile's own turn layer and ``builtin_turn`` the type's."""
+
+    builtin_turn: TurnSettings = Field(alias="builtinTurn")
+
+
+class TenantEntry(Entry[TenantSpec]):
+    name: str
+
+
+class SnapshotV1(_Model):
+    format: str
+    tenant: TenantEntry
+    defaults: dict[str, Any]
+    agents: dict[str, Entry[AgentSpec]] = Field(default_factory=dict)
+    channels: dict[str, ChannelEntry] = Field(default_factory=dict)
+    scenarios: dict[str, Entry[ScenarioSpec]] = Field(default_factory=dict)
+    tools: dict[str, Entry[ToolEffectSpec]] = Field(default_factory=dict)
+    offerings: dict[str, Entry[OfferingSpec]] = Field(default_factory=dict)
+    goals: dict[str, Entry[GoalSpec]] = Field(default_factory=dict)
+
+    def step(self, scenario: str, step_id: str) -> StepSpec | None:
+        entry = self.scenarios.get(scenario)
+        if entry is None:
+            return None
+        return next((s for s in entry.spec.steps if s.id == step_id), None)
+
+    def layers(
+        self,
+        agent: str,
+        scenario: str | None = None,
+        step: str | None = None,
+        channel: str | None = None,
+    ) -> list[Layer]:
+        """The settings chain for (agent, scenario, step, channel); raises KeyError for unknown names."""
+        a = self.agents[agent]
+        scen = self.scenarios[scenario] if scenario else None
+        st = self.step(scenario, step) if scenario and step else None
+        if step and st is None:
+            raise KeyError(step)
+        profile_name = channel or (a.spec.channels[0] if a.spec.channels else None)
+        prof = self.channels[profile_name] if profile_name else None
+        return chain(
+            self.defaults,
+            _json(self.tenant.spec.defaults),
+            _json(a.spec.settings),
+            _json(scen.spec.settings) if scen else None,
+            _json(st.settings) if st else None,
+            _json(prof.builtin_turn) if prof else None,
+            _json(prof.spec.turn) if prof else None,
+        )
+
+    def object_count(self) -> int:
+        return 1 + sum(
+            len(m)
+            for m in (
+                self.agents,
+                self.channels,
+                self.scenarios,
+                self.tools,
+                self.offerings,
+                self.goals,
+            )
+        )
+
+
+def _json(model: BaseModel | None) -> dict[str, Any] | None:
+    return (
+        model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if model is not None
+        else None
+    )
+
+
+class SnapshotError(Exception):
+    """A candidate snapshot that must not be served. ``reason`` is a stable slug."""
+
+    REASONS = (
+        "truncated",
+        "not-json",
+        "digest-mismatch",
+        "schema-invalid",
+        "future-format",
+        "wrong-tenant",
+    )
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A verified, validated snapshot."""
+
+    id: str
+    model: SnapshotV1
+    size: int
+
+    @property
+    def tenant(self) -> str:
+        return self.model.tenant.name
+
+
+def canonical_bytes(body: Mapping[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON of ``body``."""
+    return bytes(rfc8785.dumps(body))
+
+
+def snapshot_id(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def load_snapshot(
+    raw: bytes, expected_id: str | None = None, tenant: str | None = None
+) -> Snapshot:
+    """Verify and validate candidate bytes; raise :class:`SnapshotError` with the reason."""
+    actual = snapshot_id(raw)
+    if expected_id is not None and actual != expected_id:
+        stripped = raw.rstrip()
+        reason = "truncated" if not stripped or not stripped.endswith(b"}") else "digest-mismatch"
+        raise SnapshotError(reason, f"content hashes to {actual}, expected {expected_id}")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(raw.rstrip()):
+            raise SnapshotError("truncated", f"JSON ends early: {exc.msg} at byte {exc.pos}") from exc
+        raise SnapshotError("not-json", f"not valid JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SnapshotError("not-json", f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SnapshotError("schema-invalid", "a snapshot is a JSON object")
+    fmt = data.get("format")
+    if fmt not in SUPPORTED_FORMATS:
+        if isinstance(fmt, str) and fmt.startswith("focal.snapshot/"):
+            raise SnapshotError(
+                "future-format",
+                f"format {fmt!r} is newer than this runtime understands ({SNAPSHOT_FORMAT})",
+            )
+        raise SnapshotError("schema-invalid", f"unknown snapshot format {fmt!r}")
+    try:
+        model = SnapshotV1.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SnapshotError(
+            "schema-invalid", f"{exc.error_count()} error(s), first at {where}: {first['msg']}"
+        ) from exc
+    if tenant is not None and model.tenant.name != tenant:
+        raise SnapshotError(
+            "wrong-tenant", f"snapshot is for tenant {model.tenant.name!r}, expected {tenant!r}"
+        )
+    return Snapshot(id=actual, model=model, size=len(raw))
