@@ -1,1 +1,28 @@
-"""The snapshot store: SQLModel tables, migrations, releases and locks."""
+"""The snapshot store: SQLModel tables, versioned migrations, releases and locks.
+
+SQLite (``.focal/state.db`` under the working directory) by default; any SQLAlchemy URL through
+``--store``/``FOCAL_STORE`` (PostgreSQL via psycopg 3 for teams). Every stored snapshot is
+verified against its id when read, so a corrupted row is reported and never served.
+"""
+
+from focalctl.store.db import (
+    DEFAULT_STORE_URL,
+    CorruptSnapshot,
+    LockHeld,
+    Release,
+    Store,
+    StoredSnapshot,
+    StoreError,
+    open_store,
+)
+
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "CorruptSnapshot",
+    "LockHeld",
+    "Release",
+    "Store",
+    "StoreError",
+    "StoredSnapshot",
+    "open_store",
+]
