@@ -1,0 +1,158 @@
+"""The file and Redis publish targets."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import redis
+
+from runtime.layout import (
+    DEFAULT_PREFIX,
+    Pointer,
+    pointer_path,
+    redis_channel,
+    redis_current_key,
+    redis_snapshot_key,
+    snapshot_path,
+)
+
+DEFAULT_TARGET = "file:.focal/live"
+
+
+class PublishError(Exception):
+    """The release is stored but could not be published; re-running apply publishes it."""
+
+
+class Target(Protocol):
+    description: str
+
+    def current(self, tenant: str, env: str) -> Pointer | None: ...
+
+    def publish(self, pointer: Pointer, raw: bytes) -> bool:
+        """Make ``raw`` current for the pointer's tenant/env; False if a newer version is there."""
+        ...
+
+
+def open_target(spec: str | None) -> Target:
+    spec = spec or os.environ.get("FOCAL_TARGET") or DEFAULT_TARGET
+    if spec.startswith("file:"):
+        return FileTarget(Path(spec.removeprefix("file:") or "."))
+    if spec.startswith(("redis://", "rediss://", "unix://")):
+        return RedisTarget.from_url(spec)
+    raise PublishError(f"unknown publish target {spec!r}; use file:DIR or redis://HOST:PORT/DB")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class FileTarget:
+    """A directory of content-addressed snapshot files and one pointer per (tenant, env)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = f"file:{root}"
+
+    def current(self, tenant: str, env: str) -> Pointer | None:
+        path = pointer_path(self.root, tenant, env)
+        try:
+            return Pointer.from_json(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return None  # a damaged pointer is replaced by the next publish
+
+    def publish(self, pointer: Pointer, raw: bytes) -> bool:
+        try:
+            existing = self.current(pointer.tenant, pointer.env)
+            if existing is not None and existing.version > pointer.version:
+                return False
+            snap = snapshot_path(self.root, pointer.snapshot)
+            if not snap.exists() or snap.read_bytes() != raw:
+                _write_atomic(snap, raw)
+            _write_atomic(pointer_path(self.root, pointer.tenant, pointer.env), pointer.to_json())
+        except OSError as exc:
+            raise PublishError(f"cannot write to {self.root}: {exc.strerror or exc}") from exc
+        return True
+
+
+# KEYS[1] = current pointer key, KEYS[2] = channel; ARGV[1] = pointer JSON, ARGV[2] = version.
+_MOVE_FORWARD = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, decoded = pcall(cjson.decode, cur)
+  if ok and tonumber(decoded['version']) and tonumber(decoded['version']) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+class RedisTarget:
+    """Snapshot keys plus a forward-only ``current`` pointer and a ``cfg-updated`` hint."""
+
+    def __init__(self, client: redis.Redis, prefix: str, description: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.description = description
+        self._move = client.register_script(_MOVE_FORWARD)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisTarget:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        prefix = query.pop("prefix", [os.environ.get("FOCAL_REDIS_PREFIX", DEFAULT_PREFIX)])[0]
+        clean = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        client = redis.Redis.from_url(clean, socket_timeout=10, socket_connect_timeout=5)
+        shown = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+        return cls(client, prefix, f"{shown} (prefix {prefix})")
+
+    def current(self, tenant: str, env: str) -> Pointer | None:
+        try:
+            raw = self.client.get(redis_current_key(self.prefix, tenant, env))
+        except redis.RedisError as exc:
+            raise PublishError(f"cannot reach Redis at {self.description}: {exc}") from exc
+        if raw is None:
+            return None
+        try:
+            return Pointer.from_json(raw)
+        except ValueError:
+            return None
+
+    def publish(self, pointer: Pointer, raw: bytes) -> bool:
+        try:
+            self.client.set(
+                redis_snapshot_key(self.prefix, pointer.tenant, pointer.env, pointer.snapshot), raw
+            )
+            moved = self._move(
+                keys=[
+                    redis_current_key(self.prefix, pointer.tenant, pointer.env),
+                    redis_channel(self.prefix),
+                ],
+                args=[pointer.to_json(), pointer.version],
+            )
+        except redis.RedisError as exc:
+            raise PublishError(f"cannot publish to Redis at {self.description}: {exc}") from exc
+        return bool(moved)
