@@ -31,7 +31,9 @@ class Bundle:
     # (tenant, kind, name) of every document that declares one, valid or not: a reference to a
     # declared-but-invalid object is not reported again (its own errors already are).
     declared: set[tuple[str, str, str]] = field(default_factory=set)
-    _index: dict[tuple[str | None, str], list[BundleObject]] | None = field(default=None, repr=False)
+    _index: dict[tuple[str | None, str], list[BundleObject]] | None = field(
+        default=None, repr=False
+    )
 
     def add(self, obj: BundleObject) -> None:
         if obj.key in self.objects:

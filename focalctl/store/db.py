@@ -66,6 +66,7 @@ class Release:
     message: str
     kind: str
     rollback_of: int | None = None
+    status: str = "published"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,7 @@ class Release:
             "message": self.message,
             "kind": self.kind,
             "rollback_of": self.rollback_of,
+            "status": self.status,
         }
 
 
@@ -255,7 +257,7 @@ class Store:
         row = (
             conn.execute(
                 select(_REL)
-                .where(_REL.c.tenant == tenant, _REL.c.env == env)
+                .where(_REL.c.tenant == tenant, _REL.c.env == env, _REL.c.status == "published")
                 .order_by(_REL.c.version.desc())
                 .limit(1)
             )
@@ -264,12 +266,34 @@ class Store:
         )
         return _release(row) if row else None
 
+    def pending(self, tenant: str, env: str, conn: Connection) -> list[Release]:
+        """Releases stored by an apply that has not confirmed publishing them (yet)."""
+        query = (
+            select(_REL)
+            .where(_REL.c.tenant == tenant, _REL.c.env == env, _REL.c.status == "pending")
+            .order_by(_REL.c.version)
+        )
+        return [_release(r) for r in conn.execute(query).mappings().all()]
+
+    def mark_published(self, conn: Connection, tenant: str, env: str, version: int) -> None:
+        where = (_REL.c.tenant == tenant, _REL.c.env == env, _REL.c.version == version)
+        conn.execute(_REL.update().where(*where).values(status="published"))
+
+    def drop_pending(self, conn: Connection, tenant: str, env: str, version: int) -> None:
+        where = (
+            _REL.c.tenant == tenant,
+            _REL.c.env == env,
+            _REL.c.version == version,
+            _REL.c.status == "pending",
+        )
+        conn.execute(_REL.delete().where(*where))
+
     def history(self, tenant: str, env: str) -> list[Release]:
         with self.tx() as conn:
             rows = (
                 conn.execute(
                     select(_REL)
-                    .where(_REL.c.tenant == tenant, _REL.c.env == env)
+                    .where(_REL.c.tenant == tenant, _REL.c.env == env, _REL.c.status == "published")
                     .order_by(_REL.c.version)
                 )
                 .mappings()
@@ -286,7 +310,10 @@ class Store:
         row = (
             conn.execute(
                 select(_REL).where(
-                    _REL.c.tenant == tenant, _REL.c.env == env, _REL.c.version == version
+                    _REL.c.tenant == tenant,
+                    _REL.c.env == env,
+                    _REL.c.version == version,
+                    _REL.c.status == "published",
                 )
             )
             .mappings()
@@ -304,8 +331,9 @@ class Store:
         kind: str,
         message: str,
         rollback_of: int | None = None,
+        status: str = "pending",
     ) -> Release:
-        """Insert the next version; the unique constraint makes a duplicate impossible."""
+        """Insert the next version (pending until published); a unique constraint forbids twins."""
         current = conn.execute(
             select(func.max(_REL.c.version)).where(_REL.c.tenant == tenant, _REL.c.env == env)
         ).scalar_one_or_none()
@@ -319,6 +347,7 @@ class Store:
             message,
             kind,
             rollback_of,
+            status,
         )
         conn.execute(
             _REL.insert().values(
@@ -331,6 +360,7 @@ class Store:
                 message=message,
                 kind=kind,
                 rollback_of=rollback_of,
+                status=status,
             )
         )
         return rel
@@ -366,14 +396,14 @@ class Store:
                             )
                         )
                         return lock_id
-                    if row["expires_at"] > t:
+                    if aware(row["expires_at"]) > t:
                         raise LockHeld(
                             tenant,
                             env,
                             row["lock_id"],
                             row["holder"],
-                            row["acquired_at"],
-                            row["expires_at"],
+                            aware(row["acquired_at"]),
+                            aware(row["expires_at"]),
                         )
                     taken = conn.execute(
                         _LOCK.update()
@@ -392,7 +422,12 @@ class Store:
         if held is None:
             raise StoreError(f"could not take the lock for {tenant}/{env}; try again")
         raise LockHeld(
-            tenant, env, held["lock_id"], held["holder"], held["acquired_at"], held["expires_at"]
+            tenant,
+            env,
+            held["lock_id"],
+            held["holder"],
+            aware(held["acquired_at"]),
+            aware(held["expires_at"]),
         )
 
     def lock(self, tenant: str, env: str) -> dict[str, Any] | None:
@@ -437,9 +472,10 @@ def _release(row: Any) -> Release:
         row["env"],
         row["version"],
         row["snapshot_id"],
-        row["created_at"],
+        aware(row["created_at"]),
         row["author"],
         row["message"],
         row["kind"],
         row["rollback_of"],
+        row["status"],
     )

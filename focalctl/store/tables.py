@@ -38,6 +38,8 @@ class ReleaseRow(SQLModel, table=True):
     message: str = ""
     kind: str = Field(max_length=16)  # apply | rollback
     rollback_of: int | None = None
+    # pending: stored, not yet confirmed published; published: live on the target.
+    status: str = Field(default="published", max_length=16)
 
 
 class LockRow(SQLModel, table=True):

@@ -1,0 +1,202 @@
+"""Object- and field-level diff of two snapshot bodies.
+
+Objects are keyed ``Kind/name``; steps are objects of their own (``Step/<scenario>/<id>``) so a
+step renamed in place shows as ``-/+`` (replace): its id is a stable key, and conversations
+sitting on the old id must migrate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_SECTIONS = {
+    "agents": "Agent",
+    "channels": "ChannelProfile",
+    "scenarios": "Scenario",
+    "tools": "ToolEffect",
+    "offerings": "Offering",
+    "goals": "Goal",
+}
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    action: str  # create | update | delete | replace
+    address: str  # Kind/name (for replace: the old address)
+    new_address: str | None = None
+    fields: tuple[FieldChange, ...] = ()
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}[self.action]
+
+
+@dataclass(slots=True)
+class PlanResult:
+    changes: list[Change] = field(default_factory=list)
+    risks: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        add = sum(c.action in ("create", "replace") for c in self.changes)
+        change = sum(c.action == "update" for c in self.changes)
+        delete = sum(c.action in ("delete", "replace") for c in self.changes)
+        return add, change, delete
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+
+def objects(body: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Flatten a snapshot body into ``Kind/name`` → object JSON (steps as their own objects)."""
+    if not body:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    tenant = body.get("tenant", {})
+    out[f"Tenant/{tenant.get('name')}"] = {k: v for k, v in tenant.items() if k != "name"}
+    for section, kind in _SECTIONS.items():
+        for name, entry in sorted(body.get(section, {}).items()):
+            if kind == "Scenario":
+                spec = dict(entry.get("spec", {}))
+                steps = spec.pop("steps", [])
+                out[f"Scenario/{name}"] = {**entry, "spec": spec}
+                for position, step in enumerate(steps):
+                    out[f"Step/{name}/{step['id']}"] = {**step, "_position": position}
+            else:
+                out[f"{kind}/{name}"] = entry
+    return out
+
+
+def diff(base: dict[str, Any] | None, candidate: dict[str, Any]) -> PlanResult:
+    old, new = objects(base), objects(candidate)
+    result = PlanResult()
+    removed = sorted(set(old) - set(new))
+    added = sorted(set(new) - set(old))
+    replaced: dict[str, str] = {}
+    for address in removed:
+        if not address.startswith("Step/"):
+            continue
+        scenario = address.rsplit("/", 1)[0]
+        twin = next(
+            (
+                a
+                for a in added
+                if a.rsplit("/", 1)[0] == scenario
+                and a not in replaced.values()
+                and new[a].get("_position") == old[address].get("_position")
+            ),
+            None,
+        )
+        if twin is not None:
+            replaced[address] = twin
+    for address in sorted(set(old) | set(new)):
+        if address in replaced:
+            fields = tuple(
+                f
+                for f in _fields(old[address], new[replaced[address]])
+                if f.path not in ("id", "_position")
+            )
+            result.changes.append(Change("replace", address, replaced[address], fields))
+        elif address in replaced.values():
+            continue
+        elif address not in old:
+            result.changes.append(Change("create", address))
+        elif address not in new:
+            result.changes.append(Change("delete", address))
+        else:
+            fields = tuple(f for f in _fields(old[address], new[address]) if f.path != "_position")
+            if fields:
+                result.changes.append(Change("update", address, None, fields))
+    result.changes.sort(key=lambda c: (_ORDER.get(c.address.split("/", 1)[0], 9), c.address))
+    result.risks = risks(old, new, result.changes)
+    return result
+
+
+_ORDER = {
+    "Tenant": 0,
+    "ChannelProfile": 1,
+    "ToolEffect": 2,
+    "Offering": 3,
+    "Scenario": 4,
+    "Step": 5,
+    "Goal": 6,
+    "Agent": 7,
+}
+
+
+def _fields(old: Any, new: Any, prefix: str = "") -> list[FieldChange]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[FieldChange] = []
+        for key in sorted(set(old) | set(new)):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_fields(old.get(key, _MISSING), new.get(key, _MISSING), path))
+        return out
+    if old == new:
+        return []
+    return [
+        FieldChange(
+            prefix.removeprefix("spec."),
+            None if old is _MISSING else old,
+            None if new is _MISSING else new,
+        )
+    ]
+
+
+def risks(
+    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], changes: list[Change]
+) -> list[str]:
+    """Changes users must not miss, in plain words."""
+    notes: list[str] = []
+    for c in changes:
+        kind = c.address.split("/", 1)[0]
+        before = old.get(c.address, {})
+        after = new.get(c.new_address or c.address, {})
+        if kind == "Step" and c.action in ("delete", "replace"):
+            scenario, step = c.address.split("/")[1:]
+            if c.action == "replace":
+                new_id = (c.new_address or "").rsplit("/", 1)[-1]
+                notes.append(
+                    f"step '{step}' of scenario '{scenario}' is renamed to '{new_id}': conversations on it must migrate"
+                )
+            else:
+                notes.append(
+                    f"step '{step}' of scenario '{scenario}' is removed: conversations on it must migrate"
+                )
+            if before.get("checkpoint") and not (c.action == "replace" and after.get("checkpoint")):
+                notes.append(f"checkpoint '{step}' of scenario '{scenario}' is removed")
+        if (
+            kind == "Step"
+            and c.action == "update"
+            and before.get("checkpoint")
+            and not after.get("checkpoint")
+        ):
+            scenario, step = c.address.split("/")[1:]
+            notes.append(
+                f"checkpoint '{step}' of scenario '{scenario}' is removed: the step is no longer a point of no return"
+            )
+        if kind == "ToolEffect" and c.action == "update":
+            name = c.address.split("/", 1)[1]
+            b, a = before.get("spec", {}), after.get("spec", {})
+            if a.get("effect") == "irreversible" and b.get("effect") != "irreversible":
+                notes.append(f"tool '{name}' becomes irreversible (was {b.get('effect')})")
+            if b.get("confirmation", {}).get("required") and not a.get("confirmation", {}).get(
+                "required"
+            ):
+                notes.append(f"tool '{name}' no longer requires confirmation")
+        if kind == "ChannelProfile" and c.action == "update":
+            name = c.address.split("/", 1)[1]
+            if before.get("spec", {}).get("capabilities", {}).get("outbound") and not after.get(
+                "spec", {}
+            ).get("capabilities", {}).get("outbound"):
+                notes.append(f"channel '{name}' can no longer send outbound messages")
+    return notes

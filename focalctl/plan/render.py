@@ -1,0 +1,88 @@
+"""Views of a plan: Terraform-like text and a versioned JSON document."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from focalctl.plan.diff import Change
+
+if TYPE_CHECKING:
+    from focalctl.release import TenantPlan
+
+_STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": "magenta"}
+
+
+def _value(v: Any) -> str:
+    text = json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def render_text(console: Console, plan: TenantPlan, *, show_unchanged: bool = False) -> None:
+    base = (
+        f"version {plan.base.version} ({plan.base.snapshot_id[:19]}…)"
+        if plan.base
+        else "nothing released yet"
+    )
+    console.print(
+        f"[bold]Tenant {plan.tenant}[/] (env {plan.env}): candidate {plan.candidate.id[:19]}… against {base}"
+    )
+    if not plan.result.has_changes:
+        if plan.base is None:
+            console.print("\nNo changes.")
+        else:
+            console.print(
+                f"\n[green]No changes.[/] {plan.tenant} ({plan.env}) is up to date at version {plan.base.version}."
+            )
+        return
+    console.print()
+    for change in plan.result.changes:
+        _change(console, change)
+    if plan.result.risks:
+        console.print("\n[bold red]Risks[/] (review before applying):")
+        for note in plan.result.risks:
+            console.print(f"  [red]![/] {escape(note)}")
+    n_add, n_change, n_delete = plan.result.counts
+    console.print(f"\n[bold]Plan:[/] {n_add} to add, {n_change} to change, {n_delete} to delete.")
+
+
+def _change(console: Console, c: Change) -> None:
+    style = _STYLE[c.action]
+    target = f" → {c.new_address}" if c.new_address else ""
+    console.print(f"  [{style}]{c.symbol:>3}[/] {escape(c.address)}{escape(target)}")
+    for f in c.fields:
+        if f.old is None:
+            console.print(f"        [green]+[/] {escape(f.path)}: {escape(_value(f.new))}")
+        elif f.new is None:
+            console.print(f"        [red]-[/] {escape(f.path)}: {escape(_value(f.old))}")
+        else:
+            console.print(
+                f"        [yellow]~[/] {escape(f.path)}: {escape(_value(f.old))} → {escape(_value(f.new))}"
+            )
+
+
+def plan_json(plan: TenantPlan) -> dict[str, Any]:
+    add, change, delete = plan.result.counts
+    return {
+        "format_version": "1.0",
+        "tenant": plan.tenant,
+        "env": plan.env,
+        "base": {"version": plan.base.version, "snapshot": plan.base.snapshot_id}
+        if plan.base
+        else None,
+        "candidate": {"snapshot": plan.candidate.id, "objects": plan.candidate.object_count},
+        "changes": [
+            {
+                "action": c.action,
+                "address": c.address,
+                "new_address": c.new_address,
+                "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
+            }
+            for c in plan.result.changes
+        ],
+        "risks": list(plan.result.risks),
+        "summary": {"add": add, "change": change, "delete": delete},
+    }
