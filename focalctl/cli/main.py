@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from focalctl.cli import authoring  # noqa: F401  validate, schema, init
+from focalctl.cli import (
+    authoring,  # noqa: F401  validate, schema, init
+    state,  # noqa: F401  plan, apply, rollback, history, force-unlock
+)
 from focalctl.cli.app import app
 
 

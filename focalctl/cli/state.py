@@ -1,0 +1,298 @@
+"""State commands: ``plan``, ``apply``, ``rollback``, ``history``, ``force-unlock``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from focalctl.cli.app import app
+from focalctl.cli.common import console, fail, use_color
+from focalctl.diagnostics.render import Report, formatters
+from focalctl.plan.render import plan_json, render_text
+from focalctl.publish import PublishError, Target, open_target
+from focalctl.release import (
+    TenantPlan,
+    apply_plan,
+    load_plan,
+    make_plans,
+    reconcile,
+    rollback,
+    save_plan,
+)
+from focalctl.store import Store, StoreError, open_store
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store", envvar="FOCAL_STORE", help="SQLAlchemy URL (default: sqlite:///.focal/state.db)."
+    ),
+]
+EnvOpt = Annotated[
+    str,
+    typer.Option("--env", envvar="FOCAL_ENV", help="Environment (an independent release line)."),
+]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        envvar="FOCAL_TARGET",
+        help="file:DIR or redis://HOST:PORT/DB (default: file:.focal/live).",
+    ),
+]
+TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Only this tenant of the bundle.")]
+
+
+@contextmanager
+def _world(store_url: str | None, target_spec: str | None) -> Iterator[tuple[Store, Target]]:
+    """Open store and target; turn their errors into one clear line and exit 1."""
+    try:
+        store = open_store(store_url)
+        target = open_target(target_spec)
+    except (StoreError, PublishError) as exc:
+        fail(str(exc))
+    try:
+        yield store, target
+    except (StoreError, PublishError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+
+
+def _invalid(diagnostics: list, sources: dict[str, bytes] | None = None) -> None:  # type: ignore[type-arg]
+    formatters()["text"](
+        Report(diagnostics=diagnostics, sources=sources or {}),
+        sys.stderr,
+        color=use_color(sys.stderr),
+    )
+    fail(
+        "the bundle is invalid; nothing was planned",
+        "fix the errors above (focalctl validate shows them too)",
+    )
+
+
+def _sources(diagnostics: list) -> dict[str, bytes]:  # type: ignore[type-arg]
+    out: dict[str, bytes] = {}
+    for d in diagnostics:
+        if d.file and d.file not in out and Path(d.file).is_file():
+            out[d.file] = Path(d.file).read_bytes()
+    return out
+
+
+@app.command()
+def plan(
+    path: Annotated[Path, typer.Argument(help="Bundle directory or file.")] = Path("."),
+    tenant: TenantOpt = None,
+    env: EnvOpt = "dev",
+    store: StoreOpt = None,
+    target: TargetOpt = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 0 no changes, 1 error, 2 changes.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("-out", "--out", help="Save the plan to FILE for apply.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the plan as versioned JSON.")
+    ] = False,
+) -> None:
+    """Show what apply would change, object by object and field by field."""
+    with _world(store, target) as (st, tg):
+        plans, diags = make_plans(st, tg, [path], env, tenant)
+    if not plans:
+        _invalid(diags, _sources(diags))
+    if out is not None:
+        if len(plans) != 1:
+            fail("-out saves one tenant's plan; this bundle has several", "add --tenant NAME")
+        save_plan(out, plans[0])
+    if as_json:
+        doc = [plan_json(p) for p in plans]
+        sys.stdout.write(
+            json.dumps(
+                doc[0] if len(doc) == 1 else {"format_version": "1.0", "plans": doc}, indent=2
+            )
+            + "\n"
+        )
+    else:
+        c = console()
+        for p in plans:
+            render_text(c, p)
+        if out is not None:
+            c.print(
+                f"\nSaved the plan to {out}. Apply exactly this plan with: focalctl apply {out}"
+            )
+    if detailed_exitcode and any(p.result.has_changes for p in plans):
+        raise typer.Exit(2)
+
+
+@app.command()
+def apply(
+    path: Annotated[
+        Path, typer.Argument(help="Bundle directory, or a plan file saved with plan -out.")
+    ] = Path("."),
+    tenant: TenantOpt = None,
+    env: EnvOpt = "dev",
+    store: StoreOpt = None,
+    target: TargetOpt = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
+    ] = False,
+    message: Annotated[str, typer.Option("--message", "-m", help="Recorded on the release.")] = "",
+) -> None:
+    """Store the snapshot, record a new release and publish it."""
+    c = console()
+    with _world(store, target) as (st, tg):
+        saved = _is_plan_file(path)
+        if saved:
+            one, base_version = load_plan(path, st)
+            if (tenant and tenant != one.tenant) or one.env != env:
+                fail(
+                    f"{path} is a plan for {one.tenant} ({one.env}), not {tenant or one.tenant} ({env})",
+                    f"apply it with --env {one.env}, or re-run plan for the tenant and environment you want",
+                )
+            active = one.base.version if one.base else 0
+            if active != base_version:
+                fail(
+                    f"stale plan: the active release of {one.tenant}/{one.env} is now version {active} "
+                    f"(the plan was made against {base_version})",
+                    "re-run focalctl plan -out FILE, review it, and apply the new file",
+                )
+            plans: list[TenantPlan] = [one]
+        else:
+            plans, diags = make_plans(st, tg, [path], env, tenant)
+            if not plans:
+                _invalid(diags, _sources(diags))
+        for p in plans:
+            render_text(c, p)
+        if not any(p.result.has_changes for p in plans):
+            return
+        _confirm(auto_approve, risky=any(p.result.risks for p in plans))
+        for p in plans:
+            outcome = apply_plan(
+                st,
+                tg,
+                p,
+                message=message,
+                expected_base=base_version if saved else (p.base.version if p.base else 0),
+                check_base=True,
+            )
+            if outcome.release is None:
+                c.print(f"{p.tenant} ({p.env}): no changes; no release created.")
+            else:
+                r = outcome.release
+                c.print(
+                    f"[green]Applied[/] {p.tenant} ({p.env}) version {r.version} → {r.snapshot_id[:19]}…, published to {outcome.published_to}"
+                )
+
+
+def _is_plan_file(path: Path) -> bool:
+    """A saved plan is any file that is not YAML (plan -out writes JSON)."""
+    return path.is_file() and path.suffix not in (".yaml", ".yml")
+
+
+def _confirm(auto_approve: bool, risky: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        fail(
+            "apply needs confirmation but there is no terminal",
+            "re-run with --auto-approve (e.g. in CI)",
+        )
+    prompt = "These changes carry the risks above. Apply them?" if risky else "Apply these changes?"
+    if not typer.confirm(prompt, default=False):
+        fail("apply cancelled; nothing was changed")
+
+
+@app.command("rollback")
+def rollback_cmd(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant to roll back.")],
+    to: Annotated[
+        int, typer.Option("--to", help="Release version whose snapshot becomes live again.")
+    ],
+    env: EnvOpt = "dev",
+    store: StoreOpt = None,
+    target: TargetOpt = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
+    ] = False,
+    message: Annotated[str, typer.Option("--message", "-m")] = "",
+) -> None:
+    """Release an earlier version's snapshot again, as a new version (no recompilation)."""
+    c = console()
+    with _world(store, target) as (st, tg):
+        active = st.active(tenant, env)
+        if active is None:
+            fail(f"{tenant}/{env} has no releases yet; nothing to roll back")
+        c.print(
+            f"Roll back {tenant} ({env}) from version {active.version} to the snapshot of version {to}."
+        )
+        _confirm(auto_approve, risky=False)
+        outcome = rollback(st, tg, tenant, env, to, message=message)
+    assert outcome.release is not None
+    r = outcome.release
+    c.print(
+        f"[green]Rolled back[/] {tenant} ({env}): version {r.version} → {r.snapshot_id[:19]}… (= version {to}), published to {outcome.published_to}"
+    )
+
+
+@app.command()
+def history(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant whose releases to list.")],
+    env: EnvOpt = "dev",
+    store: StoreOpt = None,
+    target: TargetOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
+) -> None:
+    """List the releases of a tenant in an environment."""
+    with _world(store, target) as (st, tg):
+        reconcile(st, tg, tenant, env)
+        releases = st.history(tenant, env)
+    if as_json:
+        doc = {
+            "format_version": "1.0",
+            "tenant": tenant,
+            "env": env,
+            "releases": [r.to_json() for r in releases],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    if not releases:
+        console().print(f"{tenant} ({env}) has no releases yet.")
+        return
+    table = Table(
+        "version",
+        "snapshot",
+        "kind",
+        "created (UTC)",
+        "author",
+        "message",
+        title=f"{tenant} ({env})",
+    )
+    for r in releases:
+        kind = r.kind + (f" → {r.rollback_of}" if r.rollback_of else "")
+        table.add_row(
+            str(r.version),
+            r.snapshot_id[:19] + "…",
+            kind,
+            f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+            r.author,
+            r.message,
+        )
+    console().print(table)
+
+
+@app.command("force-unlock")
+def force_unlock(
+    lock_id: Annotated[str, typer.Argument(help="The lock id that apply's error message names.")],
+    store: StoreOpt = None,
+) -> None:
+    """Remove a stuck lock (after a crashed apply), like terraform force-unlock."""
+    with _world(store, None) as (st, _):
+        tenant, env, holder = st.force_unlock(lock_id)
+    console().print(f"Removed lock {lock_id} on {tenant}/{env} (held by {holder}).")
