@@ -1,0 +1,92 @@
+"""``focalctl explain``: effective settings with the level and file:line of each value."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from focalctl.cli.app import app
+from focalctl.cli.common import console, fail
+from focalctl.compile import compile_paths
+from focalctl.explain import ExplainError, Target, explain
+from focalctl.store import StoreError, open_store
+from runtime.snapshot import SnapshotError, load_snapshot
+
+
+@app.command("explain")
+def explain_cmd(
+    target: Annotated[str, typer.Argument(help="TENANT/AGENT[/SCENARIO[/STEP]]")],
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Channel profile (default: the agent's first).")
+    ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Explain this bundle instead of the active release."),
+    ] = None,
+    env: Annotated[str, typer.Option("--env", envvar="FOCAL_ENV")] = "dev",
+    store: Annotated[str | None, typer.Option("--store", envvar="FOCAL_STORE")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
+) -> None:
+    """Show the effective settings and where each value came from."""
+    try:
+        parsed = Target.parse(target)
+        raw, provenance, origin = _source(parsed.tenant, bundle, env, store)
+        model = load_snapshot(raw).model
+        profile, rows = explain(model, provenance, parsed, channel)
+    except (ExplainError, StoreError, SnapshotError) as exc:
+        fail(str(exc))
+    if as_json:
+        doc = {
+            "format_version": "1.0",
+            "target": target,
+            "channel": profile,
+            "source": origin,
+            "settings": [
+                {"setting": r.setting, "value": r.value, "level": r.level, "source": r.source}
+                for r in rows
+            ],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    table = Table(
+        "setting",
+        "value",
+        "level",
+        "from",
+        title=f"{target} on {profile or 'no channel'} ({origin})",
+    )
+    for r in rows:
+        value = json.dumps(r.value, ensure_ascii=False)
+        table.add_row(
+            r.setting, value if len(value) < 60 else value[:57] + "...", r.level, r.source
+        )
+    console().print(table)
+
+
+def _source(
+    tenant: str, bundle: Path | None, env: str, store_url: str | None
+) -> tuple[bytes, dict, str]:  # type: ignore[type-arg]
+    if bundle is not None:
+        result = compile_paths([bundle])
+        if not result.ok:
+            fail(f"{bundle} does not validate; run focalctl validate {bundle}")
+        if tenant not in result.snapshots:
+            raise ExplainError(f"bundle {bundle} defines no tenant '{tenant}'")
+        snap = result.snapshots[tenant]
+        return snap.raw, snap.provenance, f"bundle {bundle}"
+    st = open_store(store_url)
+    try:
+        active = st.active(tenant, env)
+        if active is None:
+            raise ExplainError(
+                f"{tenant} has no release in {env}; apply a bundle first or pass --bundle PATH"
+            )
+        stored = st.get_snapshot(active.snapshot_id)
+    finally:
+        st.close()
+    return stored.raw, stored.provenance, f"{env} version {active.version}"
