@@ -21,8 +21,16 @@ def use_color(stream: object = None) -> bool:
 def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     color = use_color(stream)
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+    # Off a terminal (CI logs, files) there is no width to respect: don't squeeze tables to 80.
+    width = None if tty or "COLUMNS" in os.environ else 160
     return Console(
-        file=stream, no_color=not color, force_terminal=color, highlight=False, soft_wrap=True
+        file=stream,
+        no_color=not color,
+        force_terminal=color,
+        highlight=False,
+        soft_wrap=True,
+        width=width,
     )
 
 

@@ -53,18 +53,13 @@ def explain_cmd(
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    table = Table(
-        "setting",
-        "value",
-        "level",
-        "from",
-        title=f"{target} on {profile or 'no channel'} ({origin})",
-    )
+    table = Table(title=f"{target} on {profile or 'no channel'} ({origin})")
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", max_width=40, overflow="ellipsis", no_wrap=True)
+    table.add_column("level", no_wrap=True)
+    table.add_column("from", no_wrap=True)
     for r in rows:
-        value = json.dumps(r.value, ensure_ascii=False)
-        table.add_row(
-            r.setting, value if len(value) < 60 else value[:57] + "...", r.level, r.source
-        )
+        table.add_row(r.setting, json.dumps(r.value, ensure_ascii=False), r.level, r.source)
     console().print(table)
 
 
