@@ -187,7 +187,9 @@ def load_snapshot(
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(raw.rstrip()):
-            raise SnapshotError("truncated", f"JSON ends early: {exc.msg} at byte {exc.pos}") from exc
+            raise SnapshotError(
+                "truncated", f"JSON ends early: {exc.msg} at byte {exc.pos}"
+            ) from exc
         raise SnapshotError("not-json", f"not valid JSON: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise SnapshotError("not-json", f"not valid JSON: {exc}") from exc

@@ -8,6 +8,7 @@ import sys
 from focalctl.cli import (
     authoring,  # noqa: F401  validate, schema, init
     explain,  # noqa: F401  explain
+    serve,  # noqa: F401  serve
     state,  # noqa: F401  plan, apply, rollback, history, force-unlock
 )
 from focalctl.cli.app import app

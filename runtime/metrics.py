@@ -1,0 +1,50 @@
+"""Prometheus metrics of the runtime, on a registry of its own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from runtime.registry import Active, Rejection, SnapshotRegistry
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reloads = Counter(
+            "focal_snapshot_reloads", "Snapshots swapped in", ["tenant"], registry=self.registry
+        )
+        self.rejected = Counter(
+            "focal_snapshot_rejected",
+            "Candidate snapshots rejected",
+            ["tenant", "reason"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "focal_snapshot_reload_seconds",
+            "Time to verify, validate and index a snapshot",
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+        )
+        self.version = Gauge(
+            "focal_snapshot_version", "Active release version", ["tenant"], registry=self.registry
+        )
+        self.stale = Gauge(
+            "focal_snapshot_stale",
+            "1 while serving a cached snapshot",
+            ["tenant"],
+            registry=self.registry,
+        )
+
+    def attach(self, snapshots: SnapshotRegistry) -> None:
+        snapshots.listeners.append(self._on_event)
+
+    def _on_event(
+        self, tenant: str, active: Active | None, rejection: Rejection | None, seconds: float
+    ) -> None:
+        if active is not None:
+            self.reloads.labels(tenant).inc()
+            self.latency.observe(seconds)
+            self.version.labels(tenant).set(active.version)
+            self.stale.labels(tenant).set(1 if active.stale else 0)
+        if rejection is not None:
+            self.rejected.labels(tenant, rejection.reason).inc()
