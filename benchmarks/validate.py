@@ -20,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import yaml  # noqa: E402
-from ruamel.yaml import YAML  # noqa: E402
-from synth import write_bundle  # noqa: E402
+import yaml
+from ruamel.yaml import YAML
+from synth import write_bundle
 
-from focalctl.validate import validate_paths  # noqa: E402
+from focalctl.validate import validate_paths
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
