@@ -184,35 +184,43 @@ def load_snapshot(
         reason = "truncated" if not stripped or not stripped.endswith(b"}") else "digest-mismatch"
         raise SnapshotError(reason, f"content hashes to {actual}, expected {expected_id}")
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        if exc.pos >= len(raw.rstrip()):
-            raise SnapshotError(
-                "truncated", f"JSON ends early: {exc.msg} at byte {exc.pos}"
-            ) from exc
-        raise SnapshotError("not-json", f"not valid JSON: {exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SnapshotError("not-json", f"not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SnapshotError("schema-invalid", "a snapshot is a JSON object")
-    fmt = data.get("format")
-    if fmt not in SUPPORTED_FORMATS:
-        if isinstance(fmt, str) and fmt.startswith("focal.snapshot/"):
-            raise SnapshotError(
-                "future-format",
-                f"format {fmt!r} is newer than this runtime understands ({SNAPSHOT_FORMAT})",
-            )
-        raise SnapshotError("schema-invalid", f"unknown snapshot format {fmt!r}")
-    try:
-        model = SnapshotV1.model_validate(data)
+        model = SnapshotV1.model_validate_json(raw)  # one pass in pydantic-core: the fast path
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SnapshotError(
-            "schema-invalid", f"{exc.error_count()} error(s), first at {where}: {first['msg']}"
-        ) from exc
+        raise _classify(raw, exc) from exc
+    if model.format not in SUPPORTED_FORMATS:
+        raise _format_error(model.format)
     if tenant is not None and model.tenant.name != tenant:
         raise SnapshotError(
             "wrong-tenant", f"snapshot is for tenant {model.tenant.name!r}, expected {tenant!r}"
         )
     return Snapshot(id=actual, model=model, size=len(raw))
+
+
+def _format_error(fmt: object) -> SnapshotError:
+    if isinstance(fmt, str) and fmt.startswith("focal.snapshot/"):
+        return SnapshotError(
+            "future-format",
+            f"format {fmt!r} is newer than this runtime understands ({SNAPSHOT_FORMAT})",
+        )
+    return SnapshotError("schema-invalid", f"unknown snapshot format {fmt!r}")
+
+
+def _classify(raw: bytes, exc: ValidationError) -> SnapshotError:
+    """Why a candidate failed validation: truncated, not JSON, a newer format, or the schema."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as err:
+        if err.pos >= len(raw.rstrip()):
+            return SnapshotError("truncated", f"JSON ends early: {err.msg} at byte {err.pos}")
+        return SnapshotError("not-json", f"not valid JSON: {err}")
+    except (ValueError, UnicodeDecodeError) as err:
+        return SnapshotError("not-json", f"not valid JSON: {err}")
+    if not isinstance(data, dict):
+        return SnapshotError("schema-invalid", "a snapshot is a JSON object")
+    if data.get("format") not in SUPPORTED_FORMATS:
+        return _format_error(data.get("format"))
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return SnapshotError(
+        "schema-invalid", f"{exc.error_count()} error(s), first at {where}: {first['msg']}"
+    )
