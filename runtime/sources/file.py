@@ -120,7 +120,8 @@ class FileSource:
 
     async def _watch(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        async for _changes in awatch(
+        ready = False
+        async for changes in awatch(
             self.root,
             debounce=DEBOUNCE_MS,
             step=10,
@@ -128,8 +129,14 @@ class FileSource:
             poll_delay_ms=POLL_MS,
             recursive=True,
             ignore_permission_denied=True,
+            rust_timeout=200,
+            yield_on_timeout=True,
         ):
-            self.scan()
+            if changes or not ready:
+                # The first (empty) yield means the watch is in place: rescan once so a
+                # release written while it was being set up is not missed.
+                ready = True
+                self.scan()
 
     async def _resync(self) -> None:
         while True:
