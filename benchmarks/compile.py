@@ -21,16 +21,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import write_bundle  # noqa: E402
+from synth import write_bundle
 
-from focalctl.compile import compile_bundle  # noqa: E402
-from focalctl.validate import bulk_allocation, validate_paths  # noqa: E402
-from runtime.snapshot import load_snapshot  # noqa: E402
+from focalctl.compile import compile_bundle
+from focalctl.validate import bulk_allocation, validate_paths
+from runtime.snapshot import load_snapshot
 
 
 def main() -> None:
     compile_times: dict[int, float] = {}
-    print(f"{'objects':>8} {'validate s':>11} {'compile s':>10} {'target':>8} {'load ms/1k':>11} {'target':>7} {'KiB/1k':>7} {'RSS MiB/1k':>11}")
+    print(
+        f"{'objects':>8} {'validate s':>11} {'compile s':>10} {'target':>8} {'load ms/1k':>11} {'target':>7} {'KiB/1k':>7} {'RSS MiB/1k':>11}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1000, 10000):
             root = write_bundle(Path(tmp) / str(n), n)
@@ -63,7 +65,9 @@ def main() -> None:
                 f"{snap.object_count:>8} {validated:>11.3f} {best:>10.3f} {target:>8} {min(loads) * 1000 / per_k:>11.2f} {'≤ 10':>7} "
                 f"{len(snap.raw) / 1024 / per_k:>7.1f} {current / 2**20 / per_k:>11.2f}"
             )
-    print(f"\ncompile 10,000 / 1,000 objects: {compile_times[10000] / compile_times[1000]:.2f}× (target ≤ 11×)")
+    print(
+        f"\ncompile 10,000 / 1,000 objects: {compile_times[10000] / compile_times[1000]:.2f}× (target ≤ 11×)"
+    )
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print("warm plan (partial parsing cache): not implemented yet, see CHANGELOG")
 

@@ -75,8 +75,8 @@ def serve(source: str, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
         ],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=open(cwd / "serve.log", "w"),
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -89,7 +89,7 @@ def serve(source: str, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def pct(values: list[float], p: float) -> float:
-    return sorted(values)[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return sorted(values)[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def latency(target: Any, url: str, body: dict[str, Any], releases: int) -> list[float]:
@@ -180,7 +180,7 @@ def main() -> None:
                     f"p99 {p99:.1f} ms (target ≤ {goal * 1000:.0f} ms, ratio {p99 / (goal * 1000):.2f})"
                 )
 
-                def reload() -> None:
+                def reload(target: Any = target) -> None:
                     counter[0] += 1
                     s, r = variant(body, counter[0])
                     target.publish(Pointer("bench", "dev", counter[0], s), r)
