@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from runtime.fsutil import write_atomic
 from runtime.layout import Pointer
 
 
@@ -19,8 +18,8 @@ class LocalCache:
     def save(self, pointer: Pointer, raw: bytes) -> None:
         d = self._dir(pointer.tenant, pointer.env)
         d.mkdir(parents=True, exist_ok=True)
-        _atomic(d / "snapshot.json", raw)
-        _atomic(d / "pointer.json", pointer.to_json())
+        write_atomic(d / "snapshot.json", raw)
+        write_atomic(d / "pointer.json", pointer.to_json())
 
     def entries(self, env: str) -> list[tuple[Pointer, bytes]]:
         out: list[tuple[Pointer, bytes]] = []
@@ -34,16 +33,3 @@ class LocalCache:
             except (OSError, ValueError):
                 continue
         return out
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

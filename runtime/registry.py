@@ -151,10 +151,16 @@ class SnapshotRegistry:
             listener(tenant, active, None, elapsed)
         return active
 
-    def mark_fresh(self, tenant: str) -> None:
+    def wants(self, tenant: str, version: int, snapshot_id: str) -> bool:
+        """Is a pointer to (version, snapshot) news? A stale snapshot confirmed by its source
+        becomes fresh without a reload; anything not newer than the active version is ignored."""
         current = self._active.get(tenant)
-        if current is not None and current.stale:
+        if current is None:
+            return True
+        if current.stale and current.version == version and current.id == snapshot_id:
             current.stale = False
+            return False
+        return version > current.version or current.stale
 
     def reject(
         self, tenant: str, snapshot_id: str, reason: str, message: str, version: int | None = None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import redis
 
+from runtime.fsutil import write_atomic
 from runtime.layout import (
     DEFAULT_PREFIX,
     Pointer,
@@ -46,25 +46,6 @@ def open_target(spec: str | None) -> Target:
     raise PublishError(f"unknown publish target {spec!r}; use file:DIR or redis://HOST:PORT/DB")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 class FileTarget:
     """A directory of content-addressed snapshot files and one pointer per (tenant, env)."""
 
@@ -88,8 +69,8 @@ class FileTarget:
                 return False
             snap = snapshot_path(self.root, pointer.snapshot)
             if not snap.exists() or snap.read_bytes() != raw:
-                _write_atomic(snap, raw)
-            _write_atomic(pointer_path(self.root, pointer.tenant, pointer.env), pointer.to_json())
+                write_atomic(snap, raw)
+            write_atomic(pointer_path(self.root, pointer.tenant, pointer.env), pointer.to_json())
         except OSError as exc:
             raise PublishError(f"cannot write to {self.root}: {exc.strerror or exc}") from exc
         return True

@@ -72,16 +72,7 @@ class FileSource:
                     f"{pointer_file} names {pointer.tenant}/{pointer.env}",
                 )
                 continue
-            current = self.registry.get(tenant)
-            if current is not None and pointer.version <= current.version and not current.stale:
-                continue
-            if (
-                current is not None
-                and current.stale
-                and current.version == pointer.version
-                and current.id == pointer.snapshot
-            ):
-                self.registry.mark_fresh(tenant)
+            if not self.registry.wants(tenant, pointer.version, pointer.snapshot):
                 continue
             try:
                 raw = snapshot_path(self.root, pointer.snapshot).read_bytes()

@@ -124,16 +124,7 @@ class RedisSource:
         except ValueError as exc:
             self.registry.reject(tenant, "-", "bad-pointer", str(exc))
             return
-        current = self.registry.get(tenant)
-        if (
-            current is not None
-            and current.stale
-            and current.version == pointer.version
-            and current.id == pointer.snapshot
-        ):
-            self.registry.mark_fresh(tenant)
-            return
-        if current is not None and pointer.version <= current.version and not current.stale:
+        if not self.registry.wants(tenant, pointer.version, pointer.snapshot):
             return
         raw = await client.get(redis_snapshot_key(self.prefix, tenant, self.env, pointer.snapshot))
         if raw is None:
