@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runtime.settings import resolve, winners
-from runtime.snapshot import Snapshot, SnapshotError, load_snapshot
+from runtime.snapshot import SettingsIndex, SnapshotError, load_snapshot
 
 log = logging.getLogger("focal.runtime")
 
@@ -47,7 +47,9 @@ class Rejection:
 class Active:
     """What a request reads: one snapshot, its release version and derived indexes."""
 
-    snapshot: Snapshot
+    id: str
+    raw: bytes  # the canonical snapshot bytes (served as-is by /config)
+    index: SettingsIndex
     version: int
     env: str
     source: str
@@ -57,10 +59,6 @@ class Active:
         default_factory=dict
     )
 
-    @property
-    def id(self) -> str:
-        return self.snapshot.id
-
     def effective(
         self, agent: str, scenario: str | None, step: str | None, channel: str | None
     ) -> dict[str, Any]:
@@ -68,7 +66,7 @@ class Active:
         key = (agent, scenario, step, channel)
         cached = self._effective.get(key)
         if cached is None:
-            layers = self.snapshot.model.layers(agent, scenario, step, channel)
+            layers = self.index.layers(agent, scenario, step, channel)
             cached = {"settings": resolve(layers).to_json(), "levels": winners(layers)}
             if len(self._effective) < 10_000:
                 self._effective[key] = cached
@@ -123,7 +121,18 @@ class SnapshotRegistry:
             return None  # duplicates and out-of-order notifications change nothing
         try:
             snap = load_snapshot(raw, snapshot_id, tenant=tenant)
-            active = Active(snap, version, env, source, datetime.now(UTC), stale=stale)
+            # Keep the bytes and the settings index; the validated model is dropped here,
+            # which is what keeps a loaded snapshot small.
+            active = Active(
+                snap.id,
+                raw,
+                SettingsIndex.of(snap.model),
+                version,
+                env,
+                source,
+                datetime.now(UTC),
+                stale=stale,
+            )
             self._warm(active)
         except SnapshotError as exc:
             self.reject(tenant, snapshot_id, exc.reason, exc.message, version)
@@ -181,6 +190,5 @@ class SnapshotRegistry:
     @staticmethod
     def _warm(active: Active) -> None:
         """Build derived structures before the swap: resolve every agent's default settings."""
-        model = active.snapshot.model
-        for name in model.agents:
+        for name in active.index.agents:
             active.effective(name, None, None, None)

@@ -95,22 +95,7 @@ class SnapshotV1(_Model):
         channel: str | None = None,
     ) -> list[Layer]:
         """The settings chain for (agent, scenario, step, channel); raises KeyError for unknown names."""
-        a = self.agents[agent]
-        scen = self.scenarios[scenario] if scenario else None
-        st = self.step(scenario, step) if scenario and step else None
-        if step and st is None:
-            raise KeyError(step)
-        profile_name = channel or (a.spec.channels[0] if a.spec.channels else None)
-        prof = self.channels[profile_name] if profile_name else None
-        return chain(
-            self.defaults,
-            _json(self.tenant.spec.defaults),
-            _json(a.spec.settings),
-            _json(scen.spec.settings) if scen else None,
-            _json(st.settings) if st else None,
-            _json(prof.builtin_turn) if prof else None,
-            _json(prof.spec.turn) if prof else None,
-        )
+        return SettingsIndex.of(self).layers(agent, scenario, step, channel)
 
     def object_count(self) -> int:
         return 1 + sum(
@@ -123,6 +108,64 @@ class SnapshotV1(_Model):
                 self.offerings,
                 self.goals,
             )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsIndex:
+    """Just the settings layers of a snapshot, as small dicts: what the runtime keeps in memory
+    to resolve effective settings, instead of the whole validated model."""
+
+    defaults: dict[str, Any]
+    tenant: dict[str, Any] | None
+    agents: dict[str, tuple[dict[str, Any] | None, str | None]]  # settings, default channel
+    channels: dict[str, tuple[dict[str, Any], dict[str, Any] | None]]  # built-in turn, own turn
+    scenarios: dict[str, dict[str, Any] | None]
+    steps: dict[tuple[str, str], dict[str, Any] | None]
+
+    @classmethod
+    def of(cls, model: SnapshotV1) -> SettingsIndex:
+        return cls(
+            defaults=model.defaults,
+            tenant=_json(model.tenant.spec.defaults),
+            agents={
+                n: (_json(a.spec.settings), a.spec.channels[0] if a.spec.channels else None)
+                for n, a in model.agents.items()
+            },
+            channels={
+                n: (_json(c.builtin_turn) or {}, _json(c.spec.turn))
+                for n, c in model.channels.items()
+            },
+            scenarios={n: _json(sc.spec.settings) for n, sc in model.scenarios.items()},
+            steps={
+                (n, st.id): _json(st.settings)
+                for n, sc in model.scenarios.items()
+                for st in sc.spec.steps
+            },
+        )
+
+    def layers(
+        self,
+        agent: str,
+        scenario: str | None = None,
+        step: str | None = None,
+        channel: str | None = None,
+    ) -> list[Layer]:
+        agent_settings, default_channel = self.agents[agent]
+        scenario_settings = self.scenarios[scenario] if scenario else None
+        step_settings = self.steps[(scenario, step)] if scenario and step else None
+        if step and not scenario:
+            raise KeyError(step)
+        profile = channel or default_channel
+        builtin, own = self.channels[profile] if profile else (None, None)
+        return chain(
+            self.defaults,
+            self.tenant,
+            agent_settings,
+            scenario_settings,
+            step_settings,
+            builtin,
+            own,
         )
 
 
@@ -159,6 +202,7 @@ class Snapshot:
     id: str
     model: SnapshotV1
     size: int
+    raw: bytes = b""
 
     @property
     def tenant(self) -> str:
@@ -193,7 +237,7 @@ def load_snapshot(
         raise SnapshotError(
             "wrong-tenant", f"snapshot is for tenant {model.tenant.name!r}, expected {tenant!r}"
         )
-    return Snapshot(id=actual, model=model, size=len(raw))
+    return Snapshot(id=actual, model=model, size=len(raw), raw=raw)
 
 
 def _format_error(fmt: object) -> SnapshotError:

@@ -52,7 +52,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
 
     app = FastAPI(title="Focal runtime", lifespan=lifespan, docs_url=None, redoc_url=None)
-    config_cache: dict[str, tuple[str, bytes]] = {}
+    config_cache: dict[str, tuple[tuple[str, bool], bytes]] = {}
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -127,17 +127,16 @@ def create_app(
         if isinstance(active, JSONResponse):
             return active
         cached = config_cache.get(tenant)
-        if cached is None or cached[0] != active.id:
-            body = {
+        if cached is None or cached[0] != (active.id, active.stale):
+            head = {
                 "tenant": tenant,
                 "version": active.version,
                 "snapshot": active.id,
                 "stale": active.stale,
-                "config": json.loads(
-                    active.snapshot.model.model_dump_json(by_alias=True, exclude_none=True)
-                ),
             }
-            cached = (active.id, json.dumps(body).encode())
+            # The canonical snapshot bytes are spliced in as they are: no re-serialisation.
+            body = json.dumps(head)[:-1].encode() + b', "config": ' + active.raw + b"}"
+            cached = ((active.id, active.stale), body)
             config_cache[tenant] = cached
         return Response(cached[1], media_type="application/json", headers={HEADER: active.id})
 
