@@ -340,3 +340,41 @@ def test_redis_loss_restart_and_boot_from_cache(tmp_path: Path) -> None:
         if server is not None:
             server.stop()
         own.kill()
+
+
+def test_polling_mode_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FOCAL_WATCH_POLL=1 (Docker volumes, network filesystems) still goes live quickly."""
+    monkeypatch.setenv("FOCAL_WATCH_POLL", "1")
+    target = FileTarget(tmp_path / "live")
+    sid, raw = release(1)
+    target.publish(Pointer("demo", "dev", 1, sid), raw)
+    server = Server(f"file:{tmp_path / 'live'}", tmp_path, free_port())
+    try:
+        sid2, raw2 = release(2)
+        target.publish(Pointer("demo", "dev", 2, sid2), raw2)
+        took = server.wait_for(
+            lambda: health(server)["tenants"]["demo"]["snapshot"] == sid2, timeout=2
+        )
+        assert took < 1.0
+    finally:
+        server.stop()
+
+
+def test_many_tenants_a_release_touches_only_its_own(tmp_path: Path) -> None:
+    target = FileTarget(tmp_path / "live")
+    tenants = [f"t{i:03d}" for i in range(100)]
+    for t in tenants:
+        sid, raw = release(1, t)
+        target.publish(Pointer(t, "dev", 1, sid), raw)
+    server = Server(f"file:{tmp_path / 'live'}", tmp_path, free_port())
+    try:
+        before = health(server)["tenants"]
+        assert sorted(before) == tenants and all(v["version"] == 1 for v in before.values())
+        sid, raw = release(2, "t042")
+        target.publish(Pointer("t042", "dev", 2, sid), raw)
+        server.wait_for(lambda: health(server)["tenants"]["t042"]["version"] == 2)
+        after = health(server)["tenants"]
+        changed = [t for t in tenants if after[t] != before[t]]
+        assert changed == ["t042"]
+    finally:
+        server.stop()
