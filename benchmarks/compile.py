@@ -31,7 +31,7 @@ from runtime.snapshot import load_snapshot
 def main() -> None:
     compile_times: dict[int, float] = {}
     print(
-        f"{'objects':>8} {'validate s':>11} {'compile s':>10} {'target':>8} {'load ms/1k':>11} {'target':>7} {'KiB/1k':>7} {'RSS MiB/1k':>11}"
+        f"{'objects':>8} {'validate s':>11} {'compile s':>10} {'target':>8} {'load ms/1k':>11} {'target':>7} {'KiB/1k':>7} {'model MiB/1k':>13}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1000, 10000):
@@ -63,7 +63,7 @@ def main() -> None:
             target = "≤ 0.50" if n == 1000 else f"≤ {compile_times[1000] * 11:.2f}"
             print(
                 f"{snap.object_count:>8} {validated:>11.3f} {best:>10.3f} {target:>8} {min(loads) * 1000 / per_k:>11.2f} {'≤ 10':>7} "
-                f"{len(snap.raw) / 1024 / per_k:>7.1f} {current / 2**20 / per_k:>11.2f}"
+                f"{len(snap.raw) / 1024 / per_k:>7.1f} {current / 2**20 / per_k:>13.2f}"
             )
     print(
         f"\ncompile 10,000 / 1,000 objects: {compile_times[10000] / compile_times[1000]:.2f}× (target ≤ 11×)"
