@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -65,7 +65,7 @@ def explain_cmd(
 
 def _source(
     tenant: str, bundle: Path | None, env: str, store_url: str | None
-) -> tuple[bytes, dict, str]:  # type: ignore[type-arg]
+) -> tuple[bytes, dict[str, Any], str]:
     if bundle is not None:
         result = compile_paths([bundle])
         if not result.ok:

@@ -7,13 +7,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
 from focalctl.cli.app import app
 from focalctl.cli.common import console, fail, use_color
+from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.render import Report, formatters
 from focalctl.plan.render import plan_json, render_text
 from focalctl.publish import PublishError, Target, open_target
@@ -65,7 +66,7 @@ def _world(store_url: str | None, target_spec: str | None) -> Iterator[tuple[Sto
         store.close()
 
 
-def _invalid(diagnostics: list, sources: dict[str, bytes] | None = None) -> None:  # type: ignore[type-arg]
+def _invalid(diagnostics: list[Diagnostic], sources: dict[str, bytes] | None = None) -> NoReturn:
     formatters()["text"](
         Report(diagnostics=diagnostics, sources=sources or {}),
         sys.stderr,
@@ -77,7 +78,7 @@ def _invalid(diagnostics: list, sources: dict[str, bytes] | None = None) -> None
     )
 
 
-def _sources(diagnostics: list) -> dict[str, bytes]:  # type: ignore[type-arg]
+def _sources(diagnostics: list[Diagnostic]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for d in diagnostics:
         if d.file and d.file not in out and Path(d.file).is_file():
