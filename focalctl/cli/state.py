@@ -47,6 +47,9 @@ TargetOpt = Annotated[
         help="file:DIR or redis://HOST:PORT/DB (default: file:.focal/live).",
     ),
 ]
+AutoApproveOpt = Annotated[
+    bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
+]
 TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Only this tenant of the bundle.")]
 
 
@@ -141,9 +144,7 @@ def apply(
     env: EnvOpt = "dev",
     store: StoreOpt = None,
     target: TargetOpt = None,
-    auto_approve: Annotated[
-        bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
-    ] = False,
+    auto_approve: AutoApproveOpt = False,
     message: Annotated[str, typer.Option("--message", "-m", help="Recorded on the release.")] = "",
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
@@ -219,9 +220,7 @@ def rollback_cmd(
     env: EnvOpt = "dev",
     store: StoreOpt = None,
     target: TargetOpt = None,
-    auto_approve: Annotated[
-        bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
-    ] = False,
+    auto_approve: AutoApproveOpt = False,
     message: Annotated[str, typer.Option("--message", "-m")] = "",
 ) -> None:
     """Release an earlier version's snapshot again, as a new version (no recompilation)."""

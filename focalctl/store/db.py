@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import socket
@@ -21,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from focalctl.store.migrations import SchemaTooNew, migrate
 from focalctl.store.tables import LockRow, ReleaseRow, SnapshotRow
+from runtime.snapshot import snapshot_id as content_id
 
 DEFAULT_STORE_URL = "sqlite:///.focal/state.db"
 DEFAULT_LOCK_TTL = timedelta(minutes=5)
@@ -204,7 +204,7 @@ class Store:
         provenance: dict[str, Any],
     ) -> None:
         """Store a snapshot if absent (snapshots are immutable and content-addressed)."""
-        if "sha256:" + hashlib.sha256(raw).hexdigest() != id:
+        if content_id(raw) != id:
             raise CorruptSnapshot(f"refusing to store snapshot {id}: its bytes hash differently")
         exists = conn.execute(select(_SNAP.c.id).where(_SNAP.c.id == id)).first()
         if exists is None:
@@ -229,7 +229,7 @@ class Store:
         if row is None:
             raise StoreError(f"snapshot {snapshot_id} is not in the store")
         raw = bytes(row["body"])
-        actual = "sha256:" + hashlib.sha256(raw).hexdigest()
+        actual = content_id(raw)
         if actual != snapshot_id:
             raise CorruptSnapshot(
                 f"snapshot {snapshot_id} in the store is corrupt (its bytes hash to {actual}); "
