@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runtime.settings import merge, resolve, winners
-from runtime.snapshot import SnapshotV1
+from runtime.snapshot import SettingsIndex, SnapshotV1
 
 
 class ExplainError(Exception):
@@ -55,7 +55,7 @@ def explain(
         raise ExplainError(_unknown("channel profile", channel, model.channels))
     agent_channels = model.agents[target.agent].spec.channels
     profile = channel or (agent_channels[0] if agent_channels else None)
-    layers = model.layers(target.agent, target.scenario, target.step, profile)
+    layers = SettingsIndex.of(model).layers(target.agent, target.scenario, target.step, profile)
     try:
         effective = resolve(layers).to_json()
     except ValidationError:

@@ -87,16 +87,6 @@ class SnapshotV1(_Model):
             return None
         return next((s for s in entry.spec.steps if s.id == step_id), None)
 
-    def layers(
-        self,
-        agent: str,
-        scenario: str | None = None,
-        step: str | None = None,
-        channel: str | None = None,
-    ) -> list[Layer]:
-        """The settings chain for (agent, scenario, step, channel); raises KeyError for unknown names."""
-        return SettingsIndex.of(self).layers(agent, scenario, step, channel)
-
     def object_count(self) -> int:
         return 1 + sum(
             len(m)
@@ -151,6 +141,7 @@ class SettingsIndex:
         step: str | None = None,
         channel: str | None = None,
     ) -> list[Layer]:
+        """The settings chain for (agent, scenario, step, channel); KeyError for unknown names."""
         agent_settings, default_channel = self.agents[agent]
         scenario_settings = self.scenarios[scenario] if scenario else None
         step_settings = self.steps[(scenario, step)] if scenario and step else None

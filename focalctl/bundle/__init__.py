@@ -57,10 +57,6 @@ class Bundle:
             self._index = index
         return self._index
 
-    @property
-    def tenants(self) -> list[str]:
-        return sorted({t for (t, _, _) in self.objects})
-
     def of_kind(self, kind: str, tenant: str | None = None) -> list[BundleObject]:
         return list(self._kinds().get((tenant, kind), []))
 
