@@ -31,6 +31,7 @@ from focalctl.plan import PlanResult, diff
 from focalctl.publish import PublishError, Target
 from focalctl.store import Release, Store, StoreError
 from focalctl.store.db import DEFAULT_LOCK_TTL
+from focalctl.validate import bulk_allocation
 from runtime.layout import Pointer
 from runtime.snapshot import snapshot_id
 
@@ -80,6 +81,13 @@ def make_plans(
     store: Store, target: Target, paths: Iterable[str | Path], env: str, tenant: str | None
 ) -> tuple[list[TenantPlan], list[Diagnostic]]:
     """Compile the bundle and diff each tenant's candidate against its active release."""
+    with bulk_allocation():  # the base bodies are parsed while the bundle is still alive
+        return _make_plans(store, target, paths, env, tenant)
+
+
+def _make_plans(
+    store: Store, target: Target, paths: Iterable[str | Path], env: str, tenant: str | None
+) -> tuple[list[TenantPlan], list[Diagnostic]]:
     compiled = compile_paths(paths)
     if not compiled.ok:
         return [], compiled.diagnostics

@@ -113,7 +113,7 @@ def diff(base: dict[str, Any] | None, candidate: dict[str, Any]) -> PlanResult:
             result.changes.append(Change("create", address))
         elif address not in new:
             result.changes.append(Change("delete", address))
-        else:
+        elif old[address] != new[address]:
             fields = tuple(f for f in _fields(old[address], new[address]) if f.path != "_position")
             if fields:
                 result.changes.append(Change("update", address, None, fields))

@@ -90,7 +90,16 @@ class StoredSnapshot:
     raw: bytes
     compiler_version: str
     source_digest: str
-    provenance: dict[str, Any]
+    provenance_json: str
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Parsed on demand: plan and rollback only need the bytes, explain needs this."""
+        try:
+            value = json.loads(self.provenance_json)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 def now() -> datetime:
@@ -235,17 +244,13 @@ class Store:
                 f"snapshot {snapshot_id} in the store is corrupt (its bytes hash to {actual}); "
                 "it will not be used. Re-apply the bundle that produced it, or roll back to another version"
             )
-        try:
-            provenance = json.loads(row["provenance"])
-        except ValueError:
-            provenance = {}
         return StoredSnapshot(
             snapshot_id,
             row["tenant"],
             raw,
             row["compiler_version"],
             row["source_digest"],
-            provenance,
+            row["provenance"] or "{}",
         )
 
     # -- releases -----------------------------------------------------------------------------
