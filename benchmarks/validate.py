@@ -66,7 +66,7 @@ def main() -> None:
             p = best(lambda fs=files: bare_pyyaml(fs), args.repeat)
             results[n] = v
             print(
-                f"{len(result.bundle.objects):>8} {v:>11.3f} {b:>11.3f} {v / b:>6.2f} {'≤ 3.00':>7} {p:>11.3f} {v / p:>6.2f}"
+                f"{len(result.bundle.refs):>8} {v:>11.3f} {b:>11.3f} {v / b:>6.2f} {'≤ 3.00':>7} {p:>11.3f} {v / p:>6.2f}"
             )
     scale = results[10000] / results[1000]
     print(f"\n10,000 / 1,000 objects: {scale:.2f}× (target ≤ 11×, linear = 10×)")

@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from focalctl.bundle import Bundle, load_bundle
-from focalctl.checks import run_checks
+from focalctl.bundle import Bundle
+from focalctl.bundle.loader import discover
+from focalctl.checks import DOCUMENT_CHECKS, run_checks
 from focalctl.diagnostics import Diagnostic, Severity, sort_key
+from focalctl.partial import PartialCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +50,21 @@ def bulk_allocation() -> Iterator[None]:
             gc.enable()
 
 
-def validate_paths(paths: Iterable[str | Path]) -> ValidationResult:
-    """Load, model and check everything under ``paths``; diagnostics sorted deterministically."""
+def validate_paths(
+    paths: Iterable[str | Path], cache: PartialCache | None = None
+) -> ValidationResult:
+    """Load, model and check everything under ``paths``; diagnostics sorted deterministically.
+
+    With a :class:`~focalctl.partial.PartialCache`, unchanged files and the objects that read
+    nothing changed are restored instead of recomputed (the caller saves the cache).
+    """
+    cache = cache or PartialCache.off()
     with bulk_allocation():
-        bundle, diags = load_bundle(paths)
-        diags.extend(run_checks(bundle))
-    unique = sorted(set(diags), key=sort_key)
+        files, diags = discover(paths)
+        results = [cache.load(f, DOCUMENT_CHECKS) for f in files]
+        for result in results:
+            diags.extend(result.diagnostics)
+        bundle = Bundle(results)
+        diags.extend(run_checks(bundle, cache.memo("checks", bundle)))
+    unique = sorted(dict.fromkeys(diags), key=sort_key)
     return ValidationResult(bundle=bundle, diagnostics=unique)

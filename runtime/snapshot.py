@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -200,8 +199,8 @@ class Snapshot:
         return self.model.tenant.name
 
 
-def canonical_bytes(body: Mapping[str, Any]) -> bytes:
-    """RFC 8785 canonical JSON of ``body``."""
+def canonical_bytes(body: Any) -> bytes:
+    """RFC 8785 canonical JSON of a JSON value (a snapshot body, or a part of one)."""
     return bytes(rfc8785.dumps(body))
 
 

@@ -1,89 +1,355 @@
 """The bundle: YAML files → documents with positions → typed objects, indexed by tenant/kind/name.
 
-Public surface: :func:`load_bundle` (stages 1–2 of the pipeline) and :class:`Bundle`.
+Public surface: :func:`load_file_result` and :func:`load_bundle` (stages 1–2 of the pipeline),
+:class:`FileResult` (what one file yields on its own), :class:`Bundle` (the index over every
+file's objects) and :class:`ObjectRef`.
+
+A :class:`Bundle` is an index first: which document defines each (tenant, kind, name), which
+names are declared, which steps attach to which scenario. Objects are built from their
+documents on first use, so a run that restores most files from the partial-parse cache
+(:mod:`focalctl.partial`) builds only the objects its changed files touch. :meth:`Bundle.fingerprint`
+summarises one fact of the index as a string; a cached result records the fingerprints of
+the facts it read and is reused only when all of them are unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from focalctl.bundle.loader import Document, LoadResult, SourceFile, load_paths
+from focalctl.bundle.loader import Composer, Document, SourceFile, discover, load_file
 from focalctl.bundle.models import BundleObject, build_object
+from focalctl.bundle.positions import locate
 from focalctl.diagnostics import Diagnostic
+from runtime.spec import AgentSpec, StandaloneStepSpec
 
-__all__ = ["Bundle", "BundleObject", "Document", "SourceFile", "load_bundle"]
+__all__ = [
+    "Bundle",
+    "BundleObject",
+    "DepKey",
+    "DocEntry",
+    "Document",
+    "FileResult",
+    "Key",
+    "ObjectRef",
+    "SourceFile",
+    "load_bundle",
+    "load_file_result",
+]
+
+Key = tuple[str, str, str]  # (tenant, kind, name)
+DepKey = tuple[str, ...]  # a fact of the index, see Bundle.fingerprint
+DocCheck = Callable[[Document], Iterable[Diagnostic]]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """Where an object's document is, and what the indexes need of it without building it.
+
+    ``attrs``: for a ``Step``, the scenario it attaches to; for an ``Agent``, the scenarios it
+    lists (each once, in order); nothing for other kinds.
+    """
+
+    key: Key
+    file: str
+    index: int
+    attrs: tuple[str, ...] = ()
+
+    @property
+    def tenant(self) -> str:
+        return self.key[0]
+
+    @property
+    def kind(self) -> str:
+        return self.key[1]
+
+    @property
+    def name(self) -> str:
+        return self.key[2]
+
+
+@dataclass(frozen=True, slots=True)
+class DocEntry:
+    """One document of a file that passed the header check."""
+
+    index: int
+    line: int
+    kind: str
+    api_version: str
+    declared: Key
+    ref: ObjectRef | None  # None: the document did not validate into an object
 
 
 @dataclass(slots=True)
-class Bundle:
-    """Every valid object of a bundle, plus the files they came from.
+class FileResult:
+    """Everything stages 1–2 learn from one file alone; reusable while its bytes are unchanged.
 
-    ``objects`` keeps the first definition of each (tenant, kind, name); later duplicates are
-    kept in ``duplicates`` for the uniqueness check. Iteration order is deterministic
-    (tenant, kind, name), never file order.
+    ``diagnostics`` are located: load errors, schema errors and document-local checks.
+    A fresh result holds its parsed documents and built objects; a result restored from the
+    cache holds ``restore``, which returns each document's data in entry order, and builds
+    documents and objects on demand.
     """
 
-    files: list[SourceFile] = field(default_factory=list)
-    objects: dict[tuple[str, str, str], BundleObject] = field(default_factory=dict)
-    duplicates: list[BundleObject] = field(default_factory=list)
-    # (tenant, kind, name) of every document that declares one, valid or not: a reference to a
-    # declared-but-invalid object is not reported again (its own errors already are).
-    declared: set[tuple[str, str, str]] = field(default_factory=set)
-    _index: dict[tuple[str | None, str], list[BundleObject]] | None = field(
-        default=None, repr=False
-    )
+    source: SourceFile
+    diagnostics: list[Diagnostic]
+    entries: list[DocEntry]
+    restore: Callable[[], list[Any]] | None = None
+    _documents: dict[int, Document] | None = None
+    _objects: dict[int, BundleObject] = field(default_factory=dict)
 
-    def add(self, obj: BundleObject) -> None:
-        if obj.key in self.objects:
-            self.duplicates.append(obj)
-        else:
-            self.objects[obj.key] = obj
-            self._index = None
+    @property
+    def path(self) -> str:
+        return self.source.path
 
-    def __iter__(self) -> Iterator[BundleObject]:
-        return iter(self._kinds().get((None, ""), []))
+    def documents(self) -> dict[int, Document]:
+        if self._documents is None:
+            assert self.restore is not None, "a restored file result carries its documents' data"
+            compose = Composer(self.source.raw, self.source.path)
+            self._documents = {
+                e.index: Document(
+                    self.source.path, e.index, d, e.line, e.kind, e.api_version, compose=compose
+                )
+                for e, d in zip(self.entries, self.restore(), strict=True)
+            }
+        return self._documents
 
-    def _kinds(self) -> dict[tuple[str | None, str], list[BundleObject]]:
-        """(tenant, kind), (None, kind) and (None, "") → objects in (tenant, kind, name) order."""
-        if self._index is None:
-            index: dict[tuple[str | None, str], list[BundleObject]] = {}
-            for key in sorted(self.objects):
-                obj = self.objects[key]
-                index.setdefault((obj.tenant, obj.kind), []).append(obj)
-                index.setdefault((None, obj.kind), []).append(obj)
-                index.setdefault((None, ""), []).append(obj)
-            self._index = index
-        return self._index
+    @property
+    def fresh(self) -> bool:
+        """Parsed in this run (not restored from the cache)."""
+        return self.restore is None
 
-    def of_kind(self, kind: str, tenant: str | None = None) -> list[BundleObject]:
-        return list(self._kinds().get((tenant, kind), []))
-
-    def get(self, tenant: str, kind: str, name: str) -> BundleObject | None:
-        return self.objects.get((tenant, kind, name))
-
-    def tenants_defining(self, kind: str, name: str) -> list[str]:
-        return sorted(t for (t, k, n) in self.objects if k == kind and n == name)
+    def object_at(self, index: int) -> BundleObject:
+        obj = self._objects.get(index)
+        if obj is None:
+            obj, diags = build_object(self.documents()[index])
+            if obj is None:  # the same data built an object when this result was made
+                raise RuntimeError(f"document {index} of {self.path} no longer builds: {diags}")
+            self._objects[index] = obj
+        return obj
 
 
-def load_bundle(paths: Iterable[str | Path]) -> tuple[Bundle, list[Diagnostic]]:
-    """Load and model every document under ``paths``. Never raises on bad input."""
-    loaded: LoadResult = load_paths(paths)
-    bundle = Bundle(files=loaded.files)
-    diags = list(loaded.diagnostics)
-    for doc in loaded.documents:
-        bundle.declared.add(_declared_key(doc))
+def load_file_result(path: Path, doc_checks: Iterable[DocCheck] = ()) -> FileResult:
+    """Stage 1–2 for one file: parse, model every document, run document-local checks."""
+    source, diags = load_file(path)
+    return file_result(source, diags, doc_checks)
+
+
+def file_result(
+    source: SourceFile, load_diags: list[Diagnostic], doc_checks: Iterable[DocCheck] = ()
+) -> FileResult:
+    checks = list(doc_checks)
+    result = FileResult(source, list(load_diags), [], _documents={})
+    for doc in source.documents:
         obj, obj_diags = build_object(doc)
-        diags.extend(obj_diags)
+        result.diagnostics.extend(obj_diags)
+        for check in checks:
+            result.diagnostics.extend(locate(doc, d) for d in check(doc))
+        ref = None
         if obj is not None:
-            bundle.add(obj)
-    return bundle, diags
+            ref = ObjectRef(obj.key, doc.file, doc.index, _attrs(obj))
+            result._objects[doc.index] = obj
+        assert result._documents is not None
+        result._documents[doc.index] = doc
+        result.entries.append(
+            DocEntry(
+                doc.index, doc.line, str(doc.kind), str(doc.api_version), _declared_key(doc), ref
+            )
+        )
+    return result
 
 
-def _declared_key(doc: Document) -> tuple[str, str, str]:
+def _attrs(obj: BundleObject) -> tuple[str, ...]:
+    if isinstance(obj.spec, StandaloneStepSpec):
+        return (obj.spec.scenario,)
+    if isinstance(obj.spec, AgentSpec):
+        return tuple(dict.fromkeys(obj.spec.scenarios))
+    return ()
+
+
+def _declared_key(doc: Document) -> Key:
     meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
     meta = meta if isinstance(meta, dict) else {}
     name, kind = str(meta.get("name", "")), str(doc.kind)
     tenant = name if kind == "Tenant" else str(meta.get("tenant", ""))
     return (tenant, kind, name)
+
+
+class Bundle:
+    """The index over every file's objects; objects are built on first use.
+
+    ``refs`` keeps the first definition of each (tenant, kind, name) in file order; later ones
+    are in ``duplicate_refs`` for the uniqueness check. ``declared`` holds the key of every
+    document that declares one, valid or not: a reference to a declared-but-invalid object is
+    not reported again (its own errors already are). Iteration is in (tenant, kind, name)
+    order, never file order.
+    """
+
+    def __init__(self, results: Iterable[FileResult] = ()) -> None:
+        self.results: dict[str, FileResult] = {}
+        self.refs: dict[Key, ObjectRef] = {}
+        self.duplicate_refs: list[ObjectRef] = []
+        self.declared: set[Key] = set()
+        self._sorted: list[Key] | None = None
+        self._groups: dict[str, dict[Any, list[str]]] = {}
+        self._fingerprints: dict[DepKey, str] = {}
+        for result in results:
+            self.results[result.path] = result
+            for entry in result.entries:
+                self.declared.add(entry.declared)
+                if entry.ref is None:
+                    continue
+                if entry.ref.key in self.refs:
+                    self.duplicate_refs.append(entry.ref)
+                else:
+                    self.refs[entry.ref.key] = entry.ref
+
+    # -- files and documents --------------------------------------------------------------
+
+    @property
+    def files(self) -> list[SourceFile]:
+        return [r.source for r in self.results.values()]
+
+    @property
+    def document_count(self) -> int:
+        return sum(len(r.entries) for r in self.results.values())
+
+    def document(self, file: str, index: int) -> Document | None:
+        result = self.results.get(file)
+        return result.documents().get(index) if result is not None else None
+
+    # -- objects ----------------------------------------------------------------------------
+
+    def object(self, ref: ObjectRef) -> BundleObject:
+        return self.results[ref.file].object_at(ref.index)
+
+    def get(self, tenant: str, kind: str, name: str) -> BundleObject | None:
+        ref = self.refs.get((tenant, kind, name))
+        return self.object(ref) if ref is not None else None
+
+    def sorted_refs(self) -> list[ObjectRef]:
+        if self._sorted is None:
+            self._sorted = sorted(self.refs)
+        return [self.refs[k] for k in self._sorted]
+
+    def __iter__(self) -> Iterator[BundleObject]:
+        return (self.object(ref) for ref in self.sorted_refs())
+
+    @property
+    def objects(self) -> dict[Key, BundleObject]:
+        return {ref.key: self.object(ref) for ref in self.sorted_refs()}
+
+    @property
+    def duplicates(self) -> list[BundleObject]:
+        return [self.object(ref) for ref in self.duplicate_refs]
+
+    def of_kind(self, kind: str, tenant: str | None = None) -> list[BundleObject]:
+        return [
+            self.object(r)
+            for r in self.sorted_refs()
+            if r.kind == kind and (tenant is None or r.tenant == tenant)
+        ]
+
+    # -- the facts checks and the compiler read besides objects -------------------------------
+
+    def declared_names(self, tenant: str, kind: str) -> list[str]:
+        return self._group(
+            "declared", (tenant, kind), lambda: ((k[:2], k[2]) for k in self.declared)
+        )
+
+    def object_names(self, tenant: str, kind: str) -> list[str]:
+        return self._group("objects", (tenant, kind), lambda: ((k[:2], k[2]) for k in self.refs))
+
+    def declared_tenants(self) -> list[str]:
+        return self._group(
+            "tenants", "", lambda: (("", k[2]) for k in self.declared if k[1] == "Tenant")
+        )
+
+    def tenants_defining(self, kind: str, name: str) -> list[str]:
+        return self._group("defining", (kind, name), lambda: ((k[1:], k[0]) for k in self.refs))
+
+    def standalone_steps(self, tenant: str, scenario: str) -> list[str]:
+        """Names of the ``kind: Step`` objects attached to ``scenario``, by name."""
+        return self._group(
+            "steps",
+            (tenant, scenario),
+            lambda: (
+                ((r.tenant, r.attrs[0]), r.name) for r in self.refs.values() if r.kind == "Step"
+            ),
+        )
+
+    def agents_listing(self, tenant: str, scenario: str) -> list[str]:
+        """Names of the agents that list ``scenario``, by name."""
+        return self._group(
+            "agents",
+            (tenant, scenario),
+            lambda: (
+                ((r.tenant, s), r.name)
+                for r in self.refs.values()
+                if r.kind == "Agent"
+                for s in r.attrs
+            ),
+        )
+
+    def _group(
+        self, name: str, key: Any, pairs: Callable[[], Iterable[tuple[Any, str]]]
+    ) -> list[str]:
+        """``key`` → sorted values of an index built once per bundle from (key, value) pairs."""
+        index = self._groups.get(name)
+        if index is None:
+            index = {}
+            for k, v in pairs():
+                index.setdefault(k, []).append(v)
+            for values in index.values():
+                values.sort()
+            self._groups[name] = index
+        return index.get(key, [])
+
+    def fingerprint(self, dep: DepKey) -> str:
+        """One fact of the index as a string; equal strings mean the fact is unchanged.
+
+        - ``("obj", t, k, n)``: where the first definition is, and its file's digest ("" if none)
+        - ``("decl", t, k, n)``: whether some document declares that key
+        - ``("declnames", t, k)`` / ``("objnames", t, k)``: declared / valid names of a kind
+        - ``("tenants",)``: the declared tenant names
+        - ``("defining", k, n)``: tenants with a valid object of that kind and name
+        - ``("steps", t, s)`` / ``("agents", t, s)``: standalone steps of / agents listing a scenario
+        - ``("file", path)``: a file's digest (positions of diagnostics reported into it)
+        """
+        cached = self._fingerprints.get(dep)
+        if cached is not None:
+            return cached
+        what = dep[0]
+        if what == "obj":
+            ref = self.refs.get((dep[1], dep[2], dep[3]))
+            value = (
+                f"{ref.file}\0{ref.index}\0{self.results[ref.file].source.digest}" if ref else ""
+            )
+        elif what == "decl":
+            value = "1" if (dep[1], dep[2], dep[3]) in self.declared else ""
+        elif what == "tenants":
+            value = "\0".join(self.declared_tenants())
+        elif what == "file":
+            result = self.results.get(dep[1])
+            value = result.source.digest if result is not None else ""
+        else:
+            lookup: dict[str, Callable[[str, str], list[str]]] = {
+                "declnames": self.declared_names,
+                "objnames": self.object_names,
+                "defining": self.tenants_defining,
+                "steps": self.standalone_steps,
+                "agents": self.agents_listing,
+            }
+            value = "\0".join(lookup[what](dep[1], dep[2]))
+        self._fingerprints[dep] = value
+        return value
+
+
+def load_bundle(paths: Iterable[str | Path]) -> tuple[Bundle, list[Diagnostic]]:
+    """Load and model every document under ``paths`` (no cache). Never raises on bad input."""
+    files, diags = discover(paths)
+    results = [load_file_result(f) for f in files]
+    for r in results:
+        diags.extend(r.diagnostics)
+    return Bundle(results), diags

@@ -13,6 +13,7 @@ Positions are not copied into a side table: each :class:`Document` keeps its roo
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Iterable, Iterator
@@ -40,27 +41,57 @@ _MAP, _SEQ = f"{_TAG}map", f"{_TAG}seq"
 
 @dataclass(slots=True)
 class Document:
-    """One YAML document of a bundle file: its data and the node tree it came from."""
+    """One YAML document of a bundle file: its data and the node tree it came from.
+
+    A document restored from the partial-parse cache has no node tree until a position is
+    asked for (a diagnostic to locate, provenance to record); ``compose`` then composes its
+    file's bytes again, once per file.
+    """
 
     file: str
     index: int
-    node: Node
     data: Any
+    line: int  # 1-based line where the document starts
     kind: str | None = None
     api_version: str | None = None
+    _node: Node | None = None
+    compose: Composer | None = None
 
     @property
-    def line(self) -> int:
-        return int(self.node.start_mark.line) + 1
+    def node(self) -> Node:
+        if self._node is None:
+            if self.compose is None:
+                raise LookupError(f"no node tree for document {self.index} of {self.file}")
+            self._node = self.compose.node(self.index)
+        return self._node
+
+
+class Composer:
+    """Composes one file's node trees on first use, for documents restored from the cache."""
+
+    def __init__(self, raw: bytes, name: str) -> None:
+        self._raw, self._name = raw, name
+        self._nodes: dict[int, Node] | None = None
+
+    def node(self, index: int) -> Node:
+        if self._nodes is None:
+            source, _ = load_bytes(self._raw, self._name)
+            self._nodes = {d.index: d.node for d in source.documents}
+        return self._nodes[index]
 
 
 @dataclass(slots=True)
 class SourceFile:
-    """A bundle file as read: display path, raw bytes digest input and its documents."""
+    """A bundle file as read: display path, raw bytes, their sha256 and its documents."""
 
     path: str
     raw: bytes
     documents: list[Document] = field(default_factory=list)
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = hashlib.sha256(self.raw).hexdigest()
 
 
 @dataclass(slots=True)
@@ -159,19 +190,26 @@ def load_paths(paths: Iterable[str | Path]) -> LoadResult:
     return result
 
 
-def load_file(path: Path, display: str | None = None) -> tuple[SourceFile, list[Diagnostic]]:
-    name = display or display_path(path)
+def read_source(path: Path, name: str) -> tuple[bytes | None, list[Diagnostic]]:
+    """A file's bytes, or the diagnostic saying why they cannot be read (too big, unreadable)."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return SourceFile(name, b""), [
+            return None, [
                 make("FOC106", file=name, line=1, column=1, size=size, limit=MAX_FILE_BYTES)
             ]
-        raw = path.read_bytes()
+        return path.read_bytes(), []
     except OSError as exc:
-        return SourceFile(name, b""), [
+        return None, [
             make("FOC100", file=name, line=1, column=1, path=name, reason=exc.strerror or str(exc))
         ]
+
+
+def load_file(path: Path, display: str | None = None) -> tuple[SourceFile, list[Diagnostic]]:
+    name = display or display_path(path)
+    raw, diags = read_source(path, name)
+    if raw is None:
+        return SourceFile(name, b""), diags
     return load_bytes(raw, name)
 
 
@@ -219,7 +257,7 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
         except _Reject as rej:
             diags.append(rej.diagnostic)
             continue
-        doc = Document(file=name, index=index, node=node, data=data)
+        doc = Document(name, index, data, node.start_mark.line + 1, _node=node)
         if _is_empty(node):
             continue
         header = _header(doc)

@@ -1,55 +1,77 @@
 """Checks: one module per invariant family; each yields Diagnostics and none renders.
 
-A check reports against a document and a JSON pointer (``make(code, pointer=..., document=...)``
-with ``file`` set to the document's file); :func:`run_checks` turns every pointer into
-file:line:col with :func:`focalctl.bundle.positions.locate`.
+Each family exposes ``check(view, obj)``: the diagnostics about one object, reading the rest of
+the bundle only through the :class:`~focalctl.bundle.view.View` (which records what was read,
+so :mod:`focalctl.partial` can reuse the result while none of it changes). A check reports
+against a document and a JSON pointer (``obj.diag(code, pointer)``); :func:`run_checks` turns
+every pointer into file:line:col with :func:`focalctl.bundle.positions.locate`.
+
+Document-local checks (:data:`DOCUMENT_CHECKS`, today the literal-secret scan) run on every
+document as its file is loaded, valid or not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
-from focalctl.bundle import Bundle
+from focalctl.bundle import Bundle, BundleObject, DocCheck, ObjectRef
 from focalctl.bundle.positions import locate
+from focalctl.bundle.view import View
+from focalctl.checks import (
+    bindings,
+    channels,
+    graph,
+    references,
+    safety,
+    secrets,
+    settings,
+    templates,
+    uniqueness,
+)
 from focalctl.diagnostics import Diagnostic
+from focalctl.diagnostics.model import Row
+from focalctl.partial.memo import Memo, unit_fingerprint
 
-Check = Callable[[Bundle], Iterable[Diagnostic]]
+Check = Callable[[View, BundleObject], Iterable[Diagnostic]]
 
-
-def _registered() -> list[Check]:
-    from focalctl.checks import (
-        bindings,
-        channels,
-        graph,
-        references,
-        safety,
-        secrets,
-        settings,
-        templates,
-        uniqueness,
-    )
-
-    return [
-        uniqueness.check,
-        references.check,
-        graph.check,
-        bindings.check,
-        safety.check,
-        secrets.check,
-        channels.check,
-        templates.check,
-        settings.check,
-    ]
+CHECKS: list[Check] = [
+    uniqueness.check,
+    references.check,
+    graph.check,
+    bindings.check,
+    safety.check,
+    channels.check,
+    templates.check,
+    settings.check,
+]
+DUPLICATE_CHECKS: list[Check] = [uniqueness.check_duplicate]
+DOCUMENT_CHECKS: list[DocCheck] = [secrets.scan]
 
 
-CHECKS: list[Check] = _registered()
+def run_checks(bundle: Bundle, memo: Memo | None = None) -> list[Diagnostic]:
+    """Every object's diagnostics (duplicates get only FOC801), located, in object order."""
+    memo = memo or Memo(bundle)
+    rows: list[Row] = []
+    for ref in bundle.sorted_refs():
+        work = partial(_check_unit, bundle, ref, CHECKS)
+        rows.extend(memo.run((ref.file, ref.index), unit_fingerprint(bundle, ref, "first"), work))
+    for ref in bundle.duplicate_refs:
+        work = partial(_check_unit, bundle, ref, DUPLICATE_CHECKS)
+        rows.extend(memo.run((ref.file, ref.index), unit_fingerprint(bundle, ref, "dup"), work))
+    return list(settings.dedupe(Diagnostic.from_row(row) for row in rows))
 
 
-def run_checks(bundle: Bundle) -> list[Diagnostic]:
-    docs = {(f.path, d.index): d for f in bundle.files for d in f.documents}
-    out: list[Diagnostic] = []
-    for check in CHECKS:
-        for diag in check(bundle):
-            doc = docs.get((diag.file or "", diag.document if diag.document is not None else -1))
-            out.append(locate(doc, diag) if doc is not None else diag)
-    return out
+def _check_unit(bundle: Bundle, ref: ObjectRef, checks: list[Check], view: View) -> list[Row]:
+    obj = bundle.object(ref)
+    rows: list[Row] = []
+    for check in checks:
+        for diag in check(view, obj):
+            if diag.line is None:
+                doc = bundle.document(diag.file or "", diag.document or 0)
+                assert doc is not None, f"{diag.code} points at a document that is not loaded"
+                diag = locate(doc, diag)
+            if diag.file != ref.file:
+                view.file(diag.file or "")
+            rows.append(diag.to_row())
+    return rows

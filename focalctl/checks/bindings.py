@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from focalctl.bundle import Bundle
-from focalctl.checks.steps import PlacedStep, all_steps
+from focalctl.bundle import BundleObject
+from focalctl.bundle.view import PlacedStep, View, own_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    for placed in all_steps(bundle):
+def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    for placed in own_steps(obj):
         yield from _depends_on(placed)
 
 

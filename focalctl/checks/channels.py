@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from focalctl.bundle import Bundle, BundleObject
+from focalctl.bundle import BundleObject
+from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import AgentSpec, ChannelProfileSpec, GoalSpec, TenantSpec, fill_channel_defaults
@@ -40,55 +41,56 @@ def is_fixed(text: str) -> bool:
     return "{{" not in text and "{%" not in text
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    for obj in bundle.of_kind("ChannelProfile"):
-        yield from _fallback(bundle, obj)
+def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    if obj.kind == "ChannelProfile":
+        yield from _fallback(view, obj)
         yield from _format_lengths(obj)
-    yield from _ladder_cycles(bundle)
-    yield from _goal_lengths(bundle)
-    yield from _tenant_allows(bundle)
+        yield from _ladder_cycles(view, obj)
+    elif obj.kind == "Goal":
+        yield from _goal_lengths(view, obj)
+    elif obj.kind == "Agent":
+        yield from _tenant_allows(view, obj)
 
 
-def _fallback(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
+def _fallback(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     assert isinstance(obj.spec, ChannelProfileSpec)
-    names = [o.name for o in bundle.of_kind("ChannelProfile", obj.tenant)]
     for i, name in enumerate(obj.spec.fallback):
-        target = bundle.get(obj.tenant, "ChannelProfile", name)
+        target = view.get(obj.tenant, "ChannelProfile", name)
         if target is None:
             yield obj.diag(
                 "FOC601",
                 f"/spec/fallback/{i}",
                 profile=obj.name,
                 name=name,
-                hint=did_you_mean(name, names),
+                hint=did_you_mean(name, view.object_names(obj.tenant, "ChannelProfile")),
             )
         elif not _caps(target).get("outbound"):
             yield obj.diag("FOC602", f"/spec/fallback/{i}", profile=obj.name, name=name)
 
 
-def _ladder_cycles(bundle: Bundle) -> Iterator[Diagnostic]:
+def _ladder_cycles(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    """Every fallback cycle through ``obj``, reported once: at its first member by name."""
+    spec = obj.spec
+    assert isinstance(spec, ChannelProfileSpec)
     reported: set[frozenset[str]] = set()
-    for obj in bundle.of_kind("ChannelProfile"):
-        spec = obj.spec
-        assert isinstance(spec, ChannelProfileSpec)
-        # Walk every path from obj; a path that comes back to obj is a cycle (reported once).
-        stack: list[list[str]] = [[obj.name]]
-        while stack:
-            path = stack.pop()
-            prof = bundle.get(obj.tenant, "ChannelProfile", path[-1])
-            if prof is None or not isinstance(prof.spec, ChannelProfileSpec):
-                continue
-            for nxt in prof.spec.fallback:
-                if nxt == obj.name:
-                    key = frozenset(path)
-                    if key not in reported:
-                        reported.add(key)
-                        first_hop = spec.fallback.index(path[1] if len(path) > 1 else nxt)
-                        yield obj.diag(
-                            "FOC603", f"/spec/fallback/{first_hop}", cycle=" → ".join([*path, nxt])
-                        )
-                elif nxt not in path and len(path) < 32:
-                    stack.append([*path, nxt])
+    # Walk every path from obj; a path that comes back to obj is a cycle.
+    stack: list[list[str]] = [[obj.name]]
+    while stack:
+        path = stack.pop()
+        prof = view.get(obj.tenant, "ChannelProfile", path[-1])
+        if prof is None or not isinstance(prof.spec, ChannelProfileSpec):
+            continue
+        for nxt in prof.spec.fallback:
+            if nxt == obj.name:
+                key = frozenset(path)
+                if key not in reported and min(key) == obj.name:
+                    reported.add(key)
+                    first_hop = spec.fallback.index(path[1] if len(path) > 1 else nxt)
+                    yield obj.diag(
+                        "FOC603", f"/spec/fallback/{first_hop}", cycle=" → ".join([*path, nxt])
+                    )
+            elif nxt not in path and len(path) < 32:
+                stack.append([*path, nxt])
 
 
 def _format_lengths(obj: BundleObject) -> Iterator[Diagnostic]:
@@ -110,54 +112,52 @@ def _format_lengths(obj: BundleObject) -> Iterator[Diagnostic]:
             )
 
 
-def _goal_lengths(bundle: Bundle) -> Iterator[Diagnostic]:
-    for goal in bundle.of_kind("Goal"):
-        spec = goal.spec
-        assert isinstance(spec, GoalSpec)
-        if not is_fixed(spec.message):
+def _goal_lengths(view: View, goal: BundleObject) -> Iterator[Diagnostic]:
+    spec = goal.spec
+    assert isinstance(spec, GoalSpec)
+    if not is_fixed(spec.message):
+        return
+    ladder = list(spec.channels)
+    if not ladder:
+        agent = view.get(goal.tenant, "Agent", spec.agent)
+        ladder = (
+            list(agent.spec.channels)
+            if agent is not None and isinstance(agent.spec, AgentSpec)
+            else []
+        )
+    for name in ladder:
+        prof = view.get(goal.tenant, "ChannelProfile", name)
+        if prof is None:
             continue
-        ladder = list(spec.channels)
-        if not ladder:
-            agent = bundle.get(goal.tenant, "Agent", spec.agent)
-            ladder = (
-                list(agent.spec.channels)
-                if agent is not None and isinstance(agent.spec, AgentSpec)
-                else []
+        limit = _caps(prof).get("maxMessageLength")
+        if isinstance(limit, int) and len(spec.message) > limit:
+            yield goal.diag(
+                "FOC604",
+                "/spec/message",
+                what="the goal message",
+                length=len(spec.message),
+                channel=name,
+                limit=limit,
             )
-        for name in ladder:
-            prof = bundle.get(goal.tenant, "ChannelProfile", name)
-            if prof is None:
-                continue
-            limit = _caps(prof).get("maxMessageLength")
-            if isinstance(limit, int) and len(spec.message) > limit:
-                yield goal.diag(
-                    "FOC604",
-                    "/spec/message",
-                    what="the goal message",
-                    length=len(spec.message),
-                    channel=name,
-                    limit=limit,
-                )
 
 
-def _tenant_allows(bundle: Bundle) -> Iterator[Diagnostic]:
-    for agent in bundle.of_kind("Agent"):
-        tenant = bundle.get(agent.tenant, "Tenant", agent.tenant)
-        if tenant is None or not isinstance(tenant.spec, TenantSpec) or not tenant.spec.channels:
-            continue
-        assert isinstance(agent.spec, AgentSpec)
-        for i, name in enumerate(agent.spec.channels):
-            prof = bundle.get(agent.tenant, "ChannelProfile", name)
-            if (
-                prof is not None
-                and isinstance(prof.spec, ChannelProfileSpec)
-                and prof.spec.channel not in tenant.spec.channels
-            ):
-                yield agent.diag(
-                    "FOC605",
-                    f"/spec/channels/{i}",
-                    agent=agent.name,
-                    profile=name,
-                    channel=prof.spec.channel,
-                    tenant=agent.tenant,
-                )
+def _tenant_allows(view: View, agent: BundleObject) -> Iterator[Diagnostic]:
+    tenant = view.get(agent.tenant, "Tenant", agent.tenant)
+    if tenant is None or not isinstance(tenant.spec, TenantSpec) or not tenant.spec.channels:
+        return
+    assert isinstance(agent.spec, AgentSpec)
+    for i, name in enumerate(agent.spec.channels):
+        prof = view.get(agent.tenant, "ChannelProfile", name)
+        if (
+            prof is not None
+            and isinstance(prof.spec, ChannelProfileSpec)
+            and prof.spec.channel not in tenant.spec.channels
+        ):
+            yield agent.diag(
+                "FOC605",
+                f"/spec/channels/{i}",
+                agent=agent.name,
+                profile=name,
+                channel=prof.spec.channel,
+                tenant=agent.tenant,
+            )

@@ -47,8 +47,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from focalctl.bundle import Bundle, BundleObject
-from focalctl.checks.steps import PlacedStep, scenario_steps
+from focalctl.bundle import BundleObject
+from focalctl.bundle.view import PlacedStep, View
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import ScenarioSpec
@@ -67,9 +67,9 @@ class ScenarioGraph:
     broken: bool = False
 
     @classmethod
-    def build(cls, bundle: Bundle, scenario: BundleObject) -> ScenarioGraph:
+    def build(cls, view: View, scenario: BundleObject) -> ScenarioGraph:
         assert isinstance(scenario.spec, ScenarioSpec)
-        steps = scenario_steps(bundle, scenario.tenant, scenario.name)
+        steps = view.scenario_steps(scenario.tenant, scenario.name)
         by_id: dict[str, PlacedStep] = {}
         for p in steps:
             by_id.setdefault(p.step.id, p)
@@ -155,14 +155,14 @@ class ScenarioGraph:
         return seen
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    for scenario in bundle.of_kind("Scenario"):
-        yield from _check_scenario(bundle, scenario)
+def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    if obj.kind == "Scenario":
+        yield from _check_scenario(view, obj)
 
 
-def _check_scenario(bundle: Bundle, scenario: BundleObject) -> Iterator[Diagnostic]:
+def _check_scenario(view: View, scenario: BundleObject) -> Iterator[Diagnostic]:
     assert isinstance(scenario.spec, ScenarioSpec)
-    g = ScenarioGraph.build(bundle, scenario)
+    g = ScenarioGraph.build(view, scenario)
     if not g.by_id:
         yield scenario.diag("FOC406", "/spec/steps", target="key", scenario=scenario.name)
         return

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from focalctl.bundle import Bundle, BundleObject
-from focalctl.checks.steps import PlacedStep, all_steps, scenario_steps
+from focalctl.bundle import BundleObject
+from focalctl.bundle.view import PlacedStep, View, own_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import AgentSpec, GoalSpec, OfferingSpec, StandaloneStepSpec, ToolEffectSpec
@@ -44,23 +44,13 @@ _KIND_WORDS = {
 }
 
 
-def _names(bundle: Bundle, tenant: str, kind: str) -> list[str]:
-    """Names of ``kind`` declared in ``tenant``, valid or not (for did-you-mean hints)."""
-    return sorted({n for (t, k, n) in bundle.declared if t == tenant and k == kind})
-
-
-def resolve(
-    bundle: Bundle, obj: BundleObject, pointer: str, kind: str, name: str
-) -> Diagnostic | None:
+def resolve(view: View, obj: BundleObject, pointer: str, kind: str, name: str) -> Diagnostic | None:
     """A diagnostic if ``name`` (a ``kind``) does not resolve inside ``obj``'s tenant."""
-    if (
-        bundle.get(obj.tenant, kind, name) is not None
-        or (obj.tenant, kind, name) in bundle.declared
-    ):
+    if view.declared(obj.tenant, kind, name):
         return None
     source = f"{obj.kind} '{obj.name}'"
     word = _KIND_WORDS.get(kind, kind)
-    others = [t for t in bundle.tenants_defining(kind, name) if t != obj.tenant]
+    others = [t for t in view.tenants_defining(kind, name) if t != obj.tenant]
     if others:
         return obj.diag(
             "FOC303",
@@ -71,8 +61,9 @@ def resolve(
             other=others[0],
             tenant=obj.tenant,
         )
-    hint = did_you_mean(name, _names(bundle, obj.tenant, kind))
-    known = ", ".join(_names(bundle, obj.tenant, kind)) or "none defined"
+    names = view.declared_names(obj.tenant, kind)
+    hint = did_you_mean(name, names)
+    known = ", ".join(names) or "none defined"
     return obj.diag(
         "FOC301",
         pointer,
@@ -83,20 +74,19 @@ def resolve(
     )
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    tenants = {n for (_, k, n) in bundle.declared if k == "Tenant"}
-    for obj in bundle:
-        if obj.kind != "Tenant" and obj.tenant not in tenants:
-            hint = did_you_mean(obj.tenant, tenants)
-            yield obj.diag(
-                "FOC304", "/metadata/tenant", tenant=obj.tenant, **({"hint": hint} if hint else {})
-            )
-            continue  # its references would all fail because of the one wrong tenant name
-        yield from _object_refs(bundle, obj)
-    yield from _step_refs(bundle, tenants)
+def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    if obj.kind != "Tenant" and not view.declared(obj.tenant, "Tenant", obj.tenant):
+        hint = did_you_mean(obj.tenant, view.tenants())
+        yield obj.diag(
+            "FOC304", "/metadata/tenant", tenant=obj.tenant, **({"hint": hint} if hint else {})
+        )
+        return  # its references would all fail because of the one wrong tenant name
+    yield from _object_refs(view, obj)
+    for placed in own_steps(obj):
+        yield from _step_refs(view, placed)
 
 
-def _object_refs(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
+def _object_refs(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     spec = obj.spec
     refs: list[tuple[str, str, str]] = []  # (pointer, kind, name)
     if isinstance(spec, AgentSpec):
@@ -122,11 +112,11 @@ def _object_refs(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
     elif isinstance(spec, StandaloneStepSpec):
         refs.append(("/spec/scenario", "Scenario", spec.scenario))
     for pointer, kind, name in refs:
-        diag = resolve(bundle, obj, pointer, kind, name)
+        diag = resolve(view, obj, pointer, kind, name)
         if diag is not None:
             yield diag
-    if isinstance(spec, GoalSpec) and bundle.get(obj.tenant, "Scenario", spec.trigger.scenario):
-        ids = [p.step.id for p in scenario_steps(bundle, obj.tenant, spec.trigger.scenario)]
+    if isinstance(spec, GoalSpec) and view.get(obj.tenant, "Scenario", spec.trigger.scenario):
+        ids = [p.step.id for p in view.scenario_steps(obj.tenant, spec.trigger.scenario)]
         for field, step in (
             ("reachedStep", spec.trigger.reached_step),
             ("leftWithoutStep", spec.trigger.left_without_step),
@@ -143,33 +133,19 @@ def _object_refs(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
                 )
 
 
-def _step_refs(bundle: Bundle, tenants: set[str]) -> Iterator[Diagnostic]:
+def _step_refs(view: View, p: PlacedStep) -> Iterator[Diagnostic]:
     """Transitions → steps of the same scenario; bindings → tools granted to its agents."""
-    ids_of: dict[tuple[str, str], list[str]] = {}
-    agents_of: dict[tuple[str, str], list[BundleObject]] = {}
-    for agent in bundle.of_kind("Agent"):
-        if isinstance(agent.spec, AgentSpec):
-            for name in dict.fromkeys(agent.spec.scenarios):
-                agents_of.setdefault((agent.tenant, name), []).append(agent)
-    for p in all_steps(bundle):
-        tenant = p.owner.tenant
-        if tenant not in tenants:
-            continue
-        scenario = p.owner.name if p.owner.kind == "Scenario" else _scenario_of(p)
-        known = bundle.get(tenant, "Scenario", scenario) is not None
-        if known and (tenant, scenario) not in ids_of:
-            ids_of[(tenant, scenario)] = [
-                q.step.id for q in scenario_steps(bundle, tenant, scenario)
-            ]
-        ids = ids_of.get((tenant, scenario))
+    tenant = p.owner.tenant
+    scenario = p.owner.name if p.owner.kind == "Scenario" else _scenario_of(p)
+    if p.step.transitions and view.get(tenant, "Scenario", scenario) is not None:
+        ids = [q.step.id for q in view.scenario_steps(tenant, scenario)]
         for i, t in enumerate(p.step.transitions):
-            if ids is not None and t.to not in ids:
+            if t.to not in ids:
                 yield p.diag(
                     "FOC302", ("transitions", i, "to"), name=t.to, hint=did_you_mean(t.to, ids)
                 )
-        agents = agents_of.get((tenant, scenario), [])
-        for i, b in enumerate(p.step.tools):
-            yield from _binding(bundle, p, i, b.tool, scenario, agents)
+    for i, b in enumerate(p.step.tools):
+        yield from _binding(view, p, i, b.tool, scenario)
 
 
 def _scenario_of(p: PlacedStep) -> str:
@@ -177,19 +153,14 @@ def _scenario_of(p: PlacedStep) -> str:
     return p.step.scenario
 
 
-def _binding(
-    bundle: Bundle, p: PlacedStep, i: int, tool: str, scenario: str, agents: list[BundleObject]
-) -> Iterator[Diagnostic]:
+def _binding(view: View, p: PlacedStep, i: int, tool: str, scenario: str) -> Iterator[Diagnostic]:
     """FOC305 (or FOC303) for an unknown tool, else FOC306 per agent that lacks it."""
     where = ("tools", i, "tool")
-    if (p.owner.tenant, "ToolEffect", tool) not in bundle.declared:
-        diag = resolve(bundle, p.owner, p.ptr(*where), "ToolEffect", tool)
-        if diag is not None and diag.code == "FOC301":
-            diag = p.diag("FOC305", where, name=tool, hint=diag.hint)
-        if diag is not None:
-            yield diag
+    diag = resolve(view, p.owner, p.ptr(*where), "ToolEffect", tool)
+    if diag is not None:
+        yield p.diag("FOC305", where, name=tool, hint=diag.hint) if diag.code == "FOC301" else diag
         return
-    for agent in agents:
+    for agent in view.agents_listing(p.owner.tenant, scenario):
         assert isinstance(agent.spec, AgentSpec)
         if tool not in agent.spec.tools:
             yield p.diag("FOC306", where, scenario=scenario, tool=tool, agent=agent.name)

@@ -40,38 +40,38 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from focalctl.bundle import Bundle, BundleObject
+from focalctl.bundle import BundleObject
+from focalctl.bundle.view import PlacedStep, View, own_steps
 from focalctl.checks.graph import ScenarioGraph
-from focalctl.checks.steps import PlacedStep, all_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import ToolEffectSpec
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    for obj in bundle.of_kind("ToolEffect"):
-        yield from _tool(bundle, obj)
-    for placed in all_steps(bundle):
+def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    if obj.kind == "ToolEffect":
+        yield from _tool(view, obj)
+    for placed in own_steps(obj):
         for i, binding in enumerate(placed.step.tools):
-            spec = _tool_spec(bundle, placed.owner.tenant, binding.tool)
+            spec = _tool_spec(view, placed.owner.tenant, binding.tool)
             if spec is not None:
                 yield from _args(placed, i, binding.tool, binding.args, spec)
-    for scenario in bundle.of_kind("Scenario"):
-        yield from _irreversible_before_checkpoint(bundle, scenario)
+    if obj.kind == "Scenario":
+        yield from _irreversible_before_checkpoint(view, obj)
 
 
-def _tool_spec(bundle: Bundle, tenant: str, name: str) -> ToolEffectSpec | None:
-    obj = bundle.get(tenant, "ToolEffect", name)
+def _tool_spec(view: View, tenant: str, name: str) -> ToolEffectSpec | None:
+    obj = view.get(tenant, "ToolEffect", name)
     return obj.spec if obj is not None and isinstance(obj.spec, ToolEffectSpec) else None
 
 
-def _tool(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
+def _tool(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     spec = obj.spec
     assert isinstance(spec, ToolEffectSpec)
     if spec.effect == "compensatable" and not spec.compensation:
         yield obj.diag("FOC503", "/spec/effect", tool=obj.name)
     if spec.compensation:
-        comp = _tool_spec(bundle, obj.tenant, spec.compensation)
+        comp = _tool_spec(view, obj.tenant, spec.compensation)
         if comp is not None and comp.effect == "irreversible":
             yield obj.diag(
                 "FOC504", "/spec/compensation", tool=obj.name, compensation=spec.compensation
@@ -93,8 +93,8 @@ def _tool(bundle: Bundle, obj: BundleObject) -> Iterator[Diagnostic]:
             )
 
 
-def _irreversible_before_checkpoint(bundle: Bundle, scenario: BundleObject) -> Iterator[Diagnostic]:
-    graph = ScenarioGraph.build(bundle, scenario)
+def _irreversible_before_checkpoint(view: View, scenario: BundleObject) -> Iterator[Diagnostic]:
+    graph = ScenarioGraph.build(view, scenario)
     if not graph.complete:
         return
     reach = graph.reachable(graph.entry)
@@ -103,7 +103,7 @@ def _irreversible_before_checkpoint(bundle: Bundle, scenario: BundleObject) -> I
         if sid not in reach or sid in guarded:
             continue
         for i, binding in enumerate(placed.step.tools):
-            spec = _tool_spec(bundle, scenario.tenant, binding.tool)
+            spec = _tool_spec(view, scenario.tenant, binding.tool)
             if spec is not None and spec.effect == "irreversible":
                 yield placed.diag("FOC508", ("tools", i, "tool"), step=sid, tool=binding.tool)
 

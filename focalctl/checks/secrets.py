@@ -1,7 +1,7 @@
 """FOC510: secrets are never inlined; credentials are referenced by name (``secretRef``).
 
-The scan runs over the raw documents (``bundle.files[*].documents[*].data``), so it also covers
-documents that failed schema validation: a literal ``auth: {token: ...}`` is both an unknown key
+The scan runs over each raw document (:func:`scan`, a document-local check run as files are
+loaded), so it also covers documents that failed schema validation: a literal ``auth: {token: ...}`` is both an unknown key
 (FOC201) and an inlined secret (FOC510). Within the ``spec`` of every document it reports:
 
 - any literal under a ToolEffect's ``gateway.auth`` other than ``secretRef``;
@@ -32,7 +32,6 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from focalctl.bundle import Bundle
 from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import pointer
 from focalctl.diagnostics import Diagnostic, make
@@ -96,12 +95,10 @@ _PROSE_KEYS = {
 }
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    for source in bundle.files:
-        for doc in source.documents:
-            data = doc.data if isinstance(doc.data, dict) else {}
-            if "spec" in data:
-                yield from _scan(doc, data["spec"], ("spec",), "spec")
+def scan(doc: Document) -> Iterator[Diagnostic]:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if "spec" in data:
+        yield from _scan(doc, data["spec"], ("spec",), "spec")
 
 
 def _scan(doc: Document, value: Any, path: tuple[str | int, ...], key: str) -> Iterator[Diagnostic]:

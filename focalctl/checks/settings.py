@@ -5,19 +5,20 @@ For every agent × scenario it lists × step × channel profile it speaks on, th
 Every level is range-checked by the schema stage too, so today a bundle trips this check only
 when a level's value and a later one combine badly; it is here so the runtime never receives an
 out-of-range effective value, whatever the per-level schemas allow. Identical merged results are
-validated once, which keeps large bundles fast.
+validated once per agent, which keeps large bundles fast; :func:`dedupe` then keeps one report
+per offending value (the first agent's, in name order).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
-from focalctl.bundle import Bundle, BundleObject
-from focalctl.checks.steps import scenario_steps
+from focalctl.bundle import BundleObject
+from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from runtime.settings import chain, merge, winners
 from runtime.spec import (
@@ -33,66 +34,74 @@ def _json(model: Any) -> dict[str, Any] | None:
     return model.to_json() if model is not None else None
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
+def check(view: View, agent: BundleObject) -> Iterator[Diagnostic]:
+    if agent.kind != "Agent":
+        return
+    assert isinstance(agent.spec, AgentSpec)
     seen: set[str] = set()
+    tenant = view.get(agent.tenant, "Tenant", agent.tenant)
+    tenant_layer = (
+        _json(tenant.spec.defaults) if tenant and isinstance(tenant.spec, TenantSpec) else None
+    )
+    profiles = [
+        p for n in agent.spec.channels if (p := view.get(agent.tenant, "ChannelProfile", n))
+    ]
+    candidates: list[BundleObject | None] = [*profiles] if profiles else [None]
+    for scenario_name in agent.spec.scenarios:
+        scenario = view.get(agent.tenant, "Scenario", scenario_name)
+        if scenario is None:
+            continue
+        scenario_layer = _json(getattr(scenario.spec, "settings", None))
+        for placed in view.scenario_steps(agent.tenant, scenario_name):
+            for profile in candidates:
+                channel_turn = profile_turn = None
+                if profile is not None and isinstance(profile.spec, ChannelProfileSpec):
+                    channel_turn = CHANNEL_DEFAULTS[profile.spec.channel]["turn"]
+                    profile_turn = _json(profile.spec.turn)
+                layers = chain(
+                    GLOBAL_SETTINGS_DEFAULTS,
+                    tenant_layer,
+                    _json(agent.spec.settings),
+                    scenario_layer,
+                    _json(placed.step.settings),
+                    channel_turn,
+                    profile_turn,
+                )
+                merged = merge(layers)
+                key = json.dumps(merged, sort_keys=True)
+                if key in seen:
+                    continue
+                seen.add(key)
+                context = f"{agent.name}/{scenario_name}/{placed.step.id}" + (
+                    f" on {profile.name}" if profile else ""
+                )
+                objects = {
+                    "tenant": tenant,
+                    "agent": agent,
+                    "profile": profile,
+                    "scenario": scenario,
+                    "step": placed.owner,
+                }
+                bases = {
+                    "tenant": "/spec/defaults",
+                    "agent": "/spec/settings",
+                    "profile": "/spec",
+                    "scenario": "/spec/settings",
+                    "step": placed.ptr("settings"),
+                }
+                yield from _validate(merged, winners(layers), context, objects, bases)
+
+
+def dedupe(diags: Iterable[Diagnostic]) -> Iterator[Diagnostic]:
+    """One FOC210 per offending value (file, pointer, message without its context)."""
     reported: set[tuple[str, str, str]] = set()
-    for agent in bundle.of_kind("Agent"):
-        assert isinstance(agent.spec, AgentSpec)
-        tenant = bundle.get(agent.tenant, "Tenant", agent.tenant)
-        tenant_layer = (
-            _json(tenant.spec.defaults) if tenant and isinstance(tenant.spec, TenantSpec) else None
-        )
-        profiles = [
-            p for n in agent.spec.channels if (p := bundle.get(agent.tenant, "ChannelProfile", n))
-        ]
-        candidates: list[BundleObject | None] = [*profiles] if profiles else [None]
-        for scenario_name in agent.spec.scenarios:
-            scenario = bundle.get(agent.tenant, "Scenario", scenario_name)
-            if scenario is None:
+    for diag in diags:
+        if diag.code == "FOC210":
+            ident = (diag.file or "", diag.pointer, diag.message.split(" for ")[0])
+            if ident in reported:
                 continue
-            scenario_layer = _json(getattr(scenario.spec, "settings", None))
-            for placed in scenario_steps(bundle, agent.tenant, scenario_name):
-                for profile in candidates:
-                    channel_turn = profile_turn = None
-                    if profile is not None and isinstance(profile.spec, ChannelProfileSpec):
-                        channel_turn = CHANNEL_DEFAULTS[profile.spec.channel]["turn"]
-                        profile_turn = _json(profile.spec.turn)
-                    layers = chain(
-                        GLOBAL_SETTINGS_DEFAULTS,
-                        tenant_layer,
-                        _json(agent.spec.settings),
-                        scenario_layer,
-                        _json(placed.step.settings),
-                        channel_turn,
-                        profile_turn,
-                    )
-                    merged = merge(layers)
-                    key = json.dumps(merged, sort_keys=True)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    context = f"{agent.name}/{scenario_name}/{placed.step.id}" + (
-                        f" on {profile.name}" if profile else ""
-                    )
-                    objects = {
-                        "tenant": tenant,
-                        "agent": agent,
-                        "profile": profile,
-                        "scenario": scenario,
-                        "step": placed.owner,
-                    }
-                    bases = {
-                        "tenant": "/spec/defaults",
-                        "agent": "/spec/settings",
-                        "profile": "/spec",
-                        "scenario": "/spec/settings",
-                        "step": placed.ptr("settings"),
-                    }
-                    for diag in _validate(merged, winners(layers), context, objects, bases):
-                        ident = (diag.file or "", diag.pointer, diag.message.split(" for ")[0])
-                        if ident not in reported:
-                            reported.add(ident)
-                            yield diag
+            reported.add(ident)
+        yield diag
 
 
 def _validate(

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from focalctl.bundle import Bundle, BundleObject
+from focalctl.bundle import BundleObject
 from focalctl.bundle.positions import pointer
+from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from focalctl.templating import (
@@ -53,13 +54,12 @@ _FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
 _CONTEXTS = {"template": TEMPLATE_VARS, "args": ARGS_TEMPLATE_VARS, "expression": WHEN_VARS}
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    for obj in bundle:
-        spec = obj.doc.data.get("spec")
-        for pattern, context in _FIELDS.get(obj.kind, []):
-            for path, value in _matches(spec, pattern):
-                if isinstance(value, str):
-                    yield from _one(obj, ("spec", *path), value, context)
+def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    spec = obj.doc.data.get("spec")
+    for pattern, context in _FIELDS.get(obj.kind, []):
+        for path, value in _matches(spec, pattern):
+            if isinstance(value, str):
+                yield from _one(obj, ("spec", *path), value, context)
 
 
 def _matches(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:

@@ -1,6 +1,6 @@
 """Invariant 3, uniqueness.
 
-- FOC801: (tenant, kind, name) names one document; later duplicates (``bundle.duplicates``)
+- FOC801: (tenant, kind, name) names one document; later duplicates (``bundle.duplicate_refs``)
   are reported at their ``metadata.name``, pointing back to the first definition.
 - FOC802: step ids are unique within a scenario, counting its inline steps and the standalone
   ``kind: Step`` documents whose ``spec.scenario`` names it (the later one is reported).
@@ -23,29 +23,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from focalctl.bundle import Bundle
-from focalctl.checks.steps import all_steps, scenario_steps
+from focalctl.bundle import BundleObject
+from focalctl.bundle.view import View, own_steps
 from focalctl.diagnostics import Diagnostic
 
 
-def check(bundle: Bundle) -> Iterator[Diagnostic]:
-    for dup in bundle.duplicates:
-        first = bundle.objects[dup.key]
-        yield dup.diag(
-            "FOC801",
-            "/metadata/name",
-            kind=dup.kind,
-            name=dup.name,
-            tenant=dup.tenant,
-            first=first.where(),
-        )
-    for scenario in bundle.of_kind("Scenario"):
+def check_duplicate(view: View, dup: BundleObject) -> Iterator[Diagnostic]:
+    first = view.get(*dup.key)
+    assert first is not None
+    yield dup.diag(
+        "FOC801",
+        "/metadata/name",
+        kind=dup.kind,
+        name=dup.name,
+        tenant=dup.tenant,
+        first=first.where(),
+    )
+
+
+def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
+    if obj.kind == "Scenario":
         seen: set[str] = set()
-        for placed in scenario_steps(bundle, scenario.tenant, scenario.name):
+        for placed in view.scenario_steps(obj.tenant, obj.name):
             if placed.step.id in seen:
-                yield placed.diag("FOC802", ("id",), step=placed.step.id, scenario=scenario.name)
+                yield placed.diag("FOC802", ("id",), step=placed.step.id, scenario=obj.name)
             seen.add(placed.step.id)
-    for placed in all_steps(bundle):
+    for placed in own_steps(obj):
         tools: set[str] = set()
         for i, binding in enumerate(placed.step.tools):
             if binding.tool in tools:

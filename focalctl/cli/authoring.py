@@ -43,7 +43,7 @@ def validate(
         diagnostics=result.diagnostics,
         sources={f.path: f.raw for f in result.bundle.files},
         files=len(result.bundle.files),
-        documents=sum(len(f.documents) for f in result.bundle.files),
+        documents=result.bundle.document_count,
     )
     formatters()[fmt](report, sys.stdout, color=use_color())
     raise typer.Exit(EXIT_OK if result.ok(strict) else EXIT_ERROR)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from focalctl import __version__
-from focalctl.bundle import Bundle, BundleObject
+from focalctl.bundle import Bundle, BundleObject, ObjectRef
 from focalctl.bundle.positions import find_node, parse_pointer
-from focalctl.checks.steps import scenario_steps
+from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
+from focalctl.partial import PartialCache
+from focalctl.partial.memo import Memo, unit_fingerprint
 from focalctl.validate import bulk_allocation, validate_paths
 from runtime.snapshot import SNAPSHOT_FORMAT, canonical_bytes, snapshot_id
 from runtime.spec import (
@@ -28,6 +33,7 @@ from runtime.spec import (
 )
 
 COMPILER_VERSION = __version__
+log = logging.getLogger("focal.compile")
 
 _SECTIONS = {
     "Agent": "agents",
@@ -64,23 +70,46 @@ class CompileResult:
         return not any(d.severity.value == "error" for d in self.diagnostics)
 
 
-def compile_paths(paths: Iterable[str | Path]) -> CompileResult:
-    """Validate, then compile every tenant; an invalid bundle compiles to nothing."""
-    validation = validate_paths(paths)
+def compile_paths(paths: Iterable[str | Path], cache: PartialCache | None = None) -> CompileResult:
+    """Validate, then compile every tenant; an invalid bundle compiles to nothing.
+
+    With a cache, unchanged objects reuse their compiled fragments; the cache is saved at the
+    end (a cache that cannot be written only makes the next run cold).
+    """
+    cache = cache or PartialCache.off()
+    validation = validate_paths(paths, cache)
     result = CompileResult(diagnostics=list(validation.diagnostics))
-    if validation.errors:
-        return result
-    with bulk_allocation():
-        result.snapshots = compile_bundle(validation.bundle)
+    if not validation.errors:
+        with bulk_allocation():
+            result.snapshots = compile_bundle(
+                validation.bundle, cache.memo("compile", validation.bundle)
+            )
+    try:
+        cache.save()
+    except OSError as exc:
+        log.debug("partial-parse cache not written: %s", exc)
     return result
 
 
-def compile_bundle(bundle: Bundle) -> dict[str, CompiledSnapshot]:
+def compile_bundle(bundle: Bundle, memo: Memo | None = None) -> dict[str, CompiledSnapshot]:
     """One snapshot per tenant of a bundle that validated without errors."""
-    out: dict[str, CompiledSnapshot] = {}
-    for tenant_obj in bundle.of_kind("Tenant"):
-        out[tenant_obj.name] = _compile_tenant(bundle, tenant_obj)
-    return out
+    memo = memo or Memo(bundle)
+    fragments: dict[str, list[Fragment]] = {}
+    for ref in bundle.sorted_refs():
+        if ref.kind == "Step":
+            continue  # standalone steps are compiled into their scenario
+        work = partial(_fragment, bundle, ref)
+        fragment = memo.run((ref.file, ref.index), unit_fingerprint(bundle, ref, "first"), work)
+        fragments.setdefault(ref.tenant, []).append(fragment)
+    return {
+        tenant.name: _assemble(bundle, tenant.name, fragments[tenant.name])
+        for tenant in bundle.of_kind("Tenant")
+    }
+
+
+# (section or "tenant", name, canonical bytes of '"name":entry' or of the tenant entry,
+#  provenance of its objects, provenance of its settings)
+Fragment = tuple[str, str, bytes, dict[str, str], dict[str, dict[str, str]]]
 
 
 def _spec_json(model: BaseModel) -> dict[str, Any]:
@@ -96,71 +125,49 @@ def _entry(obj: BundleObject, spec: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _compile_tenant(bundle: Bundle, tenant_obj: BundleObject) -> CompiledSnapshot:
-    tenant = tenant_obj.name
-    assert isinstance(tenant_obj.spec, TenantSpec)
-    tenant_spec = _spec_json(tenant_obj.spec)
-    if "rateLimit" not in tenant_spec:
-        per_minute, burst = TIER_LIMITS[tenant_obj.spec.tier]
-        tenant_spec["rateLimit"] = {"perMinute": per_minute, "burst": burst}
-    elif "burst" not in tenant_spec["rateLimit"]:
-        tenant_spec["rateLimit"]["burst"] = TIER_LIMITS[tenant_obj.spec.tier][1]
-    tenant_entry = _entry(tenant_obj, tenant_spec)
-    tenant_entry["name"] = tenant
-    body: dict[str, Any] = {
-        "format": SNAPSHOT_FORMAT,
-        "tenant": tenant_entry,
-        "defaults": GLOBAL_SETTINGS_DEFAULTS,
-        **{section: {} for section in _SECTIONS.values()},
-    }
+def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
+    """One object's part of its tenant's snapshot: its entry's canonical bytes and provenance."""
+    obj = bundle.object(ref)
+    kind = obj.kind
     prov = Provenance()
-    prov.object("Tenant", tenant, tenant_obj)
-    prov.settings("tenant", tenant_obj, "/spec/defaults")
-    for kind, section in _SECTIONS.items():
-        for obj in bundle.of_kind(kind, tenant):
-            spec = _spec_json(obj.spec)
-            prov.object(kind, obj.name, obj)
-            if kind == "ChannelProfile":
-                filled = fill_channel_defaults(spec)
-                filled["turn"] = spec.get("turn", {})
-                entry = _entry(obj, filled)
-                entry["builtinTurn"] = CHANNEL_DEFAULTS[spec["channel"]]["turn"]
-                prov.settings(f"profile/{obj.name}", obj, "/spec/turn", prefix="turn.")
-            elif kind == "Scenario":
-                assert isinstance(obj.spec, ScenarioSpec)
-                spec["steps"] = [*spec.get("steps", []), *_standalone_steps(bundle, obj, prov)]
-                entry = _entry(obj, spec)
-                prov.settings(f"scenario/{obj.name}", obj, "/spec/settings")
-                for i, step in enumerate(obj.spec.steps):
-                    prov.object("Step", f"{obj.name}/{step.id}", obj, f"/spec/steps/{i}")
-                    prov.settings(f"step/{obj.name}/{step.id}", obj, f"/spec/steps/{i}/settings")
-            else:
-                entry = _entry(obj, spec)
-                if kind == "Agent":
-                    prov.settings(f"agent/{obj.name}", obj, "/spec/settings")
-            body[section][obj.name] = entry
-    raw = canonical_bytes(body)
-    sources = _sources(bundle, tenant)
-    digest = hashlib.sha256(
-        "".join(f"{p}\0{d}\n" for p, d in sorted(sources.items())).encode()
-    ).hexdigest()
-    return CompiledSnapshot(
-        tenant=tenant,
-        body=body,
-        raw=raw,
-        id=snapshot_id(raw),
-        provenance=prov.data,
-        sources=sources,
-        source_digest="sha256:" + digest,
-        object_count=1 + sum(len(body[s]) for s in _SECTIONS.values()),
-    )
+    prov.object(kind, obj.name, obj)
+    spec = _spec_json(obj.spec)
+    if kind == "Tenant":
+        assert isinstance(obj.spec, TenantSpec)
+        if "rateLimit" not in spec:
+            per_minute, burst = TIER_LIMITS[obj.spec.tier]
+            spec["rateLimit"] = {"perMinute": per_minute, "burst": burst}
+        elif "burst" not in spec["rateLimit"]:
+            spec["rateLimit"]["burst"] = TIER_LIMITS[obj.spec.tier][1]
+        entry = _entry(obj, spec)
+        entry["name"] = obj.name
+        prov.settings("tenant", obj, "/spec/defaults")
+        return ("tenant", obj.name, canonical_bytes(entry), *prov.data)
+    if kind == "ChannelProfile":
+        filled = fill_channel_defaults(spec)
+        filled["turn"] = spec.get("turn", {})
+        entry = _entry(obj, filled)
+        entry["builtinTurn"] = CHANNEL_DEFAULTS[spec["channel"]]["turn"]
+        prov.settings(f"profile/{obj.name}", obj, "/spec/turn", prefix="turn.")
+    elif kind == "Scenario":
+        assert isinstance(obj.spec, ScenarioSpec)
+        spec["steps"] = [*spec.get("steps", []), *_standalone_steps(view, obj, prov)]
+        entry = _entry(obj, spec)
+        prov.settings(f"scenario/{obj.name}", obj, "/spec/settings")
+        for i, step in enumerate(obj.spec.steps):
+            prov.object("Step", f"{obj.name}/{step.id}", obj, f"/spec/steps/{i}")
+            prov.settings(f"step/{obj.name}/{step.id}", obj, f"/spec/steps/{i}/settings")
+    else:
+        entry = _entry(obj, spec)
+        if kind == "Agent":
+            prov.settings(f"agent/{obj.name}", obj, "/spec/settings")
+    member = canonical_bytes({obj.name: entry})[1:-1]  # '"name":{...}'
+    return (_SECTIONS[kind], obj.name, member, *prov.data)
 
 
-def _standalone_steps(
-    bundle: Bundle, scenario: BundleObject, prov: Provenance
-) -> list[dict[str, Any]]:
+def _standalone_steps(view: View, scenario: BundleObject, prov: Provenance) -> list[dict[str, Any]]:
     steps = []
-    for placed in scenario_steps(bundle, scenario.tenant, scenario.name):
+    for placed in view.scenario_steps(scenario.tenant, scenario.name):
         obj = placed.owner
         if not isinstance(obj.spec, StandaloneStepSpec):
             continue  # inline steps are already in the scenario's spec
@@ -172,13 +179,55 @@ def _standalone_steps(
     return steps
 
 
-def _sources(bundle: Bundle, tenant: str) -> dict[str, str]:
-    files = {o.doc.file for o in bundle if o.tenant == tenant}
-    return {
-        f.path: "sha256:" + hashlib.sha256(f.raw).hexdigest()
-        for f in bundle.files
-        if f.path in files
+def _assemble(bundle: Bundle, tenant: str, fragments: list[Fragment]) -> CompiledSnapshot:
+    """The tenant's canonical bytes from its fragments (RFC 8785 is compositional: an object is
+    its members, sorted by key, each serialised on its own), plus provenance and sources."""
+    members: dict[str, list[tuple[str, bytes]]] = {section: [] for section in _SECTIONS.values()}
+    tenant_entry = b""
+    objects: dict[str, str] = {}
+    settings: dict[str, dict[str, str]] = {}
+    for section, name, data, prov_objects, prov_settings in fragments:
+        if section == "tenant":
+            tenant_entry = data
+        else:
+            members[section].append((name, data))
+        objects.update(prov_objects)
+        settings.update(prov_settings)
+    top: dict[str, bytes] = {
+        "format": canonical_bytes(SNAPSHOT_FORMAT),
+        "tenant": tenant_entry,
+        "defaults": canonical_bytes(GLOBAL_SETTINGS_DEFAULTS),
     }
+    for section, entries in members.items():
+        entries.sort(key=lambda item: _jcs_order(item[0]))
+        top[section] = b"{" + b",".join(data for _, data in entries) + b"}"
+    raw = (
+        b"{"
+        + b",".join(canonical_bytes(key) + b":" + top[key] for key in sorted(top, key=_jcs_order))
+        + b"}"
+    )
+    sources = {
+        path: "sha256:" + bundle.results[path].source.digest
+        for path in sorted({r.file for r in bundle.refs.values() if r.tenant == tenant})
+    }
+    digest = hashlib.sha256(
+        "".join(f"{p}\0{d}\n" for p, d in sorted(sources.items())).encode()
+    ).hexdigest()
+    return CompiledSnapshot(
+        tenant=tenant,
+        body=json.loads(raw),
+        raw=raw,
+        id=snapshot_id(raw),
+        provenance={"objects": objects, "settings": settings},
+        sources=sources,
+        source_digest="sha256:" + digest,
+        object_count=1 + sum(len(entries) for entries in members.values()),
+    )
+
+
+def _jcs_order(key: str) -> bytes:
+    """RFC 8785 sorts object members by their names' UTF-16 code units."""
+    return key.encode("utf-16-be")
 
 
 class Provenance:
@@ -189,11 +238,16 @@ class Provenance:
     """
 
     def __init__(self) -> None:
-        self.data: dict[str, Any] = {"objects": {}, "settings": {}}
+        self.objects: dict[str, str] = {}
+        self.layers: dict[str, dict[str, str]] = {}
+
+    @property
+    def data(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        return self.objects, self.layers
 
     def object(self, kind: str, name: str, obj: BundleObject, pointer: str = "") -> None:
         node, _ = find_node(obj.doc.node, parse_pointer(pointer))
-        self.data["objects"][f"{kind}/{name}"] = f"{obj.doc.file}:{node.start_mark.line + 1}"
+        self.objects[f"{kind}/{name}"] = f"{obj.doc.file}:{node.start_mark.line + 1}"
 
     def settings(self, layer: str, obj: BundleObject, pointer: str, prefix: str = "") -> None:
         node, found = find_node(obj.doc.node, parse_pointer(pointer))
@@ -202,7 +256,7 @@ class Provenance:
         out: dict[str, str] = {}
         _leaf_lines(node, prefix, obj.doc.file, out)
         if out:
-            self.data["settings"][layer] = out
+            self.layers[layer] = out
 
 
 def _leaf_lines(node: Any, prefix: str, file: str, out: dict[str, str]) -> None:

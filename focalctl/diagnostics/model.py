@@ -16,6 +16,11 @@ class Severity(StrEnum):
     INFO = "info"
 
 
+Row = tuple[
+    str, str, str, str | None, int | None, int | None, int | None, str, str | None, str, int | None
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One problem found in a bundle.
@@ -38,6 +43,39 @@ class Diagnostic:
     target: str = "value"
     # The document (index within ``file``) the pointer refers to; set by checks, used by locate.
     document: int | None = None
+
+    def to_row(self) -> Row:
+        """As plain data (for the partial-parse cache); :meth:`from_row` is the inverse."""
+        return (
+            self.code,
+            self.severity.value,
+            self.message,
+            self.file,
+            self.line,
+            self.column,
+            self.end_column,
+            self.pointer,
+            self.hint,
+            self.target,
+            self.document,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Diagnostic:
+        code, severity, message, file, line, column, end, pointer, hint, target, document = row
+        return cls(
+            code,
+            Severity(severity),
+            message,
+            file,
+            line,
+            column,
+            end,
+            pointer,
+            hint,
+            target,
+            document,
+        )
 
     def at(self, line: int, column: int, end_column: int | None = None) -> Diagnostic:
         return replace(self, line=line, column=column, end_column=end_column)
@@ -101,9 +139,10 @@ class _Params(dict[str, Any]):
         return "{" + key + "}"
 
 
-def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
-    """Deterministic order: file, line, column, code, message."""
-    return (d.file or "", d.line or 0, d.column or 0, d.code, d.message)
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str, str, str]:
+    """Deterministic order: file, line, column, code, message (then pointer and hint, so that
+    no two different diagnostics ever tie)."""
+    return (d.file or "", d.line or 0, d.column or 0, d.code, d.message, d.pointer, d.hint or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,167 @@
+"""Partial parsing: reuse what the last run learnt from what did not change (dbt's idea).
+
+Two levels, each keyed so that a reused result is exactly what recomputing would give:
+
+1. **Files.** A file whose display path and sha256 are unchanged is restored from its record:
+   its located diagnostics (load, schema, document-local checks), one index entry per document
+   (kind, declared key, object key, the attributes the indexes need) and its documents' data.
+   Nothing is parsed; objects are built from the data only if a later stage asks for them.
+2. **Objects.** The checks and the compiler work object by object through a
+   :class:`~focalctl.bundle.view.View`, which records every fact of the bundle they read with
+   its fingerprint (:meth:`~focalctl.bundle.Bundle.fingerprint`). :class:`~focalctl.partial.memo.Memo`
+   reuses an object's result when its own file is unchanged and every recorded fact still has
+   the same fingerprint; otherwise it recomputes it.
+
+The cache file (:mod:`focalctl.partial.cache`) is only used by the exact code that wrote it and
+only if its digest matches, so a stale or damaged cache costs a cold run, never a wrong result.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from focalctl.bundle import Bundle, DocCheck, DocEntry, FileResult, ObjectRef, file_result
+from focalctl.bundle.loader import SourceFile, display_path, load_bytes, read_source
+from focalctl.diagnostics import Diagnostic
+from focalctl.partial import cache as cache_file
+from focalctl.partial.memo import Memo
+
+__all__ = ["CacheStats", "PartialCache"]
+
+STAGES = ("checks", "compile")
+# (digest, diagnostic rows, entries, marshalled document data)
+FileRecord = tuple[str, list[Any], list[Any], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    status: str  # why the previous cache was or was not used
+    files_restored: int
+    files_parsed: int
+    reused: dict[str, int]
+    computed: dict[str, int]
+
+    def line(self) -> str:
+        parts = [
+            f"cache: {self.status}; files {self.files_restored} restored, {self.files_parsed} parsed"
+        ]
+        for stage in STAGES:
+            if stage in self.reused:
+                parts.append(
+                    f"{stage} {self.reused[stage]} reused, {self.computed[stage]} computed"
+                )
+        return "; ".join(parts)
+
+
+class PartialCache:
+    """The previous run's records (if usable) and this run's, written back by :meth:`save`."""
+
+    def __init__(self, path: Path | None, previous: dict[str, Any] | None, status: str) -> None:
+        self.path = path
+        self.status = status
+        self._previous: dict[str, Any] = previous or {}
+        self._files: dict[str, FileRecord | FileResult] = {}
+        self._memos: dict[str, Memo] = {}
+
+    @classmethod
+    def open(cls, roots: Sequence[str | Path], directory: Path | None = None) -> PartialCache:
+        """The cache of the bundle at ``roots`` (read now; written by :meth:`save`)."""
+        path = cache_file.cache_path([str(r) for r in roots], directory)
+        previous, status = cache_file.read(path)
+        return cls(path, previous, status)
+
+    @classmethod
+    def off(cls) -> PartialCache:
+        """No cache: nothing is read or written (every run is cold)."""
+        return cls(None, None, "off")
+
+    # -- stage 1-2: files ---------------------------------------------------------------------
+
+    def load(self, path: Path, doc_checks: Iterable[DocCheck] = ()) -> FileResult:
+        """The file's result: restored when its bytes are those of the last run, else parsed."""
+        name = display_path(path)
+        raw, read_diags = read_source(path, name)
+        if raw is None:
+            return FileResult(SourceFile(name, b""), read_diags, [])
+        source = SourceFile(name, raw)
+        record = self._previous.get("files", {}).get(name)
+        if record is not None and record[0] == source.digest:
+            self._files[name] = record
+            return _restore(source, record)
+        result = file_result(*load_bytes(raw, name), doc_checks)
+        self._files[name] = result
+        return result
+
+    # -- stage 3-4: objects -------------------------------------------------------------------
+
+    def memo(self, stage: str, bundle: Bundle) -> Memo:
+        memo = Memo(bundle, self._previous.get(stage, {}))
+        self._memos[stage] = memo
+        return memo
+
+    def stats(self) -> CacheStats:
+        restored = sum(not isinstance(v, FileResult) for v in self._files.values())
+        return CacheStats(
+            self.status,
+            restored,
+            len(self._files) - restored,
+            {s: m.reused for s, m in self._memos.items()},
+            {s: m.computed for s, m in self._memos.items()},
+        )
+
+    def save(self) -> None:
+        """Write this run's records; a stage that did not run keeps its previous records (they
+        are checked again before any use). Raises OSError if the cache cannot be written."""
+        if self.path is None:
+            return
+        payload: dict[str, Any] = {
+            "files": {
+                name: v if not isinstance(v, FileResult) else _record(v)
+                for name, v in self._files.items()
+            }
+        }
+        for stage in STAGES:
+            memo = self._memos.get(stage)
+            payload[stage] = memo.current if memo is not None else self._previous.get(stage, {})
+        cache_file.write(self.path, payload)
+
+
+def _record(result: FileResult) -> FileRecord:
+    documents = result.documents()
+    entries = [
+        (
+            e.index,
+            e.line,
+            e.kind,
+            e.api_version,
+            e.declared,
+            (e.ref.key, e.ref.attrs) if e.ref is not None else None,
+        )
+        for e in result.entries
+    ]
+    data = marshal.dumps([documents[e.index].data for e in result.entries])
+    return (result.source.digest, [d.to_row() for d in result.diagnostics], entries, data)
+
+
+def _restore(source: SourceFile, record: FileRecord) -> FileResult:
+    _, rows, entries, data = record
+    return FileResult(
+        source,
+        [Diagnostic.from_row(r) for r in rows],
+        [
+            DocEntry(
+                index,
+                line,
+                kind,
+                api,
+                declared,
+                ObjectRef(ref[0], source.path, index, ref[1]) if ref is not None else None,
+            )
+            for index, line, kind, api, declared, ref in entries
+        ],
+        restore=lambda: marshal.loads(data),
+    )

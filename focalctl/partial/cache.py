@@ -1,0 +1,95 @@
+"""The partial-parse cache file: what the last run learnt, per file and per object.
+
+One file per bundle (its roots), under ``.focal/cache/`` of the working directory (or
+``$FOCAL_CACHE_DIR``)::
+
+    focal-partial 1\\n
+    <code fingerprint>\\n
+    <sha256 of the payload>\\n
+    <payload: marshal of {"files": ..., "checks": ..., "compile": ...}>
+
+It is used only when the code fingerprint (Focal's own sources and the versions of the
+libraries whose behaviour shapes a result) matches and the payload hashes to the digest, so a
+truncated, corrupted or foreign file is ignored and the run starts cold. ``marshal`` holds
+only plain data here (str, bytes, int, float, bool, None, tuples, lists, dicts): loading it
+never runs code. It is written to a temporary file and renamed, so a reader sees a whole old
+or a whole new cache, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import marshal
+import os
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from runtime.fsutil import write_atomic
+
+MAGIC = b"focal-partial 1\n"
+# Libraries whose versions can change what a bundle validates or compiles to.
+_LIBRARIES = ("pydantic", "pydantic-core", "ruamel.yaml", "jinja2", "rfc8785")
+
+
+@cache
+def code_fingerprint() -> str:
+    """sha256 over Focal's Python sources (focalctl/ and runtime/), the Python version and
+    the versions of the libraries in ``_LIBRARIES``."""
+    import focalctl
+    import runtime
+
+    h = hashlib.sha256(sys.version.encode())
+    for name in _LIBRARIES:
+        try:
+            h.update(f"\0{name}={importlib.metadata.version(name)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"\0{name}=?".encode())
+    for package in (focalctl, runtime):
+        root = Path(package.__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(b"\0" + path.relative_to(root.parent).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_path(roots: list[str], directory: Path | None = None) -> Path:
+    """The cache file for a bundle given by ``roots`` (paths as passed on the command line)."""
+    base = directory or Path(os.environ.get("FOCAL_CACHE_DIR") or Path(".focal") / "cache")
+    key = "\0".join(sorted(str(Path(r).resolve()) for r in roots))
+    return base / f"partial-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
+
+
+def read(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The payload of a usable cache file, or None and why it was not used."""
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        return None, "no cache yet"
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror or exc}"
+    head, _, rest = blob.partition(b"\n")
+    code, _, rest = rest.partition(b"\n")
+    digest, _, payload = rest.partition(b"\n")
+    if head + b"\n" != MAGIC:
+        return None, "not a cache file of this format"
+    if code.decode("ascii", "replace") != code_fingerprint():
+        return None, "made by another version of Focal"
+    if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+        return None, "damaged (its content does not match its digest)"
+    try:
+        data = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError) as exc:
+        return None, f"damaged ({exc})"
+    if not isinstance(data, dict):
+        return None, "damaged (unexpected content)"
+    return data, "used"
+
+
+def write(path: Path, payload: dict[str, Any]) -> None:
+    """Atomically replace the cache file; raises OSError if the directory is not writable."""
+    body = marshal.dumps(payload)
+    header = MAGIC + f"{code_fingerprint()}\n{hashlib.sha256(body).hexdigest()}\n".encode()
+    write_atomic(path, header + body, sync=False)  # a lost cache only costs a cold run
