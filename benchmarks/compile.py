@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth import write_bundle
 
+from focalctl.bulk import bulk_allocation
 from focalctl.compile import compile_bundle
-from focalctl.validate import bulk_allocation, validate_paths
+from focalctl.validate import validate_paths
 from runtime.snapshot import load_snapshot
 
 

@@ -25,13 +25,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from focalctl.bulk import bulk_allocation
 from focalctl.compile import CompiledSnapshot, compile_paths
 from focalctl.diagnostics import Diagnostic
+from focalctl.partial import PartialCache
 from focalctl.plan import PlanResult, diff
 from focalctl.publish import PublishError, Target
 from focalctl.store import Release, Store, StoreError
 from focalctl.store.db import DEFAULT_LOCK_TTL
-from focalctl.validate import bulk_allocation
 from runtime.layout import Pointer
 from runtime.snapshot import snapshot_id
 
@@ -78,17 +79,27 @@ def _pause(stage: str) -> None:
 
 
 def make_plans(
-    store: Store, target: Target, paths: Iterable[str | Path], env: str, tenant: str | None
+    store: Store,
+    target: Target,
+    paths: Iterable[str | Path],
+    env: str,
+    tenant: str | None,
+    cache: PartialCache | None = None,
 ) -> tuple[list[TenantPlan], list[Diagnostic]]:
     """Compile the bundle and diff each tenant's candidate against its active release."""
     with bulk_allocation():  # the base bodies are parsed while the bundle is still alive
-        return _make_plans(store, target, paths, env, tenant)
+        return _make_plans(store, target, paths, env, tenant, cache)
 
 
 def _make_plans(
-    store: Store, target: Target, paths: Iterable[str | Path], env: str, tenant: str | None
+    store: Store,
+    target: Target,
+    paths: Iterable[str | Path],
+    env: str,
+    tenant: str | None,
+    cache: PartialCache | None,
 ) -> tuple[list[TenantPlan], list[Diagnostic]]:
-    compiled = compile_paths(paths)
+    compiled = compile_paths(paths, cache)
     if not compiled.ok:
         return [], compiled.diagnostics
     snapshots = compiled.snapshots
@@ -319,7 +330,7 @@ def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
         body=body,
         raw=raw,
         id=cand["id"],
-        provenance=cand.get("provenance", {}),
+        provenance_parts=(CompiledSnapshot.provenance_part(cand.get("provenance", {})),),
         sources=cand.get("sources", {}),
         source_digest=cand.get("source_digest", ""),
         object_count=int(cand.get("object_count", 0)),

@@ -130,9 +130,11 @@ class FileResult:
         return obj
 
 
-def load_file_result(path: Path, doc_checks: Iterable[DocCheck] = ()) -> FileResult:
+def load_file_result(
+    path: Path, name: str | None = None, doc_checks: Iterable[DocCheck] = ()
+) -> FileResult:
     """Stage 1–2 for one file: parse, model every document, run document-local checks."""
-    source, diags = load_file(path)
+    source, diags = load_file(path, name)
     return file_result(source, diags, doc_checks)
 
 
@@ -349,7 +351,7 @@ class Bundle:
 def load_bundle(paths: Iterable[str | Path]) -> tuple[Bundle, list[Diagnostic]]:
     """Load and model every document under ``paths`` (no cache). Never raises on bad input."""
     files, diags = discover(paths)
-    results = [load_file_result(f) for f in files]
+    results = [load_file_result(f, name) for f, name in files]
     for r in results:
         diags.extend(r.diagnostics)
     return Bundle(results), diags

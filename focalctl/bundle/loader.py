@@ -143,18 +143,18 @@ def display_path(path: Path) -> str:
     return Path(rel).as_posix() if not rel.startswith("..") else path.as_posix()
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """Expand directories into their YAML files, sorted; report paths that do not exist."""
-    found: list[Path] = []
+def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
+    """Expand directories into their YAML files (path, display path), sorted by path parts,
+    each file once; report paths that do not exist. Hidden files and directories (a name
+    starting with '.') are skipped; symlinked directories are not followed."""
+    found: list[tuple[Path, str, str]] = []  # (path, display path, real path)
     diags: list[Diagnostic] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for sub in sorted(p.rglob("*")):
-                if sub.suffix in YAML_SUFFIXES and sub.is_file() and not _hidden(sub, p):
-                    found.append(sub)
+            found.extend(_walk(p))
         elif p.is_file():
-            found.append(p)
+            found.append((p, display_path(p), os.path.realpath(p)))
         else:
             diags.append(
                 make(
@@ -166,25 +166,50 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]
                     reason="no such file or directory",
                 )
             )
-    seen: set[Path] = set()
+    seen: set[str] = set()
     unique = []
-    for f in found:
-        key = f.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
+    for path, name, real in found:
+        if real not in seen:
+            seen.add(real)
+            unique.append((path, name))
     return unique, diags
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def _walk(root: Path) -> list[tuple[Path, str, str]]:
+    """YAML files below ``root``, ordered like ``sorted(root.rglob("*"))``; display and real
+    paths are derived from the root's, so a large tree costs one stat per entry."""
+    top = display_path(root)
+    top_real = os.path.realpath(root)
+    rels: list[tuple[list[str], bool]] = []  # (relative parts, is a symlink)
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        with os.scandir(root / rel_dir if rel_dir else root) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                link = entry.is_symlink()
+                if entry.is_dir() and not link:
+                    stack.append(rel)
+                elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
+                    rels.append((rel.split("/"), link))
+    rels.sort(key=lambda item: item[0])
+    out = []
+    for parts, link in rels:
+        rel = "/".join(parts)
+        path = root / rel
+        name = rel if top == "." else f"{top}/{rel}"
+        real = os.path.realpath(path) if link else f"{top_real}/{rel}"
+        out.append((path, name, real))
+    return out
 
 
 def load_paths(paths: Iterable[str | Path]) -> LoadResult:
     files, diags = discover(paths)
     result = LoadResult(files=[], diagnostics=diags)
-    for f in files:
-        source, fdiags = load_file(f)
+    for f, name in files:
+        source, fdiags = load_file(f, name)
         result.files.append(source)
         result.diagnostics.extend(fdiags)
     return result

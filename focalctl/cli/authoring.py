@@ -10,7 +10,15 @@ import typer
 
 from focalctl import schema as schema_lib
 from focalctl.cli.app import app
-from focalctl.cli.common import EXIT_ERROR, EXIT_OK, console, fail, use_color
+from focalctl.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    NoCacheOpt,
+    console,
+    fail,
+    partial_cache,
+    use_color,
+)
 from focalctl.diagnostics.render import FORMAT_NAMES, Report, formatters
 from focalctl.scaffold import init as scaffold_init
 from focalctl.validate import validate_paths
@@ -35,10 +43,13 @@ def validate(
     ] = None,
     fmt: FormatOpt = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Parse and check a bundle; report every problem with file:line:col and a fix."""
     _check_format(fmt)
-    result = validate_paths(paths or [Path(".")])
+    roots = paths or [Path(".")]
+    with partial_cache(roots, no_cache) as cache:
+        result = validate_paths(roots, cache)
     report = Report(
         diagnostics=result.diagnostics,
         sources={f.path: f.raw for f in result.bundle.files},

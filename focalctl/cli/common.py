@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+
+from focalctl.partial import PartialCache
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -41,3 +46,38 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_ERROR) -> NoRet
     if hint:
         err.print(f"  [cyan]help[/]: {hint}")
     raise typer.Exit(code)
+
+
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        envvar="FOCAL_NO_CACHE",
+        help="Parse and check every file again; neither read nor write the partial-parse cache "
+        "(.focal/cache/, or FOCAL_CACHE_DIR).",
+    ),
+]
+
+
+@contextmanager
+def partial_cache(paths: Sequence[Path], no_cache: bool) -> Iterator[PartialCache]:
+    """The bundle's partial-parse cache, saved when the command ends normally or with a
+    user-facing exit (its records are complete once validation has run)."""
+    cache = PartialCache.off() if no_cache else PartialCache.open(paths)
+    try:
+        yield cache
+    except typer.Exit:
+        _save(cache)
+        raise
+    _save(cache)
+
+
+def _save(cache: PartialCache) -> None:
+    try:
+        cache.save()
+    except OSError as exc:  # a read-only checkout: the next run is simply cold
+        if os.environ.get("FOCAL_DEBUG") == "1":
+            sys.stderr.write(f"focalctl: partial-parse cache not written: {exc}\n")
+        return
+    if os.environ.get("FOCAL_DEBUG") == "1":
+        sys.stderr.write(f"focalctl: {cache.stats().line()}\n")

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from focalctl.cli.app import app
-from focalctl.cli.common import console, fail
+from focalctl.cli.common import NoCacheOpt, console, fail, partial_cache
 from focalctl.compile import compile_paths
 from focalctl.explain import ExplainError, Target, explain
 from focalctl.store import StoreError, open_store
@@ -31,11 +31,12 @@ def explain_cmd(
     env: Annotated[str, typer.Option("--env", envvar="FOCAL_ENV")] = "dev",
     store: Annotated[str | None, typer.Option("--store", envvar="FOCAL_STORE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Show the effective settings and where each value came from."""
     try:
         parsed = Target.parse(target)
-        raw, provenance, origin = _source(parsed.tenant, bundle, env, store)
+        raw, provenance, origin = _source(parsed.tenant, bundle, env, store, no_cache)
         model = load_snapshot(raw).model
         profile, rows = explain(model, provenance, parsed, channel)
     except (ExplainError, StoreError, SnapshotError) as exc:
@@ -64,10 +65,11 @@ def explain_cmd(
 
 
 def _source(
-    tenant: str, bundle: Path | None, env: str, store_url: str | None
+    tenant: str, bundle: Path | None, env: str, store_url: str | None, no_cache: bool
 ) -> tuple[bytes, dict[str, Any], str]:
     if bundle is not None:
-        result = compile_paths([bundle])
+        with partial_cache([bundle], no_cache) as cache:
+            result = compile_paths([bundle], cache)
         if not result.ok:
             fail(f"{bundle} does not validate; run focalctl validate {bundle}")
         if tenant not in result.snapshots:

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from focalctl.cli.app import app
-from focalctl.cli.common import console, fail, use_color
+from focalctl.cli.common import NoCacheOpt, console, fail, partial_cache, use_color
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.render import Report, formatters
 from focalctl.plan.render import plan_json, render_text
@@ -105,10 +105,11 @@ def plan(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the plan as versioned JSON.")
     ] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
-    with _world(store, target) as (st, tg):
-        plans, diags = make_plans(st, tg, [path], env, tenant)
+    with partial_cache([path], no_cache) as cache, _world(store, target) as (st, tg):
+        plans, diags = make_plans(st, tg, [path], env, tenant, cache)
     if not plans:
         _invalid(diags, _sources(diags))
     if out is not None:
@@ -146,6 +147,7 @@ def apply(
     target: TargetOpt = None,
     auto_approve: AutoApproveOpt = False,
     message: Annotated[str, typer.Option("--message", "-m", help="Recorded on the release.")] = "",
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
     c = console()
@@ -167,7 +169,8 @@ def apply(
                 )
             plans: list[TenantPlan] = [one]
         else:
-            plans, diags = make_plans(st, tg, [path], env, tenant)
+            with partial_cache([path], no_cache) as cache:
+                plans, diags = make_plans(st, tg, [path], env, tenant, cache)
             if not plans:
                 _invalid(diags, _sources(diags))
         for p in plans:

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from focalctl import __version__
+from focalctl.bulk import bulk_allocation
 from focalctl.bundle import Bundle, BundleObject, ObjectRef
 from focalctl.bundle.positions import find_node, parse_pointer
 from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from focalctl.partial import PartialCache
 from focalctl.partial.memo import Memo, unit_fingerprint
-from focalctl.validate import bulk_allocation, validate_paths
+from focalctl.validate import validate_paths
 from runtime.snapshot import SNAPSHOT_FORMAT, canonical_bytes, snapshot_id
 from runtime.spec import (
     CHANNEL_DEFAULTS,
@@ -33,7 +33,6 @@ from runtime.spec import (
 )
 
 COMPILER_VERSION = __version__
-log = logging.getLogger("focal.compile")
 
 _SECTIONS = {
     "Agent": "agents",
@@ -45,19 +44,48 @@ _SECTIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CompiledSnapshot:
-    """One tenant's snapshot: canonical bytes and id, plus what the store keeps beside it."""
+    """One tenant's snapshot: canonical bytes and id, plus what the store keeps beside it.
+
+    Provenance is kept as one JSON ``[objects, settings]`` part per compiled object and merged
+    only when asked for (apply and ``plan -out`` store it; a plain plan never needs it).
+    """
 
     tenant: str
     body: dict[str, Any]
     raw: bytes
     id: str
-    provenance: dict[str, Any]
     sources: dict[str, str]
     source_digest: str
     object_count: int
     compiler_version: str = COMPILER_VERSION
+    provenance_parts: tuple[bytes, ...] = ()
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        """``{"objects": {"Kind/name": "file:line"}, "settings": {layer: {path: "file:line"}}}``."""
+        objects: dict[str, str] = {}
+        settings: dict[str, dict[str, str]] = {}
+        for part in self.provenance_parts:
+            part_objects, part_settings = json.loads(part)
+            objects.update(part_objects)
+            settings.update(part_settings)
+        return {"objects": objects, "settings": settings}
+
+    @staticmethod
+    def provenance_part(provenance: Any) -> bytes:
+        """A provenance dict (as :attr:`provenance` returns it, e.g. read back from a saved
+        plan) as one part; anything else counts as no provenance."""
+        if not isinstance(provenance, dict):
+            provenance = {}
+        objects, settings = provenance.get("objects"), provenance.get("settings")
+        return json.dumps(
+            [
+                objects if isinstance(objects, dict) else {},
+                settings if isinstance(settings, dict) else {},
+            ]
+        ).encode()
 
 
 @dataclass(slots=True)
@@ -73,8 +101,7 @@ class CompileResult:
 def compile_paths(paths: Iterable[str | Path], cache: PartialCache | None = None) -> CompileResult:
     """Validate, then compile every tenant; an invalid bundle compiles to nothing.
 
-    With a cache, unchanged objects reuse their compiled fragments; the cache is saved at the
-    end (a cache that cannot be written only makes the next run cold).
+    With a cache, unchanged files and objects reuse their results (the caller saves it).
     """
     cache = cache or PartialCache.off()
     validation = validate_paths(paths, cache)
@@ -84,10 +111,6 @@ def compile_paths(paths: Iterable[str | Path], cache: PartialCache | None = None
             result.snapshots = compile_bundle(
                 validation.bundle, cache.memo("compile", validation.bundle)
             )
-    try:
-        cache.save()
-    except OSError as exc:
-        log.debug("partial-parse cache not written: %s", exc)
     return result
 
 
@@ -108,8 +131,8 @@ def compile_bundle(bundle: Bundle, memo: Memo | None = None) -> dict[str, Compil
 
 
 # (section or "tenant", name, canonical bytes of '"name":entry' or of the tenant entry,
-#  provenance of its objects, provenance of its settings)
-Fragment = tuple[str, str, bytes, dict[str, str], dict[str, dict[str, str]]]
+#  its provenance part: JSON [objects, settings])
+Fragment = tuple[str, str, bytes, bytes]
 
 
 def _spec_json(model: BaseModel) -> dict[str, Any]:
@@ -142,7 +165,7 @@ def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
         entry = _entry(obj, spec)
         entry["name"] = obj.name
         prov.settings("tenant", obj, "/spec/defaults")
-        return ("tenant", obj.name, canonical_bytes(entry), *prov.data)
+        return ("tenant", obj.name, canonical_bytes(entry), prov.part())
     if kind == "ChannelProfile":
         filled = fill_channel_defaults(spec)
         filled["turn"] = spec.get("turn", {})
@@ -162,7 +185,7 @@ def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
         if kind == "Agent":
             prov.settings(f"agent/{obj.name}", obj, "/spec/settings")
     member = canonical_bytes({obj.name: entry})[1:-1]  # '"name":{...}'
-    return (_SECTIONS[kind], obj.name, member, *prov.data)
+    return (_SECTIONS[kind], obj.name, member, prov.part())
 
 
 def _standalone_steps(view: View, scenario: BundleObject, prov: Provenance) -> list[dict[str, Any]]:
@@ -184,15 +207,11 @@ def _assemble(bundle: Bundle, tenant: str, fragments: list[Fragment]) -> Compile
     its members, sorted by key, each serialised on its own), plus provenance and sources."""
     members: dict[str, list[tuple[str, bytes]]] = {section: [] for section in _SECTIONS.values()}
     tenant_entry = b""
-    objects: dict[str, str] = {}
-    settings: dict[str, dict[str, str]] = {}
-    for section, name, data, prov_objects, prov_settings in fragments:
+    for section, name, data, _ in fragments:
         if section == "tenant":
             tenant_entry = data
         else:
             members[section].append((name, data))
-        objects.update(prov_objects)
-        settings.update(prov_settings)
     top: dict[str, bytes] = {
         "format": canonical_bytes(SNAPSHOT_FORMAT),
         "tenant": tenant_entry,
@@ -218,10 +237,10 @@ def _assemble(bundle: Bundle, tenant: str, fragments: list[Fragment]) -> Compile
         body=json.loads(raw),
         raw=raw,
         id=snapshot_id(raw),
-        provenance={"objects": objects, "settings": settings},
         sources=sources,
         source_digest="sha256:" + digest,
         object_count=1 + sum(len(entries) for entries in members.values()),
+        provenance_parts=tuple(f[3] for f in fragments),
     )
 
 
@@ -241,9 +260,8 @@ class Provenance:
         self.objects: dict[str, str] = {}
         self.layers: dict[str, dict[str, str]] = {}
 
-    @property
-    def data(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-        return self.objects, self.layers
+    def part(self) -> bytes:
+        return json.dumps([self.objects, self.layers]).encode()
 
     def object(self, kind: str, name: str, obj: BundleObject, pointer: str = "") -> None:
         node, _ = find_node(obj.doc.node, parse_pointer(pointer))

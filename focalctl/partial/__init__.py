@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from focalctl.bulk import bulk_allocation
 from focalctl.bundle import Bundle, DocCheck, DocEntry, FileResult, ObjectRef, file_result
-from focalctl.bundle.loader import SourceFile, display_path, load_bytes, read_source
+from focalctl.bundle.loader import SourceFile, load_bytes, read_source
 from focalctl.diagnostics import Diagnostic
 from focalctl.partial import cache as cache_file
 from focalctl.partial.memo import Memo
@@ -60,30 +61,37 @@ class CacheStats:
 class PartialCache:
     """The previous run's records (if usable) and this run's, written back by :meth:`save`."""
 
-    def __init__(self, path: Path | None, previous: dict[str, Any] | None, status: str) -> None:
+    def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.status = status
-        self._previous: dict[str, Any] = previous or {}
+        self.status = "off" if path is None else "not read yet"
+        self._loaded: dict[str, Any] | None = None if path is not None else {}
         self._files: dict[str, FileRecord | FileResult] = {}
         self._memos: dict[str, Memo] = {}
 
     @classmethod
     def open(cls, roots: Sequence[str | Path], directory: Path | None = None) -> PartialCache:
-        """The cache of the bundle at ``roots`` (read now; written by :meth:`save`)."""
-        path = cache_file.cache_path([str(r) for r in roots], directory)
-        previous, status = cache_file.read(path)
-        return cls(path, previous, status)
+        """The cache of the bundle at ``roots``: read on first use, written by :meth:`save`."""
+        return cls(cache_file.cache_path([str(r) for r in roots], directory))
 
     @classmethod
     def off(cls) -> PartialCache:
         """No cache: nothing is read or written (every run is cold)."""
-        return cls(None, None, "off")
+        return cls(None)
+
+    @property
+    def _previous(self) -> dict[str, Any]:
+        # Read lazily, so that it happens inside the pipeline's GC pause (bulk_allocation):
+        # unmarshalling ~10^5 objects with the collector running costs several times more.
+        if self._loaded is None:
+            assert self.path is not None
+            loaded, self.status = cache_file.read(self.path)
+            self._loaded = loaded or {}
+        return self._loaded
 
     # -- stage 1-2: files ---------------------------------------------------------------------
 
-    def load(self, path: Path, doc_checks: Iterable[DocCheck] = ()) -> FileResult:
+    def load(self, path: Path, name: str, doc_checks: Iterable[DocCheck] = ()) -> FileResult:
         """The file's result: restored when its bytes are those of the last run, else parsed."""
-        name = display_path(path)
         raw, read_diags = read_source(path, name)
         if raw is None:
             return FileResult(SourceFile(name, b""), read_diags, [])
@@ -99,7 +107,7 @@ class PartialCache:
     # -- stage 3-4: objects -------------------------------------------------------------------
 
     def memo(self, stage: str, bundle: Bundle) -> Memo:
-        memo = Memo(bundle, self._previous.get(stage, {}))
+        memo = Memo(bundle, self._previous.get(stage))
         self._memos[stage] = memo
         return memo
 
@@ -116,8 +124,13 @@ class PartialCache:
     def save(self) -> None:
         """Write this run's records; a stage that did not run keeps its previous records (they
         are checked again before any use). Raises OSError if the cache cannot be written."""
-        if self.path is None:
-            return
+        if self.path is None or not self._files:
+            return  # off, or the command stopped before reading the bundle: keep what is there
+        with bulk_allocation():
+            payload = self._payload()
+            cache_file.write(self.path, payload)
+
+    def _payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "files": {
                 name: v if not isinstance(v, FileResult) else _record(v)
@@ -126,8 +139,12 @@ class PartialCache:
         }
         for stage in STAGES:
             memo = self._memos.get(stage)
-            payload[stage] = memo.current if memo is not None else self._previous.get(stage, {})
-        cache_file.write(self.path, payload)
+            previous = self._previous.get(stage)
+            if memo is not None:
+                payload[stage] = memo.state()
+            elif previous is not None:
+                payload[stage] = previous
+        return payload
 
 
 def _record(result: FileResult) -> FileRecord:

@@ -70,14 +70,16 @@ def read(path: Path) -> tuple[dict[str, Any] | None, str]:
         return None, "no cache yet"
     except OSError as exc:
         return None, f"unreadable: {exc.strerror or exc}"
-    head, _, rest = blob.partition(b"\n")
-    code, _, rest = rest.partition(b"\n")
-    digest, _, payload = rest.partition(b"\n")
-    if head + b"\n" != MAGIC:
+    view = memoryview(blob)  # slices without copying a payload of many megabytes
+    code_end = blob.find(b"\n", len(MAGIC))
+    digest_end = blob.find(b"\n", code_end + 1)
+    if not blob.startswith(MAGIC) or code_end < 0 or digest_end < 0:
         return None, "not a cache file of this format"
-    if code.decode("ascii", "replace") != code_fingerprint():
+    if bytes(view[len(MAGIC) : code_end]).decode("ascii", "replace") != code_fingerprint():
         return None, "made by another version of Focal"
-    if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+    payload = view[digest_end + 1 :]
+    digest = bytes(view[code_end + 1 : digest_end]).decode("ascii", "replace")
+    if digest != hashlib.sha256(payload).hexdigest():
         return None, "damaged (its content does not match its digest)"
     try:
         data = marshal.loads(payload)

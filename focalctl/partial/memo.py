@@ -10,8 +10,10 @@ from focalctl.bundle.view import View
 
 T = TypeVar("T")
 UnitId = tuple[str, int]  # (file, document index)
-# (unit fingerprint, the facts read with their fingerprints, the result)
-Record = tuple[str, tuple[tuple[DepKey, str], ...], Any]
+# (unit fingerprint, ids of the facts it read in the stage's fact table, the result)
+Record = tuple[str, tuple[int, ...], Any]
+# What a stage leaves for the next run: its fact table [(fact, fingerprint)] and its records.
+StageState = tuple[list[tuple[DepKey, str]], dict[UnitId, Record]]
 
 
 def unit_fingerprint(bundle: Bundle, ref: ObjectRef, role: str) -> str:
@@ -23,34 +25,70 @@ def unit_fingerprint(bundle: Bundle, ref: ObjectRef, role: str) -> str:
 class Memo:
     """The results of one stage (checks or compile), one per object document.
 
-    ``run`` returns the previous run's result for a unit when its fingerprint and the
-    fingerprint of every fact it read are unchanged; otherwise it computes the result through
-    a fresh :class:`~focalctl.bundle.view.View` and records what that read. Results must be
-    plain data (``marshal``-able): they are written to the partial-parse cache.
+    ``run`` returns the previous run's result for a unit when its fingerprint is unchanged and
+    none of the facts it read has changed; otherwise it computes the result through a fresh
+    :class:`~focalctl.bundle.view.View` and records the facts that view read.
+
+    Facts are kept once per stage in a table of (fact, fingerprint) and records refer to them
+    by position, so judging a unit is a set intersection and each fact's current fingerprint is
+    computed once per run. Every record kept by a run holds fingerprints equal to that run's
+    (reused records were just compared), so the table only grows by the facts that changed and
+    old positions stay valid; :meth:`state` compacts it when most of it is no longer referred to.
+    Results must be plain data (``marshal``-able): they are written to the cache.
     """
 
-    def __init__(self, bundle: Bundle, previous: dict[UnitId, Record] | None = None) -> None:
+    def __init__(self, bundle: Bundle, previous: StageState | None = None) -> None:
         self.bundle = bundle
-        self.previous = previous or {}
+        self._table: list[tuple[DepKey, str]] = list(previous[0]) if previous else []
+        self._old_size = len(self._table)
+        self._previous: dict[UnitId, Record] = previous[1] if previous else {}
+        self._changed: set[int] | None = None
+        self._ids: dict[DepKey, int] | None = None
         self.current: dict[UnitId, Record] = {}
         self.reused = 0
         self.computed = 0
 
     def run(self, unit: UnitId, fingerprint: str, compute: Callable[[View], T]) -> T:
-        record = self.previous.get(unit)
-        if record is not None and self._fresh(record, fingerprint):
+        record = self._previous.get(unit)
+        if record is not None and record[0] == fingerprint and self.changed().isdisjoint(record[1]):
             self.current[unit] = record
             self.reused += 1
             result: T = record[2]
             return result
         view = View(self.bundle)
         value = compute(view)
-        self.current[unit] = (fingerprint, tuple(view.deps.items()), value)
+        ids = tuple(self._id(dep, seen) for dep, seen in view.deps.items())
+        self.current[unit] = (fingerprint, ids, value)
         self.computed += 1
         return value
 
-    def _fresh(self, record: Record, fingerprint: str) -> bool:
-        if record[0] != fingerprint:
-            return False
-        facts = self.bundle.fingerprint
-        return all(facts(dep) == seen for dep, seen in record[1])
+    def changed(self) -> set[int]:
+        """Positions of the previous run's facts whose fingerprint is different now."""
+        if self._changed is None:
+            facts = self.bundle.fingerprint
+            old = self._table[: self._old_size]
+            self._changed = {i for i, (dep, seen) in enumerate(old) if facts(dep) != seen}
+        return self._changed
+
+    def _id(self, dep: DepKey, seen: str) -> int:
+        if self._ids is None:
+            changed = self.changed()
+            self._ids = {dep: i for i, (dep, _) in enumerate(self._table) if i not in changed}
+        i = self._ids.get(dep)
+        if i is None:
+            i = self._ids[dep] = len(self._table)
+            self._table.append((dep, seen))
+        return i
+
+    def state(self) -> StageState:
+        """This run's table and records, compacted when most of the table is dead."""
+        live = {i for _, ids, _ in self.current.values() for i in ids}
+        if len(self._table) <= 2 * len(live) + 1024:
+            return self._table, self.current
+        remap = {old: new for new, old in enumerate(sorted(live))}
+        table = [self._table[old] for old in sorted(live)]
+        records = {
+            unit: (fp, tuple(remap[i] for i in ids), value)
+            for unit, (fp, ids, value) in self.current.items()
+        }
+        return table, records

@@ -59,13 +59,24 @@ class PlanResult:
 
 def objects(body: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Flatten a snapshot body into ``Kind/name`` → object JSON (steps as their own objects)."""
+    return _flatten(body, None)
+
+
+def _flatten(
+    body: dict[str, Any] | None, keep: dict[str, set[str]] | None
+) -> dict[str, dict[str, Any]]:
+    """``objects(body)``, limited to the tenant and section entries named in ``keep``."""
     if not body:
         return {}
     out: dict[str, dict[str, Any]] = {}
     tenant = body.get("tenant", {})
-    out[f"Tenant/{tenant.get('name')}"] = {k: v for k, v in tenant.items() if k != "name"}
+    if keep is None or "tenant" in keep:
+        out[f"Tenant/{tenant.get('name')}"] = {k: v for k, v in tenant.items() if k != "name"}
     for section, kind in _SECTIONS.items():
-        for name, entry in sorted(body.get(section, {}).items()):
+        entries = body.get(section, {})
+        names = sorted(entries) if keep is None else sorted(keep.get(section, set()) & set(entries))
+        for name in names:
+            entry = entries[name]
             if kind == "Scenario":
                 spec = dict(entry.get("spec", {}))
                 steps = spec.pop("steps", [])
@@ -77,8 +88,26 @@ def objects(body: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _differing(base: dict[str, Any] | None, candidate: dict[str, Any]) -> dict[str, set[str]]:
+    """The tenant and the section entries that are not equal in both bodies (compared whole,
+    so a large snapshot with a few changes is diffed in time proportional to the changes)."""
+    base = base or {}
+    out: dict[str, set[str]] = {}
+    if base.get("tenant") != candidate.get("tenant"):
+        out["tenant"] = set()
+    for section in _SECTIONS:
+        old, new = base.get(section, {}), candidate.get(section, {})
+        changed = {
+            n for n in old.keys() | new.keys() if old.get(n, _MISSING) != new.get(n, _MISSING)
+        }
+        if changed:
+            out[section] = changed
+    return out
+
+
 def diff(base: dict[str, Any] | None, candidate: dict[str, Any]) -> PlanResult:
-    old, new = objects(base), objects(candidate)
+    keep = _differing(base, candidate)
+    old, new = _flatten(base, keep), _flatten(candidate, keep)
     result = PlanResult()
     removed = sorted(set(old) - set(new))
     added = sorted(set(new) - set(old))

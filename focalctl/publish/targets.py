@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-import redis
-
 from runtime.fsutil import write_atomic
+
+if TYPE_CHECKING:  # imported when a Redis target is opened: file-target runs skip its ~50 ms
+    import redis
 from runtime.layout import (
     DEFAULT_PREFIX,
     Pointer,
@@ -95,6 +96,9 @@ class RedisTarget:
     """Snapshot keys plus a forward-only ``current`` pointer and a ``cfg-updated`` hint."""
 
     def __init__(self, client: redis.Redis, prefix: str, description: str) -> None:
+        from redis import RedisError
+
+        self._error = RedisError
         self.client = client
         self.prefix = prefix
         self.description = description
@@ -106,6 +110,8 @@ class RedisTarget:
         query = parse_qs(parts.query)
         prefix = query.pop("prefix", [os.environ.get("FOCAL_REDIS_PREFIX", DEFAULT_PREFIX)])[0]
         clean = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        import redis
+
         client = redis.Redis.from_url(clean, socket_timeout=10, socket_connect_timeout=5)
         shown = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
         return cls(client, prefix, f"{shown} (prefix {prefix})")
@@ -113,7 +119,7 @@ class RedisTarget:
     def current(self, tenant: str, env: str) -> Pointer | None:
         try:
             raw = self.client.get(redis_current_key(self.prefix, tenant, env))
-        except redis.RedisError as exc:
+        except self._error as exc:
             raise PublishError(f"cannot reach Redis at {self.description}: {exc}") from exc
         if raw is None:
             return None
@@ -134,6 +140,6 @@ class RedisTarget:
                 ],
                 args=[pointer.to_json(), pointer.version],
             )
-        except redis.RedisError as exc:
+        except self._error as exc:
             raise PublishError(f"cannot publish to Redis at {self.description}: {exc}") from exc
         return bool(moved)
