@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runtime.settings import resolve, winners
-from runtime.snapshot import SettingsIndex, SnapshotError, load_snapshot
+from runtime.snapshot import SettingsIndex, SnapshotError, index_adapter, load_settings_index
 
 log = logging.getLogger("focal.runtime")
 
@@ -78,6 +78,7 @@ Listener = Callable[[str, "Active | None", "Rejection | None", float], None]
 
 class SnapshotRegistry:
     def __init__(self) -> None:
+        index_adapter()  # build the snapshot validator now rather than in the first load
         self._active: dict[str, Active] = {}
         self._rejected: dict[str, Rejection] = {}
         self._lock = threading.Lock()  # serialises writers only; readers never take it
@@ -120,13 +121,13 @@ class SnapshotRegistry:
         ):
             return None  # duplicates and out-of-order notifications change nothing
         try:
-            snap = load_snapshot(raw, snapshot_id, tenant=tenant)
-            # Keep the bytes and the settings index; the validated model is dropped here,
-            # which is what keeps a loaded snapshot small.
+            # Validated into plain dicts and reduced to the settings index at once: no model is
+            # built, and only the bytes and the index are kept, which keeps a snapshot small.
+            snap = load_settings_index(raw, snapshot_id, tenant=tenant)
             active = Active(
                 snap.id,
                 raw,
-                SettingsIndex.of(snap.model),
+                snap.index,
                 version,
                 env,
                 source,
