@@ -36,19 +36,23 @@ _LIBRARIES = ("pydantic", "pydantic-core", "ruamel.yaml", "jinja2", "rfc8785")
 
 @cache
 def code_fingerprint() -> str:
-    """sha256 over Focal's Python sources (focalctl/ and runtime/), the Python version and
-    the versions of the libraries in ``_LIBRARIES``."""
+    """The fingerprint of the code running now (see :func:`source_fingerprint`)."""
     import focalctl
     import runtime
 
+    return source_fingerprint([Path(p.__file__ or "").parent for p in (focalctl, runtime)])
+
+
+def source_fingerprint(packages: list[Path]) -> str:
+    """sha256 over the Python sources under ``packages``, the Python version and the versions
+    of the libraries in ``_LIBRARIES``: a cache is only ever read by the code that wrote it."""
     h = hashlib.sha256(sys.version.encode())
     for name in _LIBRARIES:
         try:
             h.update(f"\0{name}={importlib.metadata.version(name)}".encode())
         except importlib.metadata.PackageNotFoundError:
             h.update(f"\0{name}=?".encode())
-    for package in (focalctl, runtime):
-        root = Path(package.__file__ or "").parent
+    for root in packages:
         for path in sorted(root.rglob("*.py")):
             h.update(b"\0" + path.relative_to(root.parent).as_posix().encode() + b"\0")
             h.update(path.read_bytes())

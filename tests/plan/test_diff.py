@@ -1,0 +1,123 @@
+"""The plan diff: symbols, field changes and the risk notes users must not miss."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from focalctl.compile import compile_paths
+from focalctl.plan import diff
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def base() -> dict[str, Any]:
+    result = compile_paths([REPO / "examples" / "retail"])
+    return result.snapshots["acme"].body
+
+
+def _steps(body: dict[str, Any], scenario: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = body["scenarios"][scenario]["spec"]["steps"]
+    return steps
+
+
+def _step(body: dict[str, Any], scenario: str, step_id: str) -> dict[str, Any]:
+    return next(s for s in _steps(body, scenario) if s["id"] == step_id)
+
+
+def test_identical_bodies_have_no_changes(base: dict[str, Any]) -> None:
+    result = diff(base, copy.deepcopy(base))
+    assert not result.has_changes and result.risks == [] and result.counts == (0, 0, 0)
+
+
+def test_first_plan_creates_everything(base: dict[str, Any]) -> None:
+    result = diff(None, base)
+    steps = sum(len(e["spec"]["steps"]) for e in base["scenarios"].values())
+    sections = sum(
+        len(base[s]) for s in ("agents", "channels", "scenarios", "tools", "offerings", "goals")
+    )
+    assert result.counts == (1 + sections + steps, 0, 0)
+    assert {c.symbol for c in result.changes} == {"+"}
+
+
+def test_a_field_change_is_an_update_with_old_and_new(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    new["tenant"]["spec"]["defaults"]["llm"]["temperature"] = 0.9
+    (change,) = diff(base, new).changes
+    assert (change.symbol, change.address) == ("~", "Tenant/acme")
+    assert [(f.path, f.new) for f in change.fields] == [("defaults.llm.temperature", 0.9)]
+
+
+def test_a_tool_that_becomes_irreversible_or_loses_confirmation_is_a_risk(
+    base: dict[str, Any],
+) -> None:
+    new = copy.deepcopy(base)
+    new["tools"]["lookup-order"]["spec"]["effect"] = "irreversible"
+    new["tools"]["issue-refund"]["spec"]["confirmation"] = {"required": False}
+    result = diff(base, new)
+    assert [c.address for c in result.changes] == [
+        "ToolEffect/issue-refund",
+        "ToolEffect/lookup-order",
+    ]
+    assert result.risks == [
+        "tool 'issue-refund' no longer requires confirmation",
+        "tool 'lookup-order' becomes irreversible (was pure)",
+    ]
+
+
+def test_a_step_renamed_in_place_is_replaced(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    _step(new, "refunds", "wrap_up")["id"] = "finish"
+    for step in _steps(new, "refunds"):
+        for t in step["transitions"]:
+            if t["to"] == "wrap_up":
+                t["to"] = "finish"
+    result = diff(base, new)
+    replaced = [c for c in result.changes if c.symbol == "-/+"]
+    assert [(c.address, c.new_address) for c in replaced] == [
+        ("Step/refunds/wrap_up", "Step/refunds/finish")
+    ]
+    assert (
+        "step 'wrap_up' of scenario 'refunds' is renamed to 'finish': conversations on it must migrate"
+        in result.risks
+    )
+    assert result.counts[0] == 1 and result.counts[2] == 1  # one to add, one to delete
+
+
+def test_removing_a_checkpoint_step_or_its_checkpoint_is_a_risk(base: dict[str, Any]) -> None:
+    removed = copy.deepcopy(base)
+    removed["scenarios"]["refunds"]["spec"]["steps"] = [
+        s for s in _steps(removed, "refunds") if s["id"] != "give_credit"
+    ]
+    assert diff(base, removed).risks[:2] == [
+        "step 'give_credit' of scenario 'refunds' is removed: conversations on it must migrate",
+        "checkpoint 'give_credit' of scenario 'refunds' is removed",
+    ]
+    unmarked = copy.deepcopy(base)
+    del _step(unmarked, "refunds", "confirm_refund")["checkpoint"]
+    assert diff(base, unmarked).risks == [
+        "checkpoint 'confirm_refund' of scenario 'refunds' is removed: the step is no longer a point of no return"
+    ]
+
+
+def test_a_channel_that_loses_outbound_is_a_risk(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    new["channels"]["sms-main"]["spec"]["capabilities"]["outbound"] = False
+    assert diff(base, new).risks == ["channel 'sms-main' can no longer send outbound messages"]
+
+
+def test_created_and_deleted_objects(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    gone = sorted(new["offerings"])[0]
+    del new["offerings"][gone]
+    new["offerings"]["brand-new"] = copy.deepcopy(base["offerings"][gone])
+    result = diff(base, new)
+    assert sorted((c.symbol, c.address) for c in result.changes) == [
+        ("+", "Offering/brand-new"),
+        ("-", f"Offering/{gone}"),
+    ]
+    assert result.counts == (1, 0, 1)
