@@ -57,8 +57,17 @@ _NOT_REQUIRED: Any = NotRequired
 _TYPED_DICT: Any = TypedDict  # typing_extensions': pydantic needs it before Python 3.12
 
 #: Model config keys the derivation understands; any other key is refused (TypeError).
+#: ``defer_build`` only says when pydantic builds the model's own validator.
 _CONFIG_KEYS = frozenset(
-    {"extra", "frozen", "populate_by_name", "validate_by_name", "validate_by_alias", "title"}
+    {
+        "extra",
+        "frozen",
+        "populate_by_name",
+        "validate_by_name",
+        "validate_by_alias",
+        "title",
+        "defer_build",
+    }
 )
 _FIELD_VALIDATORS: dict[str, type[Any]] = {
     "after": AfterValidator,
