@@ -76,3 +76,17 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """focalctl writes its partial-parse cache under .focal/cache/ of the working directory;
+    tests that run it inside the repository (e.g. in tests/cases/) keep it in a temporary
+    directory instead. Tests about the cache's location unset FOCAL_CACHE_DIR themselves."""
+    previous = os.environ.get("FOCAL_CACHE_DIR")
+    os.environ["FOCAL_CACHE_DIR"] = str(tmp_path_factory.mktemp("focal-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("FOCAL_CACHE_DIR", None)
+    else:
+        os.environ["FOCAL_CACHE_DIR"] = previous

@@ -1,6 +1,6 @@
 """The bundle: YAML files → documents with positions → typed objects, indexed by tenant/kind/name.
 
-Public surface: :func:`load_file_result` and :func:`load_bundle` (stages 1–2 of the pipeline),
+Public surface: :func:`file_result` and :func:`load_bundle` (stages 1–2 of the pipeline),
 :class:`FileResult` (what one file yields on its own), :class:`Bundle` (the index over every
 file's objects) and :class:`ObjectRef`.
 
@@ -35,8 +35,8 @@ __all__ = [
     "Key",
     "ObjectRef",
     "SourceFile",
+    "file_result",
     "load_bundle",
-    "load_file_result",
 ]
 
 Key = tuple[str, str, str]  # (tenant, kind, name)
@@ -130,17 +130,10 @@ class FileResult:
         return obj
 
 
-def load_file_result(
-    path: Path, name: str | None = None, doc_checks: Iterable[DocCheck] = ()
-) -> FileResult:
-    """Stage 1–2 for one file: parse, model every document, run document-local checks."""
-    source, diags = load_file(path, name)
-    return file_result(source, diags, doc_checks)
-
-
 def file_result(
     source: SourceFile, load_diags: list[Diagnostic], doc_checks: Iterable[DocCheck] = ()
 ) -> FileResult:
+    """Stage 2 for one loaded file: model every document, run the document-local checks."""
     checks = list(doc_checks)
     result = FileResult(source, list(load_diags), [], _documents={})
     for doc in source.documents:
@@ -237,14 +230,6 @@ class Bundle:
 
     def __iter__(self) -> Iterator[BundleObject]:
         return (self.object(ref) for ref in self.sorted_refs())
-
-    @property
-    def objects(self) -> dict[Key, BundleObject]:
-        return {ref.key: self.object(ref) for ref in self.sorted_refs()}
-
-    @property
-    def duplicates(self) -> list[BundleObject]:
-        return [self.object(ref) for ref in self.duplicate_refs]
 
     def of_kind(self, kind: str, tenant: str | None = None) -> list[BundleObject]:
         return [
@@ -351,7 +336,7 @@ class Bundle:
 def load_bundle(paths: Iterable[str | Path]) -> tuple[Bundle, list[Diagnostic]]:
     """Load and model every document under ``paths`` (no cache). Never raises on bad input."""
     files, diags = discover(paths)
-    results = [load_file_result(f, name) for f, name in files]
+    results = [file_result(*load_file(f, name)) for f, name in files]
     for r in results:
         diags.extend(r.diagnostics)
     return Bundle(results), diags
