@@ -34,7 +34,7 @@ from focalctl.partial.memo import Memo
 __all__ = ["CacheStats", "PartialCache"]
 
 STAGES = ("checks", "compile")
-# (digest, diagnostic rows, entries, marshalled document data)
+# (digest and the document checks run, diagnostic rows, entries, marshalled document data)
 FileRecord = tuple[str, list[Any], list[Any], bytes]
 
 
@@ -65,7 +65,8 @@ class PartialCache:
         self.path = path
         self.status = "off" if path is None else "not read yet"
         self._loaded: dict[str, Any] | None = None if path is not None else {}
-        self._files: dict[str, FileRecord | FileResult] = {}
+        self._restored: dict[str, FileRecord] = {}
+        self._parsed: dict[str, tuple[FileResult, str]] = {}  # recorded only when saved
         self._memos: dict[str, Memo] = {}
 
     @classmethod
@@ -96,12 +97,14 @@ class PartialCache:
         if raw is None:
             return FileResult(SourceFile(name, b""), read_diags, [])
         source = SourceFile(name, raw)
+        checks = list(doc_checks)
+        key = _file_key(source, checks)
         record = self._previous.get("files", {}).get(name)
-        if record is not None and record[0] == source.digest:
-            self._files[name] = record
+        if record is not None and record[0] == key:
+            self._restored[name] = record
             return _restore(source, record)
-        result = file_result(*load_bytes(raw, name), doc_checks)
-        self._files[name] = result
+        result = file_result(*load_bytes(raw, name), checks)
+        self._parsed[name] = (result, key)
         return result
 
     # -- stage 3-4: objects -------------------------------------------------------------------
@@ -112,11 +115,10 @@ class PartialCache:
         return memo
 
     def stats(self) -> CacheStats:
-        restored = sum(not isinstance(v, FileResult) for v in self._files.values())
         return CacheStats(
             self.status,
-            restored,
-            len(self._files) - restored,
+            len(self._restored),
+            len(self._parsed),
             {s: m.reused for s, m in self._memos.items()},
             {s: m.computed for s, m in self._memos.items()},
         )
@@ -124,19 +126,16 @@ class PartialCache:
     def save(self) -> None:
         """Write this run's records; a stage that did not run keeps its previous records (they
         are checked again before any use). Raises OSError if the cache cannot be written."""
-        if self.path is None or not self._files:
+        if self.path is None or not (self._restored or self._parsed):
             return  # off, or the command stopped before reading the bundle: keep what is there
         with bulk_allocation():
             payload = self._payload()
             cache_file.write(self.path, payload)
 
     def _payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "files": {
-                name: v if not isinstance(v, FileResult) else _record(v)
-                for name, v in self._files.items()
-            }
-        }
+        files = dict(self._restored)
+        files.update((name, _record(result, key)) for name, (result, key) in self._parsed.items())
+        payload: dict[str, Any] = {"files": files}
         for stage in STAGES:
             memo = self._memos.get(stage)
             previous = self._previous.get(stage)
@@ -147,7 +146,13 @@ class PartialCache:
         return payload
 
 
-def _record(result: FileResult) -> FileRecord:
+def _file_key(source: SourceFile, doc_checks: list[DocCheck]) -> str:
+    """A file's record is reused for the same bytes checked by the same document checks."""
+    names = ",".join(f"{c.__module__}.{c.__qualname__}" for c in doc_checks)
+    return f"{source.digest}\0{names}"
+
+
+def _record(result: FileResult, key: str) -> FileRecord:
     documents = result.documents()
     entries = [
         (
@@ -161,7 +166,7 @@ def _record(result: FileResult) -> FileRecord:
         for e in result.entries
     ]
     data = marshal.dumps([documents[e.index].data for e in result.entries])
-    return (result.source.digest, [d.to_row() for d in result.diagnostics], entries, data)
+    return (key, [d.to_row() for d in result.diagnostics], entries, data)
 
 
 def _restore(source: SourceFile, record: FileRecord) -> FileResult:

@@ -162,3 +162,18 @@ def test_the_fact_table_is_compacted_when_mostly_dead(retail: Path) -> None:
     assert again.run(("u", 0), "fp", lambda view: 2) == 1  # reused: its fact did not change
     table2, records2 = again.state()
     assert len(table2) == 1 and records2[("u", 0)][1] == (0,)
+
+
+def test_a_file_record_is_reused_only_with_the_same_document_checks(retail: Path) -> None:
+    from focalctl.bundle.loader import discover
+    from focalctl.checks import DOCUMENT_CHECKS
+
+    files, _ = discover([retail])
+    plain = PartialCache.open([retail], Path("cache"))
+    for f, name in files:
+        plain.load(f, name)
+    plain.save()
+    checked = PartialCache.open([retail], Path("cache"))
+    for f, name in files:
+        checked.load(f, name, DOCUMENT_CHECKS)
+    assert (checked.stats().files_restored, checked.stats().files_parsed) == (0, 8)
