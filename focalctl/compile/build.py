@@ -118,15 +118,18 @@ def compile_bundle(bundle: Bundle, memo: Memo | None = None) -> dict[str, Compil
     """One snapshot per tenant of a bundle that validated without errors."""
     memo = memo or Memo(bundle)
     fragments: dict[str, list[Fragment]] = {}
+    files: dict[str, set[str]] = {}  # tenant → the files its objects come from
     for ref in bundle.sorted_refs():
+        files.setdefault(ref.tenant, set()).add(ref.file)
         if ref.kind == "Step":
             continue  # standalone steps are compiled into their scenario
         work = partial(_fragment, bundle, ref)
         fragment = memo.run((ref.file, ref.index), unit_fingerprint(bundle, ref, "first"), work)
         fragments.setdefault(ref.tenant, []).append(fragment)
     return {
-        tenant.name: _assemble(bundle, tenant.name, fragments[tenant.name])
-        for tenant in bundle.of_kind("Tenant")
+        ref.name: _assemble(bundle, ref.name, fragments[ref.name], files[ref.name])
+        for ref in bundle.sorted_refs()
+        if ref.kind == "Tenant"
     }
 
 
@@ -202,7 +205,9 @@ def _standalone_steps(view: View, scenario: BundleObject, prov: Provenance) -> l
     return steps
 
 
-def _assemble(bundle: Bundle, tenant: str, fragments: list[Fragment]) -> CompiledSnapshot:
+def _assemble(
+    bundle: Bundle, tenant: str, fragments: list[Fragment], files: set[str]
+) -> CompiledSnapshot:
     """The tenant's canonical bytes from its fragments (RFC 8785 is compositional: an object is
     its members, sorted by key, each serialised on its own), plus provenance and sources."""
     members: dict[str, list[tuple[str, bytes]]] = {section: [] for section in _SECTIONS.values()}
@@ -225,10 +230,7 @@ def _assemble(bundle: Bundle, tenant: str, fragments: list[Fragment]) -> Compile
         + b",".join(canonical_bytes(key) + b":" + top[key] for key in sorted(top, key=_jcs_order))
         + b"}"
     )
-    sources = {
-        path: "sha256:" + bundle.results[path].source.digest
-        for path in sorted({r.file for r in bundle.refs.values() if r.tenant == tenant})
-    }
+    sources = {path: "sha256:" + bundle.results[path].source.digest for path in sorted(files)}
     digest = hashlib.sha256(
         "".join(f"{p}\0{d}\n" for p, d in sorted(sources.items())).encode()
     ).hexdigest()

@@ -123,3 +123,13 @@ def test_two_processes_with_different_hash_seeds_and_cwd_agree(tmp_path: Path) -
         assert proc.returncode == 0, proc.stderr
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1] == REFERENCE.raw
+
+
+def test_snapshots_assembled_from_fragments_are_the_canonical_bytes_of_their_body() -> None:
+    """RFC 8785 is compositional: the bytes spliced from per-object fragments equal the
+    canonical serialisation of the whole body."""
+    from runtime.snapshot import canonical_bytes
+
+    for bundle in (EXAMPLE, REPO / "examples" / "clinic", REPO / "agents.d"):
+        for snap in compile_paths([bundle]).snapshots.values():
+            assert canonical_bytes(snap.body) == snap.raw
