@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from focalctl.bundle.loader import Composer, Document, SourceFile, discover, load_file
 from focalctl.bundle.models import BundleObject, build_object
@@ -44,17 +44,17 @@ DepKey = tuple[str, ...]  # a fact of the index, see Bundle.fingerprint
 DocCheck = Callable[[Document], Iterable[Diagnostic]]
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
+class ObjectRef(NamedTuple):
     """Where an object's document is, and what the indexes need of it without building it.
 
     ``attrs``: for a ``Step``, the scenario it attaches to; for an ``Agent``, the scenarios it
-    lists (each once, in order); nothing for other kinds.
+    lists (each once, in order); nothing for other kinds. (A tuple: a warm run restores one
+    per object, and a frozen dataclass costs several times more to create.)
     """
 
     key: Key
     file: str
-    index: int
+    document: int  # its index among the documents of its file
     attrs: tuple[str, ...] = ()
 
     @property
@@ -70,11 +70,10 @@ class ObjectRef:
         return self.key[2]
 
 
-@dataclass(frozen=True, slots=True)
-class DocEntry:
+class DocEntry(NamedTuple):
     """One document of a file that passed the header check."""
 
-    index: int
+    document: int
     line: int
     kind: str
     api_version: str
@@ -108,8 +107,8 @@ class FileResult:
             assert self.restore is not None, "a restored file result carries its documents' data"
             compose = Composer(self.source.raw, self.source.path)
             self._documents = {
-                e.index: Document(
-                    self.source.path, e.index, d, e.line, e.kind, e.api_version, compose=compose
+                e.document: Document(
+                    self.source.path, e.document, d, e.line, e.kind, e.api_version, compose=compose
                 )
                 for e, d in zip(self.entries, self.restore(), strict=True)
             }
@@ -217,7 +216,7 @@ class Bundle:
     # -- objects ----------------------------------------------------------------------------
 
     def object(self, ref: ObjectRef) -> BundleObject:
-        return self.results[ref.file].object_at(ref.index)
+        return self.results[ref.file].object_at(ref.document)
 
     def get(self, tenant: str, kind: str, name: str) -> BundleObject | None:
         ref = self.refs.get((tenant, kind, name))
@@ -311,7 +310,7 @@ class Bundle:
         if what == "obj":
             ref = self.refs.get((dep[1], dep[2], dep[3]))
             value = (
-                f"{ref.file}\0{ref.index}\0{self.results[ref.file].source.digest}" if ref else ""
+                f"{ref.file}\0{ref.document}\0{self.results[ref.file].source.digest}" if ref else ""
             )
         elif what == "decl":
             value = "1" if (dep[1], dep[2], dep[3]) in self.declared else ""

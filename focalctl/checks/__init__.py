@@ -55,10 +55,12 @@ def run_checks(bundle: Bundle, memo: Memo | None = None) -> list[Diagnostic]:
     rows: list[Row] = []
     for ref in bundle.sorted_refs():
         work = partial(_check_unit, bundle, ref, CHECKS)
-        rows.extend(memo.run((ref.file, ref.index), unit_fingerprint(bundle, ref, "first"), work))
+        rows.extend(
+            memo.run((ref.file, ref.document), unit_fingerprint(bundle, ref, "first"), work)
+        )
     for ref in bundle.duplicate_refs:
         work = partial(_check_unit, bundle, ref, DUPLICATE_CHECKS)
-        rows.extend(memo.run((ref.file, ref.index), unit_fingerprint(bundle, ref, "dup"), work))
+        rows.extend(memo.run((ref.file, ref.document), unit_fingerprint(bundle, ref, "dup"), work))
     return list(settings.dedupe(Diagnostic.from_row(row) for row in rows))
 
 

@@ -124,7 +124,7 @@ def compile_bundle(bundle: Bundle, memo: Memo | None = None) -> dict[str, Compil
         if ref.kind == "Step":
             continue  # standalone steps are compiled into their scenario
         work = partial(_fragment, bundle, ref)
-        fragment = memo.run((ref.file, ref.index), unit_fingerprint(bundle, ref, "first"), work)
+        fragment = memo.run((ref.file, ref.document), unit_fingerprint(bundle, ref, "first"), work)
         fragments.setdefault(ref.tenant, []).append(fragment)
     return {
         ref.name: _assemble(bundle, ref.name, fragments[ref.name], files[ref.name])

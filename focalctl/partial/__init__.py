@@ -156,7 +156,7 @@ def _record(result: FileResult, key: str) -> FileRecord:
     documents = result.documents()
     entries = [
         (
-            e.index,
+            e.document,
             e.line,
             e.kind,
             e.api_version,
@@ -165,7 +165,7 @@ def _record(result: FileResult, key: str) -> FileRecord:
         )
         for e in result.entries
     ]
-    data = marshal.dumps([documents[e.index].data for e in result.entries])
+    data = marshal.dumps([documents[e.document].data for e in result.entries])
     return (key, [d.to_row() for d in result.diagnostics], entries, data)
 
 
