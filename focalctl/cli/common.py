@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from focalctl.partial import PartialCache
 
@@ -42,9 +43,9 @@ def console(stderr: bool = False) -> Console:
 def fail(message: str, hint: str | None = None, code: int = EXIT_ERROR) -> NoReturn:
     """Print a one-line error (and how to fix it) to stderr and exit."""
     err = console(stderr=True)
-    err.print(f"[bold red]error[/]: {message}")
+    err.print(f"[bold red]error[/]: {escape(message)}")  # messages may quote [brackets]
     if hint:
-        err.print(f"  [cyan]help[/]: {hint}")
+        err.print(f"  [cyan]help[/]: {escape(hint)}")
     raise typer.Exit(code)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from focalctl.cli.app import app
@@ -54,13 +55,14 @@ def explain_cmd(
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    table = Table(title=f"{target} on {profile or 'no channel'} ({origin})")
+    table = Table(title=escape(f"{target} on {profile or 'no channel'} ({origin})"))
     table.add_column("setting", no_wrap=True)
     table.add_column("value", max_width=40, overflow="ellipsis", no_wrap=True)
     table.add_column("level", no_wrap=True)
     table.add_column("from", no_wrap=True)
     for r in rows:
-        table.add_row(r.setting, json.dumps(r.value, ensure_ascii=False), r.level, r.source)
+        value = json.dumps(r.value, ensure_ascii=False)
+        table.add_row(escape(r.setting), escape(value), r.level, escape(r.source))
     console().print(table)
 
 

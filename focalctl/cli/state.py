@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from focalctl.cli.app import app
@@ -284,8 +285,8 @@ def history(
             r.snapshot_id[:19] + "…",
             kind,
             f"{r.created_at:%Y-%m-%d %H:%M:%S}",
-            r.author,
-            r.message,
+            escape(r.author),
+            escape(r.message),  # free text: "[/x]" must print, not parse as markup
         )
     console().print(table)
 
