@@ -114,11 +114,6 @@ class FileResult:
             }
         return self._documents
 
-    @property
-    def fresh(self) -> bool:
-        """Parsed in this run (not restored from the cache)."""
-        return self.restore is None
-
     def object_at(self, index: int) -> BundleObject:
         obj = self._objects.get(index)
         if obj is None:
@@ -188,6 +183,13 @@ class Bundle:
         self._sorted: list[Key] | None = None
         self._groups: dict[str, dict[Any, list[str]]] = {}
         self._fingerprints: dict[DepKey, str] = {}
+        self._name_facts: dict[str, Callable[[str, str], list[str]]] = {
+            "declnames": self.declared_names,
+            "objnames": self.object_names,
+            "defining": self.tenants_defining,
+            "steps": self.standalone_steps,
+            "agents": self.agents_listing,
+        }
         for result in results:
             self.results[result.path] = result
             for entry in result.entries:
@@ -320,14 +322,7 @@ class Bundle:
             result = self.results.get(dep[1])
             value = result.source.digest if result is not None else ""
         else:
-            lookup: dict[str, Callable[[str, str], list[str]]] = {
-                "declnames": self.declared_names,
-                "objnames": self.object_names,
-                "defining": self.tenants_defining,
-                "steps": self.standalone_steps,
-                "agents": self.agents_listing,
-            }
-            value = "\0".join(lookup[what](dep[1], dep[2]))
+            value = "\0".join(self._name_facts[what](dep[1], dep[2]))
         self._fingerprints[dep] = value
         return value
 
