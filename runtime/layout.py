@@ -23,6 +23,7 @@ from typing import Any
 
 DEFAULT_PREFIX = "focal"
 POINTER_NAME = "current.json"
+POINTER_MAX_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +46,18 @@ class Pointer:
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Pointer:
-        """Parse a pointer; raises ``ValueError`` with a reason when it is malformed."""
+        """Parse a pointer; raises ``ValueError`` with a reason when it is malformed.
+
+        A pointer is a few hundred bytes; anything over :data:`POINTER_MAX_BYTES` is refused
+        before parsing, so no pointer (or pub/sub hint) can make the parser recurse deeply."""
+        if len(raw) > POINTER_MAX_BYTES:
+            raise ValueError(
+                f"pointer is {len(raw)} bytes; a pointer is a small JSON object "
+                f"(at most {POINTER_MAX_BYTES} bytes)"
+            )
         try:
             data: Any = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ValueError(f"pointer is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError("pointer is not a JSON object")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from runtime.registry import Active, Rejection, SnapshotRegistry
+
+if TYPE_CHECKING:
+    from runtime.sources.base import SourceHealth
 
 
 class Metrics:
@@ -38,6 +46,11 @@ class Metrics:
     def attach(self, snapshots: SnapshotRegistry) -> None:
         snapshots.listeners.append(self._on_event)
 
+    def watch(self, sources: Sequence[SourceHealth]) -> None:
+        """Expose each source's state at scrape time (``focal_source_up``, restarts)."""
+        if sources:
+            self.registry.register(_SourceCollector(sources))
+
     def _on_event(
         self, tenant: str, active: Active | None, rejection: Rejection | None, seconds: float
     ) -> None:
@@ -48,3 +61,23 @@ class Metrics:
             self.stale.labels(tenant).set(1 if active.stale else 0)
         if rejection is not None:
             self.rejected.labels(tenant, rejection.reason).inc()
+
+
+class _SourceCollector(Collector):
+    def __init__(self, sources: Sequence[SourceHealth]) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "focal_source_up", "1 while the source's loop runs", labels=["source"]
+        )
+        restarts = CounterMetricFamily(
+            "focal_source_restarts",
+            "Times the source's loop failed and was restarted",
+            labels=["source"],
+        )
+        for health in self.sources:
+            up.add_metric([health.name], 1 if health.state == "running" else 0)
+            restarts.add_metric([health.name], health.restarts)
+        yield up
+        yield restarts

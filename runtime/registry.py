@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from runtime.reasons import Reason
 from runtime.settings import resolve, winners
 from runtime.snapshot import SettingsIndex, SnapshotError, index_adapter, load_settings_index
 
@@ -27,8 +28,11 @@ log = logging.getLogger("focal.runtime")
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
+    """A refused candidate. It stands while the source's candidate for the tenant is this one;
+    a good load, a pointer that moves elsewhere, or a pointer that disappears clears it."""
+
     snapshot: str
-    reason: str
+    reason: Reason
     message: str
     at: datetime
     version: int | None = None
@@ -36,8 +40,9 @@ class Rejection:
     def to_json(self) -> dict[str, Any]:
         return {
             "snapshot": self.snapshot,
-            "reason": self.reason,
+            "reason": str(self.reason),
             "message": self.message,
+            "fix": self.reason.fix,
             "at": self.at.isoformat(),
             "version": self.version,
         }
@@ -94,7 +99,19 @@ class SnapshotRegistry:
         return sorted(self._rejected)
 
     def last_rejected(self, tenant: str) -> Rejection | None:
+        """The rejection of the tenant's current candidate, if that candidate was refused."""
         return self._rejected.get(tenant)
+
+    def status(self, tenant: str) -> str:
+        """``ok`` (serving its newest release), ``stale`` (serving a cached copy the source has
+        not confirmed), ``degraded`` (serving, but the newest candidate was refused) or
+        ``unavailable`` (nothing to serve)."""
+        active = self._active.get(tenant)
+        if active is None:
+            return "unavailable"
+        if tenant in self._rejected:
+            return "degraded"
+        return "stale" if active.stale else "ok"
 
     def version(self, tenant: str) -> int:
         current = self._active.get(tenant)
@@ -140,14 +157,23 @@ class SnapshotRegistry:
             return None
         except (ValidationError, KeyError, ValueError) as exc:
             self.reject(
-                tenant, snapshot_id, "schema-invalid", f"settings do not resolve: {exc}", version
+                tenant,
+                snapshot_id,
+                Reason.SCHEMA_INVALID,
+                f"settings do not resolve: {exc}",
+                version,
             )
+            return None
+        except Exception as exc:  # a candidate, however odd, never takes the loader down
+            log.exception("loading %s candidate %s failed", tenant, snapshot_id)
+            self.reject(tenant, snapshot_id, Reason.LOAD_ERROR, _describe(exc), version)
             return None
         with self._lock:
             current = self._active.get(tenant)
             if current is not None and version < current.version:
                 return None
             self._active[tenant] = active
+            self._rejected.pop(tenant, None)
         elapsed = time.perf_counter() - started
         log.info(
             "loaded %s version %d (%s) from %s in %.1f ms",
@@ -157,24 +183,47 @@ class SnapshotRegistry:
             source,
             elapsed * 1000,
         )
-        for listener in self.listeners:
-            listener(tenant, active, None, elapsed)
+        self._notify(tenant, active, None, elapsed)
         return active
 
     def wants(self, tenant: str, version: int, snapshot_id: str) -> bool:
         """Is a pointer to (version, snapshot) news? A stale snapshot confirmed by its source
-        becomes fresh without a reload; anything not newer than the active version is ignored."""
+        becomes fresh without a reload; anything not newer than the active version is ignored
+        (and replaces a refused candidate); a candidate refused for a permanent reason is not
+        read again until the pointer moves."""
+        refused = self._rejected.get(tenant)
+        if refused is not None and (refused.version, refused.snapshot) == (version, snapshot_id):
+            if refused.reason.permanent:
+                return False
         current = self._active.get(tenant)
         if current is None:
             return True
         if current.stale and current.version == version and current.id == snapshot_id:
             current.stale = False
+            self._rejected.pop(tenant, None)
             return False
-        return version > current.version or current.stale
+        news = version > current.version or current.stale
+        if not news:
+            self._rejected.pop(tenant, None)
+        return news
 
     def reject(
-        self, tenant: str, snapshot_id: str, reason: str, message: str, version: int | None = None
+        self,
+        tenant: str,
+        snapshot_id: str,
+        reason: Reason,
+        message: str,
+        version: int | None = None,
     ) -> None:
+        """Refuse a candidate. The same candidate refused again for the same reason (a rescan,
+        a repeated hint) is logged and counted once."""
+        previous = self._rejected.get(tenant)
+        if previous is not None and (previous.snapshot, previous.version, previous.reason) == (
+            snapshot_id,
+            version,
+            reason,
+        ):
+            return
         rejection = Rejection(snapshot_id, reason, message, datetime.now(UTC), version)
         self._rejected[tenant] = rejection
         log.warning(
@@ -185,11 +234,35 @@ class SnapshotRegistry:
             reason,
             message,
         )
+        self._notify(tenant, None, rejection, 0.0)
+
+    def clear_rejection(self, tenant: str) -> None:
+        """The tenant's refused candidate is gone (its pointer was removed)."""
+        self._rejected.pop(tenant, None)
+
+    def keep_rejections(self, tenants: set[str]) -> None:
+        """After a full scan: only tenants that still have a pointer keep their rejection."""
+        for tenant in [t for t in self._rejected if t not in tenants]:
+            del self._rejected[tenant]
+
+    def _notify(
+        self, tenant: str, active: Active | None, rejection: Rejection | None, seconds: float
+    ) -> None:
         for listener in self.listeners:
-            listener(tenant, None, rejection, 0.0)
+            try:
+                listener(tenant, active, rejection, seconds)
+            except Exception:  # a listener (metrics, GC) must not undo or block a swap
+                log.exception("snapshot listener %r failed", listener)
 
     @staticmethod
     def _warm(active: Active) -> None:
         """Build derived structures before the swap: resolve every agent's default settings."""
         for name in active.index.agents:
             active.effective(name, None, None, None)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if len(text) > 300:
+        text = text[:300] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

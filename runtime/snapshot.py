@@ -29,6 +29,7 @@ from typing import Any, Generic, TypeVar
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from runtime.reasons import Reason
 from runtime.settings import Layer, chain
 from runtime.spec import (
     AgentSpec,
@@ -262,18 +263,9 @@ def index_adapter() -> TypeAdapter[dict[str, Any]]:
 
 
 class SnapshotError(Exception):
-    """A candidate snapshot that must not be served. ``reason`` is a stable slug."""
+    """A candidate snapshot that must not be served, with its :class:`Reason`."""
 
-    REASONS = (
-        "truncated",
-        "not-json",
-        "digest-mismatch",
-        "schema-invalid",
-        "future-format",
-        "wrong-tenant",
-    )
-
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
@@ -347,7 +339,11 @@ def _verify(raw: bytes, expected_id: str | None) -> str:
     actual = snapshot_id(raw)
     if expected_id is not None and actual != expected_id:
         stripped = raw.rstrip()
-        reason = "truncated" if not stripped or not stripped.endswith(b"}") else "digest-mismatch"
+        reason = (
+            Reason.TRUNCATED
+            if not stripped or not stripped.endswith(b"}")
+            else Reason.DIGEST_MISMATCH
+        )
         raise SnapshotError(reason, f"content hashes to {actual}, expected {expected_id}")
     return actual
 
@@ -356,34 +352,38 @@ def _check_header(fmt: str, name: str, tenant: str | None) -> None:
     if fmt not in SUPPORTED_FORMATS:
         raise _format_error(fmt)
     if tenant is not None and name != tenant:
-        raise SnapshotError("wrong-tenant", f"snapshot is for tenant {name!r}, expected {tenant!r}")
+        raise SnapshotError(
+            Reason.WRONG_TENANT, f"snapshot is for tenant {name!r}, expected {tenant!r}"
+        )
 
 
 def _format_error(fmt: object) -> SnapshotError:
     if isinstance(fmt, str) and fmt.startswith("focal.snapshot/"):
         return SnapshotError(
-            "future-format",
+            Reason.FUTURE_FORMAT,
             f"format {fmt!r} is newer than this runtime understands ({SNAPSHOT_FORMAT})",
         )
-    return SnapshotError("schema-invalid", f"unknown snapshot format {fmt!r}")
+    return SnapshotError(Reason.SCHEMA_INVALID, f"unknown snapshot format {fmt!r}")
 
 
 def _classify(raw: bytes, exc: ValidationError) -> SnapshotError:
     """Why a candidate failed validation: truncated, not JSON, a newer format, or the schema."""
     try:
         data = json.loads(raw)
+    except RecursionError:
+        return SnapshotError(Reason.TOO_DEEP, "JSON nests deeper than the parser allows")
     except json.JSONDecodeError as err:
         if err.pos >= len(raw.rstrip()):
-            return SnapshotError("truncated", f"JSON ends early: {err.msg} at byte {err.pos}")
-        return SnapshotError("not-json", f"not valid JSON: {err}")
+            return SnapshotError(Reason.TRUNCATED, f"JSON ends early: {err.msg} at byte {err.pos}")
+        return SnapshotError(Reason.NOT_JSON, f"not valid JSON: {err}")
     except (ValueError, UnicodeDecodeError) as err:
-        return SnapshotError("not-json", f"not valid JSON: {err}")
+        return SnapshotError(Reason.NOT_JSON, f"not valid JSON: {err}")
     if not isinstance(data, dict):
-        return SnapshotError("schema-invalid", "a snapshot is a JSON object")
+        return SnapshotError(Reason.SCHEMA_INVALID, "a snapshot is a JSON object")
     if data.get("format") not in SUPPORTED_FORMATS:
         return _format_error(data.get("format"))
     first = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in first["loc"])
     return SnapshotError(
-        "schema-invalid", f"{exc.error_count()} error(s), first at {where}: {first['msg']}"
+        Reason.SCHEMA_INVALID, f"{exc.error_count()} error(s), first at {where}: {first['msg']}"
     )

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from focalctl.cli.app import app
-from focalctl.cli.common import console, fail
+from focalctl.cli.common import EXIT_USAGE, console, fail
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
 
 
 @app.command()
@@ -22,17 +31,19 @@ def serve(
     ] = "file:.focal/live",
     env: Annotated[str, typer.Option("--env", envvar="FOCAL_ENV")] = "dev",
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8080,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
     cache_dir: Annotated[
         Path,
         typer.Option(
-            "--cache-dir", help="Last good snapshots, for booting while the source is down."
+            "--cache-dir",
+            help="Last good snapshots, served (as stale) when the source is down or damaged.",
         ),
     ] = Path(".focal/cache/runtime"),
     resync: Annotated[
-        float, typer.Option("--resync", help="Seconds between full rescans of the source.")
+        float,
+        typer.Option("--resync", min=0.1, help="Seconds between full rescans of the source."),
     ] = 15.0,
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: Annotated[LogLevel, typer.Option("--log-level")] = LogLevel.info,
 ) -> None:
     """Run the runtime: hot-load released snapshots and serve them over HTTP."""
     import uvicorn
@@ -41,11 +52,10 @@ def serve(
     from runtime.metrics import Metrics
     from runtime.registry import SnapshotRegistry
     from runtime.server import create_app
-    from runtime.sources import FileSource, RedisSource
-    from runtime.sources.base import Source, boot_from_cache
+    from runtime.sources import FileSource, SourceError, boot_from_cache, open_source
 
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
     registry = SnapshotRegistry()
@@ -53,26 +63,30 @@ def serve(
     metrics.attach(registry)
     registry.listeners.append(_freeze_after_swap)
     cache = LocalCache(cache_dir)
-    src: Source
-    if source.startswith("file:"):
-        root = Path(source.removeprefix("file:") or ".")
-        src = FileSource(root, env, registry, cache, resync_interval=resync)
+    try:
+        src = open_source(source, env, registry, cache, resync_interval=resync)
+    except SourceError as exc:
+        fail(str(exc), exc.hint, code=EXIT_USAGE)
+    restored = boot_from_cache(registry, cache, env)
+    if restored:
+        console(stderr=True).print(
+            f"restored {restored} tenant(s) from {escape(str(cache_dir))} "
+            "(stale until the source confirms them)"
+        )
+    if isinstance(src, FileSource):
         src.scan()
-    elif source.startswith(("redis://", "rediss://")):
-        restored = boot_from_cache(registry, cache, env)
-        src = RedisSource(source, env, registry, cache, resync_interval=resync)
-        if restored:
-            console(stderr=True).print(
-                f"restored {restored} tenant(s) from {cache_dir} (stale until Redis answers)"
-            )
-    else:
-        fail(f"unknown source {source!r}", "use --source file:DIR or --source redis://HOST:PORT/DB")
     tenants = ", ".join(f"{t} v{registry.version(t)}" for t in registry.tenants()) or "none yet"
     console(stderr=True).print(
-        f"focal runtime on http://{host}:{port} from {src.name} (env {env}); loaded: {tenants}"
+        escape(
+            f"focal runtime on http://{host}:{port} from {src.name} (env {env}); loaded: {tenants}"
+        )
     )
     uvicorn.run(
-        create_app(registry, [src]), host=host, port=port, log_level="warning", access_log=False
+        create_app(registry, [src], metrics),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
     )
 
 

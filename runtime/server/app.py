@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.metrics import Metrics
 from runtime.registry import Active, SnapshotRegistry
-from runtime.sources.base import Source
+from runtime.sources.base import Source, SourceHealth, supervise
 
 HEADER = "X-Focal-Snapshot"
 
@@ -34,6 +34,20 @@ def _error(status: int, code: str, message: str, snapshot: str = "none") -> JSON
     )
 
 
+def _tenant_health(registry: SnapshotRegistry, name: str) -> dict[str, Any]:
+    active = registry.get(name)
+    rejected = registry.last_rejected(name)
+    return {
+        "status": registry.status(name),
+        "version": active.version if active else None,
+        "snapshot": active.id if active else None,
+        "loaded_at": active.loaded_at.isoformat() if active else None,
+        "source": active.source if active else None,
+        "stale": active.stale if active else True,
+        "last_rejected": rejected.to_json() if rejected else None,
+    }
+
+
 def create_app(
     registry: SnapshotRegistry, sources: Sequence[Source] = (), metrics: Metrics | None = None
 ) -> FastAPI:
@@ -41,9 +55,15 @@ def create_app(
         metrics = Metrics()
         metrics.attach(registry)
 
+    healths = [SourceHealth(s.name) for s in sources]
+    metrics.watch(healths)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(s.run(), name=s.name) for s in sources]
+        tasks = [
+            asyncio.create_task(supervise(s, h), name=s.name)
+            for s, h in zip(sources, healths, strict=True)
+        ]
         try:
             yield
         finally:
@@ -52,7 +72,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
 
     app = FastAPI(title="Focal runtime", lifespan=lifespan, docs_url=None, redoc_url=None)
-    config_cache: dict[str, tuple[tuple[str, bool], bytes]] = {}
+    config_cache: dict[str, tuple[tuple[str, int, bool], bytes]] = {}
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -80,38 +100,41 @@ def create_app(
         return active
 
     @app.get("/healthz")
-    async def healthz() -> JSONResponse:
-        tenants: dict[str, Any] = {}
-        for name in registry.tenants():
-            active = registry.get(name)
-            assert active is not None
-            rejected = registry.last_rejected(name)
-            tenants[name] = {
-                "version": active.version,
-                "snapshot": active.id,
-                "loaded_at": active.loaded_at.isoformat(),
-                "source": active.source,
-                "stale": active.stale,
-                "last_rejected": rejected.to_json() if rejected else None,
-            }
-        for name in set(registry.rejected_tenants()) - set(tenants):
-            rejected = registry.last_rejected(name)
-            tenants[name] = {
-                "version": None,
-                "snapshot": None,
-                "stale": True,
-                "last_rejected": rejected.to_json() if rejected else None,
-            }
-        ok = bool(tenants) and all(t["snapshot"] for t in tenants.values())
+    async def healthz(tenant: str | None = None) -> JSONResponse:
+        names = sorted(set(registry.tenants()) | set(registry.rejected_tenants()))
+        if tenant is not None:
+            names = [tenant]
+        tenants = {name: _tenant_health(registry, name) for name in names}
+        problems = [
+            f"tenant {name}: {entry['status']}"
+            + (f" ({entry['last_rejected']['reason']})" if entry["last_rejected"] else "")
+            for name, entry in tenants.items()
+            if entry["status"] != "ok"
+        ]
+        source_states = [
+            h.to_json(getattr(s, "problem", None)) for s, h in zip(sources, healths, strict=True)
+        ]
+        if tenant is None:
+            problems += [
+                f"source {state['name']}: {state['state']}: {state['error']}"
+                for state in source_states
+                if state["state"] != "running" or state["error"]
+            ]
+        # Ready while it serves something: a tenant whose candidates are refused must not take
+        # the others out of a load balancer. ?tenant=T asks about T alone.
+        ready = any(entry["snapshot"] for entry in tenants.values())
         header = (
             ",".join(f"{n}={t['snapshot']}" for n, t in sorted(tenants.items()) if t["snapshot"])
             or "none"
         )
-        return JSONResponse(
-            {"status": "ok" if ok else "degraded", "tenants": tenants},
-            status_code=200 if ok else 503,
-            headers={HEADER: header},
-        )
+        body: dict[str, Any] = {
+            "status": "ok" if ready and not problems else "degraded" if ready else "unavailable",
+            "tenants": tenants,
+            "problems": problems or ([] if ready else ["no snapshot is loaded yet"]),
+        }
+        if tenant is None:
+            body["sources"] = source_states
+        return JSONResponse(body, status_code=200 if ready else 503, headers={HEADER: header})
 
     @app.get("/metrics")
     async def prometheus() -> Response:
@@ -127,7 +150,8 @@ def create_app(
         if isinstance(active, JSONResponse):
             return active
         cached = config_cache.get(tenant)
-        if cached is None or cached[0] != (active.id, active.stale):
+        key = (active.id, active.version, active.stale)
+        if cached is None or cached[0] != key:
             head = {
                 "tenant": tenant,
                 "version": active.version,
@@ -136,7 +160,7 @@ def create_app(
             }
             # The canonical snapshot bytes are spliced in as they are: no re-serialisation.
             body = json.dumps(head)[:-1].encode() + b', "config": ' + active.raw + b"}"
-            cached = ((active.id, active.stale), body)
+            cached = (key, body)
             config_cache[tenant] = cached
         return Response(cached[1], media_type="application/json", headers={HEADER: active.id})
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from watchfiles import awatch
 
 from runtime.cache import LocalCache
-from runtime.layout import Pointer, snapshot_path
+from runtime.layout import POINTER_NAME, Pointer, snapshot_path
+from runtime.reasons import Reason
 from runtime.registry import SnapshotRegistry
 from runtime.sources.base import accept
 
@@ -50,46 +51,64 @@ class FileSource:
         self.mode = "polling" if self.force_polling else "inotify"
 
     def scan(self) -> int:
-        """Load every pointer newer than what is active; returns how many were swapped in."""
+        """Load every pointer newer than what is active; returns how many were swapped in.
+
+        Never raises for a candidate: whatever goes wrong with one tenant's pointer or snapshot
+        rejects that candidate with a reason, and the other tenants are still scanned."""
         swapped = 0
-        tenants_dir = self.root / "tenants"
-        if not tenants_dir.is_dir():
+        try:
+            pointer_files = sorted((self.root / "tenants").glob(f"*/{self.env}/{POINTER_NAME}"))
+        except OSError as exc:
+            log.warning("cannot list %s: %s", self.root / "tenants", exc)
             return 0
-        for pointer_file in sorted(tenants_dir.glob(f"*/{self.env}/current.json")):
+        seen: set[str] = set()
+        for pointer_file in pointer_files:
             tenant = pointer_file.parent.parent.name
+            seen.add(tenant)
             try:
-                pointer = Pointer.from_json(pointer_file.read_bytes())
-            except FileNotFoundError:
-                continue
-            except ValueError as exc:
-                self.registry.reject(tenant, "-", "bad-pointer", f"{pointer_file}: {exc}")
-                continue
-            if pointer.tenant != tenant or pointer.env != self.env:
-                self.registry.reject(
-                    tenant,
-                    pointer.snapshot,
-                    "wrong-tenant",
-                    f"{pointer_file} names {pointer.tenant}/{pointer.env}",
-                )
-                continue
-            if not self.registry.wants(tenant, pointer.version, pointer.snapshot):
-                continue
-            try:
-                raw = snapshot_path(self.root, pointer.snapshot).read_bytes()
-            except OSError as exc:
-                self.registry.reject(
-                    tenant,
-                    pointer.snapshot,
-                    "missing",
-                    f"snapshot file unreadable: {exc.strerror or exc}",
-                    pointer.version,
-                )
-                continue
-            if accept(self.registry, self.cache, pointer, raw, self.name):
-                swapped += 1
+                swapped += self._load(tenant, pointer_file)
+            except Exception as exc:  # one bad candidate never stops the source
+                log.exception("reading the %s candidate at %s failed", tenant, pointer_file)
+                self.registry.reject(tenant, "-", Reason.LOAD_ERROR, f"{pointer_file}: {exc!r}")
+        self.registry.keep_rejections(seen)
         return swapped
 
+    def _load(self, tenant: str, pointer_file: Path) -> int:
+        try:
+            pointer = Pointer.from_json(pointer_file.read_bytes())
+        except FileNotFoundError:  # removed between the listing and the read
+            self.registry.clear_rejection(tenant)
+            return 0
+        except (OSError, ValueError) as exc:
+            self.registry.reject(tenant, "-", Reason.BAD_POINTER, f"{pointer_file}: {exc}")
+            return 0
+        if pointer.tenant != tenant or pointer.env != self.env:
+            self.registry.reject(
+                tenant,
+                pointer.snapshot,
+                Reason.WRONG_TENANT,
+                f"{pointer_file} names {pointer.tenant}/{pointer.env}",
+            )
+            return 0
+        if not self.registry.wants(tenant, pointer.version, pointer.snapshot):
+            return 0
+        try:
+            raw = snapshot_path(self.root, pointer.snapshot).read_bytes()
+        except OSError as exc:
+            self.registry.reject(
+                tenant,
+                pointer.snapshot,
+                Reason.MISSING,
+                f"snapshot file unreadable: {exc.strerror or exc}",
+                pointer.version,
+            )
+            return 0
+        return 1 if accept(self.registry, self.cache, pointer, raw, self.name) else 0
+
     async def run(self) -> None:
+        """Scan, then watch until cancelled. Only a failure of the watch itself switches to
+        polling; a failure of polling too ends ``run`` with the error, for the supervisor
+        (:func:`runtime.sources.base.supervise`) to log, report and restart."""
         self.scan()
         resync = asyncio.create_task(self._resync())
         try:
@@ -97,12 +116,12 @@ class FileSource:
                 try:
                     await self._watch()
                     return
-                except (OSError, RuntimeError) as exc:
+                except _WatchFailed as failed:
                     if self.force_polling:
-                        raise
+                        raise RuntimeError(f"polling {self.root} failed: {failed.error}") from None
                     log.warning(
                         "file watch unavailable (%s); falling back to polling every %d ms",
-                        exc,
+                        failed.error,
                         POLL_MS,
                     )
                     self.force_polling, self.mode = True, "polling"
@@ -110,9 +129,10 @@ class FileSource:
             resync.cancel()
 
     async def _watch(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            raise _WatchFailed(FileNotFoundError(f"{self.root} is not a directory"))
         ready = False
-        async for changes in awatch(
+        watch = awatch(
             self.root,
             debounce=DEBOUNCE_MS,
             step=10,
@@ -122,7 +142,14 @@ class FileSource:
             ignore_permission_denied=True,
             rust_timeout=200,
             yield_on_timeout=True,
-        ):
+        )
+        while True:
+            try:
+                changes = await anext(watch)
+            except StopAsyncIteration:
+                return
+            except (OSError, RuntimeError) as exc:  # the watch itself, never a scan
+                raise _WatchFailed(exc) from exc
             if changes or not ready:
                 # The first (empty) yield means the watch is in place: rescan once so a
                 # release written while it was being set up is not missed.
@@ -133,3 +160,9 @@ class FileSource:
         while True:
             await asyncio.sleep(self.resync_interval)
             self.scan()
+
+
+class _WatchFailed(Exception):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error

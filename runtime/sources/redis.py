@@ -9,7 +9,6 @@ with exponential backoff and jitter while the last good snapshots keep serving.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -25,6 +24,7 @@ from runtime.layout import (
     redis_current_key,
     redis_snapshot_key,
 )
+from runtime.reasons import Reason
 from runtime.registry import SnapshotRegistry
 from runtime.sources.base import accept
 
@@ -54,6 +54,7 @@ class RedisSource:
         )
         self.connected = False
         self.reconnects = 0
+        self.problem: str | None = None  # shown on /healthz while it lasts
 
     async def run(self) -> None:
         delay = 0.1
@@ -64,10 +65,14 @@ class RedisSource:
             try:
                 await self._session(client)
             except (RedisError, OSError) as exc:
-                if self.connected:
+                if self.connected or self.reconnects == 0:
                     log.warning(
-                        "lost Redis at %s: %s; serving the last good snapshots", self.name, exc
+                        "%s Redis at %s: %s; serving the last good snapshots, retrying with backoff",
+                        "lost" if self.connected else "cannot reach",
+                        self.name,
+                        exc,
                     )
+                self.problem = f"not connected to Redis at {self.name}: {exc}"
                 self.connected = False
                 self.reconnects += 1
                 await asyncio.sleep(delay * (0.5 + random.random()))
@@ -81,7 +86,9 @@ class RedisSource:
         pubsub = client.pubsub()
         await pubsub.subscribe(redis_channel(self.prefix))
         try:
-            self.connected = True
+            if not self.connected and self.reconnects:
+                log.info("connected to Redis at %s", self.name)
+            self.connected, self.problem = True, None
             await self.scan(client)  # on every (re)connect: read the truth, not the hints
             loop = asyncio.get_running_loop()
             next_resync = loop.time() + self.resync_interval
@@ -99,37 +106,65 @@ class RedisSource:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _hint(self, client: aioredis.Redis, data: object) -> None:
+        """A message names a tenant (load its pointer) or nothing usable (rescan everything).
+        It is never trusted further: oversized or deeply nested ones count as 'rescan'."""
         try:
-            hint = json.loads(data) if isinstance(data, (bytes, str)) else None
-            tenant = hint.get("tenant") if isinstance(hint, dict) else None
+            hint = Pointer.from_json(data) if isinstance(data, (bytes, str)) else None
         except ValueError:
-            tenant = None
-        if isinstance(tenant, str) and hint.get("env") in (self.env, None):  # type: ignore[union-attr]
-            await self.load(client, tenant)
-        elif tenant is None:
+            hint = None
+        if hint is None:
             await self.scan(client)
+        elif hint.env == self.env:
+            await self.load(client, hint.tenant)
 
     async def scan(self, client: aioredis.Redis) -> None:
+        seen: set[str] = set()
         async for key in client.scan_iter(match=f"{self.prefix}:*:{self.env}:current", count=500):
-            text = key.decode() if isinstance(key, bytes) else str(key)
+            text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
             tenant = text[len(self.prefix) + 1 :].rsplit(f":{self.env}:current", 1)[0]
+            seen.add(tenant)
             await self.load(client, tenant)
+        self.registry.keep_rejections(seen)
 
     async def load(self, client: aioredis.Redis, tenant: str) -> None:
+        """Load one tenant's current pointer. Redis errors go up (the session reconnects);
+        anything else rejects this candidate and leaves the source running."""
+        try:
+            await self._load(client, tenant)
+        except (RedisError, OSError):
+            raise
+        except Exception as exc:
+            log.exception("reading the %s candidate from Redis failed", tenant)
+            self.registry.reject(tenant, "-", Reason.LOAD_ERROR, repr(exc))
+
+    async def _load(self, client: aioredis.Redis, tenant: str) -> None:
         raw_pointer = await client.get(redis_current_key(self.prefix, tenant, self.env))
         if raw_pointer is None:
+            self.registry.clear_rejection(tenant)
             return
         try:
             pointer = Pointer.from_json(raw_pointer)
         except ValueError as exc:
-            self.registry.reject(tenant, "-", "bad-pointer", str(exc))
+            self.registry.reject(tenant, "-", Reason.BAD_POINTER, str(exc))
+            return
+        if pointer.tenant != tenant or pointer.env != self.env:
+            self.registry.reject(
+                tenant,
+                pointer.snapshot,
+                Reason.WRONG_TENANT,
+                f"the current key of {tenant}/{self.env} names {pointer.tenant}/{pointer.env}",
+            )
             return
         if not self.registry.wants(tenant, pointer.version, pointer.snapshot):
             return
         raw = await client.get(redis_snapshot_key(self.prefix, tenant, self.env, pointer.snapshot))
         if raw is None:
             self.registry.reject(
-                tenant, pointer.snapshot, "missing", "snapshot key is missing", pointer.version
+                tenant,
+                pointer.snapshot,
+                Reason.MISSING,
+                "snapshot key is missing",
+                pointer.version,
             )
             return
         body = raw if isinstance(raw, bytes) else raw.encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.reasons import Reason
 from runtime.registry import SnapshotRegistry
 
 from .helpers import corrupt, release
@@ -75,3 +76,58 @@ def test_effective_settings_resolve_from_the_snapshot() -> None:
     )
     with pytest.raises(KeyError):
         active.effective("nobody", None, None, None)
+
+
+def test_a_candidate_is_counted_once_and_its_rejection_clears_when_replaced() -> None:
+    reg = SnapshotRegistry()
+    events: list[str] = []
+    reg.listeners.append(lambda t, a, r, s: events.append(r.reason if r else "loaded"))
+    offer(reg, 1)
+    sid, raw = corrupt("schema-invalid")
+    for _ in range(3):  # three rescans of the same bad candidate
+        if reg.wants("demo", 2, sid):
+            reg.offer("demo", "dev", 2, sid, raw, "test")
+    assert events == ["loaded", "schema-invalid"]
+    assert reg.status("demo") == "degraded"
+    assert not reg.wants("demo", 2, sid), "a permanent failure is not read again"
+    assert not reg.wants("demo", 1, reg.get("demo").id)  # type: ignore[union-attr]
+    assert reg.last_rejected("demo") is None and reg.status("demo") == "ok"
+
+
+def test_rejections_of_tenants_without_a_pointer_are_dropped() -> None:
+    reg = SnapshotRegistry()
+    reg.reject("a", "-", Reason.BAD_POINTER, "x")
+    reg.reject("b", "-", Reason.BAD_POINTER, "x")
+    reg.keep_rejections({"b"})
+    assert reg.rejected_tenants() == ["b"] and reg.status("b") == "unavailable"
+    reg.clear_rejection("b")
+    assert reg.rejected_tenants() == []
+
+
+def test_a_failing_listener_neither_blocks_nor_undoes_a_swap() -> None:
+    reg = SnapshotRegistry()
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("metrics exploded")
+
+    reg.listeners.append(broken)
+    assert offer(reg, 1) is not None and reg.version("demo") == 1
+
+
+def test_an_unexpected_error_while_loading_is_a_load_error_rejection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reg = SnapshotRegistry()
+    offer(reg, 1)
+
+    def boom(*_: object, **__: object) -> None:
+        raise RecursionError("deep")
+
+    monkeypatch.setattr("runtime.registry.load_settings_index", boom)
+    assert offer(reg, 2) is None and reg.version("demo") == 1
+    assert reg.last_rejected("demo").reason == Reason.LOAD_ERROR  # type: ignore[union-attr]
+
+
+def test_every_reason_says_what_it_means_and_what_to_do() -> None:
+    for reason in Reason:
+        assert reason.meaning and reason.fix
