@@ -98,6 +98,10 @@ class SnapshotRegistry:
     def rejected_tenants(self) -> list[str]:
         return sorted(self._rejected)
 
+    def known_tenants(self) -> list[str]:
+        """Tenants served or with a refused candidate."""
+        return sorted(set(self._active) | set(self._rejected))
+
     def last_rejected(self, tenant: str) -> Rejection | None:
         """The rejection of the tenant's current candidate, if that candidate was refused."""
         return self._rejected.get(tenant)

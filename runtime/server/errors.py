@@ -1,0 +1,53 @@
+"""The runtime API's error vocabulary: one table of codes, each with its HTTP status.
+
+Every error body is ``{"error": {"code", "message"}}``; ``code`` is one of :class:`ApiError`
+(a stable slug clients may branch on) and ``message`` says what was wrong with this request.
+Bad input is always a 4xx; a 5xx only ever means the runtime itself is not ready.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from fastapi.responses import JSONResponse
+
+HEADER = "X-Focal-Snapshot"
+
+
+class ApiError(StrEnum):
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNKNOWN_TENANT = "unknown_tenant"
+    UNKNOWN_NAME = "unknown_name"
+    UNRESOLVABLE = "unresolvable"
+    HTTP_ERROR = "http_error"
+
+    @property
+    def status(self) -> int:
+        return _STATUS[self][0]
+
+    @property
+    def meaning(self) -> str:
+        return _STATUS[self][1]
+
+
+_STATUS: dict[ApiError, tuple[int, str]] = {
+    ApiError.BAD_REQUEST: (400, "a parameter is missing, malformed or inconsistent"),
+    ApiError.NOT_FOUND: (404, "no such route"),
+    ApiError.METHOD_NOT_ALLOWED: (405, "the route exists but not for this method"),
+    ApiError.UNKNOWN_TENANT: (404, "no snapshot is loaded for the tenant"),
+    ApiError.UNKNOWN_NAME: (404, "an agent, scenario, step or channel the snapshot lacks"),
+    ApiError.UNRESOLVABLE: (422, "the settings of this combination do not resolve"),
+    ApiError.HTTP_ERROR: (400, "any other protocol-level problem with the request"),
+}
+
+assert set(_STATUS) == set(ApiError), "every API error needs a status and a meaning"
+
+
+def error(code: ApiError, message: str, snapshot: str = "none") -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": str(code), "message": message}},
+        status_code=code.status,
+        headers={HEADER: snapshot},
+    )
