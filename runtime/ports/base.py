@@ -1,0 +1,97 @@
+"""The state ports: what the turn pipeline reads and writes, as Protocols.
+
+Every method that decides by time takes ``now`` from the caller's :class:`~runtime.ports.clock.Clock`
+(a lock's lease, an inbound id's and a tool call's expiry are stored as instants and compared
+with it), so every backend behaves the same under a simulated clock. Backends may also expire
+keys on their own (Redis TTLs) as garbage collection only, never earlier than ``now`` would.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
+
+
+class ConversationStore(Protocol):
+    def load(self, tenant: str, conversation: str) -> Conversation | None: ...
+
+    def save(self, conversation: Conversation, now: datetime) -> Conversation | None:
+        """Store ``conversation`` as revision ``conversation.revision + 1`` if the stored one
+        is still ``conversation.revision`` (0: none stored yet). Returns what was stored, or
+        None when another writer got there first (re-read and retry)."""
+        ...
+
+    def count_by_step(self, tenant: str) -> dict[tuple[str, str], int]:
+        """How many conversations sit on each (scenario, step) now."""
+        ...
+
+    def acquire_turn(
+        self, tenant: str, conversation: str, holder: str, now: datetime, ttl: timedelta
+    ) -> bool:
+        """Take the conversation's turn lease (or renew one ``holder`` holds); an expired
+        lease of a dead holder may be taken over."""
+        ...
+
+    def release_turn(self, tenant: str, conversation: str, holder: str) -> None:
+        """Give the lease back if ``holder`` still holds it."""
+        ...
+
+
+class InboundLog(Protocol):
+    def first_delivery(
+        self, tenant: str, channel: str, message_id: str, now: datetime, ttl: timedelta
+    ) -> bool:
+        """True the first time a channel message id is seen within ``ttl``; False for a
+        redelivery."""
+        ...
+
+
+class ToolCallLog(Protocol):
+    def begin(self, call: ToolCall) -> ToolCall | None:
+        """Record ``call`` (status in flight) unless an unexpired record with its key exists;
+        returns that existing record instead (and records nothing)."""
+        ...
+
+    def finish(
+        self,
+        tenant: str,
+        key: str,
+        status: CallStatus,
+        now: datetime,
+        result: Any = None,
+        error: str | None = None,
+    ) -> ToolCall | None:
+        """Move a recorded call to ``status``; None if there is no such record."""
+        ...
+
+    def lookup(self, tenant: str, key: str) -> ToolCall | None: ...
+
+    def in_flight(self, tenant: str) -> list[ToolCall]:
+        """Calls recorded as in flight (after a crash: the ones to reconcile)."""
+        ...
+
+
+class AuditLog(Protocol):
+    def append(self, event: AuditEvent) -> AuditEvent:
+        """Append; returns the event with its ``seq`` (1, 2, … per tenant and stream)."""
+        ...
+
+    def events(
+        self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000
+    ) -> list[AuditEvent]:
+        """Events with ``seq > after``, oldest first."""
+        ...
+
+
+def expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is None or expires_at <= now
+
+
+class StateBackend(ConversationStore, InboundLog, ToolCallLog, AuditLog, Protocol):
+    """One backend implements every port (they share its connection)."""
+
+    description: str
+
+    def close(self) -> None: ...

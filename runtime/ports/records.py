@@ -1,0 +1,198 @@
+"""The records the state ports keep, as plain dataclasses with a JSON form.
+
+The JSON form (``to_json``/``from_json``) is what the Redis and SQL backends store; it is
+versioned by its keys only, so adding an optional field needs no migration of stored records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingConfirmation:
+    """A tool call waiting for the customer's yes (``confirm``) or no (``deny``)."""
+
+    tool: str
+    args: dict[str, Any]
+    key: str  # the call's idempotency key
+    step: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tool": self.tool, "args": self.args, "key": self.key, "step": self.step}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PendingConfirmation:
+        return cls(data["tool"], dict(data["args"]), data["key"], data["step"])
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Where one conversation stands. ``revision`` guards every write (compare-and-set): a
+    writer that read revision N may only store revision N+1."""
+
+    tenant: str
+    id: str
+    agent: str
+    channel: str
+    scenario: str | None = None
+    step: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    pending: PendingConfirmation | None = None
+    confirmed: tuple[str, ...] = ()  # idempotency keys the customer confirmed
+    snapshot: str | None = None  # the snapshot the conversation's last turn ran on
+    turns: int = 0
+    revision: int = 0
+    updated_at: datetime | None = None
+
+    def evolve(self, **changes: Any) -> Conversation:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "id": self.id,
+            "agent": self.agent,
+            "channel": self.channel,
+            "scenario": self.scenario,
+            "step": self.step,
+            "slots": self.slots,
+            "pending": self.pending.to_json() if self.pending else None,
+            "confirmed": list(self.confirmed),
+            "snapshot": self.snapshot,
+            "turns": self.turns,
+            "revision": self.revision,
+            "updated_at": _ts(self.updated_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Conversation:
+        pending = data.get("pending")
+        return cls(
+            tenant=data["tenant"],
+            id=data["id"],
+            agent=data["agent"],
+            channel=data["channel"],
+            scenario=data.get("scenario"),
+            step=data.get("step"),
+            slots=dict(data.get("slots") or {}),
+            pending=PendingConfirmation.from_json(pending) if pending else None,
+            confirmed=tuple(data.get("confirmed") or ()),
+            snapshot=data.get("snapshot"),
+            turns=int(data.get("turns", 0)),
+            revision=int(data.get("revision", 0)),
+            updated_at=_dt(data.get("updated_at")),
+        )
+
+
+class CallStatus(StrEnum):
+    IN_FLIGHT = "in_flight"  # recorded before executing; a crash leaves it here
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # was in flight when its process died: never repeated blindly
+    COMPENSATED = "compensated"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call, keyed per tenant by its idempotency key."""
+
+    tenant: str
+    key: str
+    tool: str
+    args: dict[str, Any]
+    status: CallStatus
+    started_at: datetime
+    expires_at: datetime  # a repeat after this executes again
+    conversation: str | None = None
+    turn: str | None = None
+    result: Any = None
+    error: str | None = None
+    finished_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "key": self.key,
+            "tool": self.tool,
+            "args": self.args,
+            "status": str(self.status),
+            "started_at": _ts(self.started_at),
+            "expires_at": _ts(self.expires_at),
+            "conversation": self.conversation,
+            "turn": self.turn,
+            "result": self.result,
+            "error": self.error,
+            "finished_at": _ts(self.finished_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ToolCall:
+        started, expires = _dt(data["started_at"]), _dt(data["expires_at"])
+        assert started is not None and expires is not None
+        return cls(
+            tenant=data["tenant"],
+            key=data["key"],
+            tool=data["tool"],
+            args=dict(data["args"]),
+            status=CallStatus(data["status"]),
+            started_at=started,
+            expires_at=expires,
+            conversation=data.get("conversation"),
+            turn=data.get("turn"),
+            result=data.get("result"),
+            error=data.get("error"),
+            finished_at=_dt(data.get("finished_at")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One line of the audit stream. ``stream`` is ``live`` or ``simulated``."""
+
+    tenant: str
+    kind: str
+    at: datetime
+    conversation: str | None = None
+    turn: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    stream: str = "live"
+    seq: int = 0  # assigned by the backend on append: the order of the stream
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "kind": self.kind,
+            "at": _ts(self.at),
+            "conversation": self.conversation,
+            "turn": self.turn,
+            "data": self.data,
+            "stream": self.stream,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AuditEvent:
+        at = _dt(data["at"])
+        assert at is not None
+        return cls(
+            tenant=data["tenant"],
+            kind=data["kind"],
+            at=at,
+            conversation=data.get("conversation"),
+            turn=data.get("turn"),
+            data=dict(data.get("data") or {}),
+            stream=data.get("stream", "live"),
+            seq=int(data.get("seq", 0)),
+        )

@@ -1,0 +1,236 @@
+"""Redis state: shared by every runtime process; each write is one atomic script or transaction.
+
+Keys (``prefix`` defaults to ``focal``; tenant names never contain ``:``)::
+
+    {p}:{tenant}:conv:{id}               hash: rev, doc (JSON), at (scenario/step)
+    {p}:{tenant}:steps                   hash: "scenario/step" -> conversations there
+    {p}:{tenant}:turn:{id}               "expires_ms|holder": the conversation's turn lease
+    {p}:{tenant}:inbound:{channel}:{id}  "expires_ms|": a seen channel message id
+    {p}:{tenant}:call:{key}              hash: doc (JSON), exp (ms)
+    {p}:{tenant}:calls:in-flight         set of keys recorded in flight
+    {p}:{tenant}:audit:{stream}          stream; entry id "<seq>-0", field doc
+    {p}:{tenant}:audit:{stream}:seq      the stream's last seq
+
+Instants compared are the caller's clock, not Redis's; TTLs only collect garbage.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import redis
+from redis.exceptions import WatchError
+
+from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
+
+_SAVE = """
+local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
+if rev ~= ARGV[1] then return 0 end
+local old = redis.call('HGET', KEYS[1], 'at')
+if old and old ~= '' then redis.call('HINCRBY', KEYS[2], old, -1) end
+if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
+redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'doc', ARGV[3], 'at', ARGV[4])
+return 1
+"""
+
+_CLAIM = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sep = string.find(cur, '|', 1, true)
+  local exp = tonumber(string.sub(cur, 1, sep - 1))
+  local holder = string.sub(cur, sep + 1)
+  if exp > tonumber(ARGV[2]) and not (ARGV[5] == '1' and holder == ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[3] .. '|' .. ARGV[1], 'PX', ARGV[4])
+return 1
+"""
+
+_RELEASE = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sep = string.find(cur, '|', 1, true)
+  if string.sub(cur, sep + 1) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+end
+return 0
+"""
+
+_BEGIN = """
+local exp = redis.call('HGET', KEYS[1], 'exp')
+if exp and tonumber(exp) > tonumber(ARGV[3]) then return redis.call('HGET', KEYS[1], 'doc') end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'exp', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[2])
+return false
+"""
+
+_APPEND = """
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], seq .. '-0', 'doc', ARGV[1])
+return seq
+"""
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _gc_ms(ttl: timedelta) -> int:
+    """Garbage-collection TTL: well past the logical expiry, whatever the caller's clock."""
+    return int(ttl.total_seconds() * 2000) + 60_000
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+class RedisState:
+    """Implements every state port on one Redis database under ``prefix``."""
+
+    def __init__(self, url: str, prefix: str | None = None) -> None:
+        parts = urlsplit(url)
+        self.prefix = prefix or parse_qs(parts.query).get("prefix", ["focal"])[0]
+        clean = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        self.client = redis.Redis.from_url(clean, socket_connect_timeout=2, socket_timeout=5)
+        self.description = urlunsplit(
+            (parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", "")
+        )
+        self._save = self.client.register_script(_SAVE)
+        self._claim = self.client.register_script(_CLAIM)
+        self._release = self.client.register_script(_RELEASE)
+        self._begin = self.client.register_script(_BEGIN)
+        self._append = self.client.register_script(_APPEND)
+
+    def _k(self, tenant: str, *parts: str) -> str:
+        return ":".join((self.prefix, tenant, *parts))
+
+    # ConversationStore
+    def load(self, tenant: str, conversation: str) -> Conversation | None:
+        doc = self.client.hget(self._k(tenant, "conv", conversation), "doc")
+        return Conversation.from_json(json.loads(doc)) if doc else None
+
+    def save(self, conversation: Conversation, now: datetime) -> Conversation | None:
+        new = replace(conversation, revision=conversation.revision + 1, updated_at=now)
+        at = f"{new.scenario}/{new.step}" if new.scenario and new.step else ""
+        stored = self._save(
+            keys=[self._k(new.tenant, "conv", new.id), self._k(new.tenant, "steps")],
+            args=[str(conversation.revision), str(new.revision), _dumps(new.to_json()), at],
+        )
+        return new if stored == 1 else None
+
+    def count_by_step(self, tenant: str) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for field, value in self.client.hgetall(self._k(tenant, "steps")).items():
+            scenario, _, step = _text(field).partition("/")
+            if int(value) > 0:
+                counts[(scenario, step)] = int(value)
+        return counts
+
+    def acquire_turn(
+        self, tenant: str, conversation: str, holder: str, now: datetime, ttl: timedelta
+    ) -> bool:
+        key = self._k(tenant, "turn", conversation)
+        args: list[str | int] = [holder, _ms(now), _ms(now + ttl), _gc_ms(ttl), "1"]
+        return bool(self._claim(keys=[key], args=args))
+
+    def release_turn(self, tenant: str, conversation: str, holder: str) -> None:
+        self._release(keys=[self._k(tenant, "turn", conversation)], args=[holder])
+
+    # InboundLog
+    def first_delivery(
+        self, tenant: str, channel: str, message_id: str, now: datetime, ttl: timedelta
+    ) -> bool:
+        key = self._k(tenant, "inbound", channel, message_id)
+        return bool(self._claim(keys=[key], args=["", _ms(now), _ms(now + ttl), _gc_ms(ttl), "0"]))
+
+    # ToolCallLog
+    def begin(self, call: ToolCall) -> ToolCall | None:
+        record = replace(call, status=CallStatus.IN_FLIGHT)
+        ttl = call.expires_at - call.started_at
+        existing = self._begin(
+            keys=[self._k(call.tenant, "call", call.key), self._k(call.tenant, "calls:in-flight")],
+            args=[
+                _dumps(record.to_json()),
+                call.key,
+                _ms(call.started_at),
+                _gc_ms(ttl),
+                _ms(call.expires_at),
+            ],
+        )
+        return ToolCall.from_json(json.loads(existing)) if existing else None
+
+    def finish(
+        self,
+        tenant: str,
+        key: str,
+        status: CallStatus,
+        now: datetime,
+        result: Any = None,
+        error: str | None = None,
+    ) -> ToolCall | None:
+        name = self._k(tenant, "call", key)
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(name)  # type: ignore[no-untyped-call]
+                    doc = pipe.hget(name, "doc")
+                    if not doc:
+                        pipe.reset()
+                        return None
+                    new = replace(
+                        ToolCall.from_json(json.loads(doc)),
+                        status=status,
+                        result=result,
+                        error=error,
+                        finished_at=now,
+                    )
+                    pipe.multi()
+                    pipe.hset(name, "doc", _dumps(new.to_json()))
+                    pipe.srem(self._k(tenant, "calls:in-flight"), key)
+                    pipe.execute()
+                    return new
+                except WatchError:
+                    continue
+
+    def lookup(self, tenant: str, key: str) -> ToolCall | None:
+        doc = self.client.hget(self._k(tenant, "call", key), "doc")
+        return ToolCall.from_json(json.loads(doc)) if doc else None
+
+    def in_flight(self, tenant: str) -> list[ToolCall]:
+        calls = []
+        for key in self.client.smembers(self._k(tenant, "calls:in-flight")):
+            call = self.lookup(tenant, _text(key))
+            if call is not None and call.status == CallStatus.IN_FLIGHT:
+                calls.append(call)
+        return sorted(calls, key=lambda c: c.started_at)
+
+    # AuditLog
+    def append(self, event: AuditEvent) -> AuditEvent:
+        stream = self._k(event.tenant, "audit", event.stream)
+        doc = _dumps(replace(event, seq=0).to_json())
+        seq = self._append(keys=[stream, stream + ":seq"], args=[doc])
+        return replace(event, seq=int(seq))
+
+    def events(
+        self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000
+    ) -> list[AuditEvent]:
+        entries: Any = self.client.xrange(
+            self._k(tenant, "audit", stream), min=f"{after + 1}-0", max="+", count=limit
+        )
+        return [
+            replace(
+                AuditEvent.from_json(json.loads(fields[b"doc"])),
+                seq=int(_text(entry_id).split("-")[0]),
+            )
+            for entry_id, fields in entries
+        ]
+
+    def close(self) -> None:
+        self.client.close()
