@@ -86,7 +86,7 @@ spec:
       collects: [order_id]
       transitions: [{{to: look, when: "slots.order_id"}}]
     - id: look
-      tools: [{{tool: {tools[0]}, when: before, args: {{order_id: "{{{{ slots.order_id }}}}"}}, saveAs: order}}]
+      tools: [{{tool: {tools[0]}, at: before, args: {{order_id: "{{{{ slots.order_id }}}}"}}, saveAs: order}}]
       say: "Order {{{{ slots.order_id }}}} is {{{{ slots.order.status }}}}."
       transitions:
         - {{to: confirm, when: "intent == 'refund'", priority: 5}}

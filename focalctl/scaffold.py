@@ -101,7 +101,7 @@ spec:
         - {to: answer, when: "slots.order_id"}
     - id: answer
       tools:
-        - {tool: lookup-order, when: before, args: {order_id: "{{ slots.order_id }}"}, saveAs: order}
+        - {tool: lookup-order, at: before, args: {order_id: "{{ slots.order_id }}"}, saveAs: order}
       say: "Order {{ slots.order_id }} is {{ slots.order.status }}."
       terminal: true
 """,

@@ -234,9 +234,14 @@ class Checkpoint(SpecModel):
     description: str
 
 
+#: A binding's phase in its step: before ``say``, with it, or after it.
+PHASES = ("before", "during", "after")
+
+
 class ToolBinding(SpecModel):
     tool: Name
-    when: Literal["before", "during", "after"] = "during"
+    at: Literal["before", "during", "after"] = "during"
+    when: str | None = None  # a condition expression: the binding runs only if it holds
     args: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[Name] = Field(default_factory=list, alias="dependsOn")
     save_as: SlotName | None = Field(None, alias="saveAs")

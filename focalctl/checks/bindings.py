@@ -1,4 +1,5 @@
-"""Invariant 6, tool bindings: ``dependsOn`` names bindings of the same step and is acyclic.
+"""Invariant 6, tool bindings: ``dependsOn`` names bindings of the same step and is acyclic;
+a binding's phase is ``at`` (``when: before`` from before the rename is FOC211).
 
 Within one step, a binding may wait for other bindings of that step (``dependsOn``); the runtime
 orders the calls by these edges, so every name must be bound in the step (FOC501) and the edges
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from runtime.spec import PHASES
+
 from focalctl.bundle import BundleObject
 from focalctl.bundle.view import PlacedStep, View, own_steps
 from focalctl.diagnostics import Diagnostic
@@ -31,7 +34,23 @@ from focalctl.diagnostics.suggest import did_you_mean
 
 def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     for placed in own_steps(obj):
+        yield from _old_phase_key(placed)
         yield from _depends_on(placed)
+
+
+def _old_phase_key(placed: PlacedStep) -> Iterator[Diagnostic]:
+    """``when: before`` was the phase key; the phase is ``at`` and ``when`` is a condition."""
+    for i, b in enumerate(placed.step.tools):
+        if b.when is not None and b.when.strip() in PHASES:
+            phase = b.when.strip()
+            yield placed.diag(
+                "FOC211",
+                ("tools", i, "when"),
+                tool=b.tool,
+                phase=phase,
+                hint=f"write 'at: {phase}' instead of 'when: {phase}'; 'when' now takes a "
+                'condition, e.g. when: "slots.amount > 100"',
+            )
 
 
 def _depends_on(placed: PlacedStep) -> Iterator[Diagnostic]:

@@ -22,6 +22,8 @@ from focalctl.bundle.positions import pointer
 from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
+from runtime.spec import PHASES
+
 from focalctl.templating import (
     ARGS_TEMPLATE_VARS,
     TEMPLATE_VARS,
@@ -35,6 +37,7 @@ _SETTINGS = [(("llm", "systemPrompt"), "template"), (("persona",), "template")]
 _STEP: list[tuple[tuple[str, ...], str]] = [
     (("say",), "template"),
     (("transitions", "*", "when"), "expression"),
+    (("tools", "*", "when"), "expression"),
     (("tools", "*", "args", "*"), "args"),
     *((("settings", *p), c) for p, c in _SETTINGS),
 ]
@@ -58,8 +61,13 @@ def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     spec = obj.doc.data.get("spec")
     for pattern, context in _FIELDS.get(obj.kind, []):
         for path, value in _matches(spec, pattern):
-            if isinstance(value, str):
+            if isinstance(value, str) and not _old_phase(path, value):
                 yield from _one(obj, ("spec", *path), value, context)
+
+
+def _old_phase(path: tuple[str | int, ...], value: str) -> bool:
+    """``when: before`` on a binding is the old phase key, reported once as FOC211."""
+    return len(path) >= 3 and path[-3] == "tools" and path[-1] == "when" and value in PHASES
 
 
 def _matches(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:

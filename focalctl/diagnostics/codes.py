@@ -220,6 +220,14 @@ _ALL: list[Code] = [
         "the value is valid at its own level but not after merging; fix the level named in the message",
         "tenant temperature 1.5 + agent ... resolving to an invalid combination",
     ),
+    Code(
+        "FOC211",
+        "error",
+        "binding phase under 'when'",
+        "binding of '{tool}' sets its phase with 'when: {phase}'; the phase key is 'at'",
+        None,
+        "tools: [{tool: lookup-order, when: before}]",
+    ),
     # 3xx: references
     Code(
         "FOC301",

@@ -61,3 +61,23 @@ def test_find_cycle_is_deterministic() -> None:
     deps = {"a": ["b"], "b": ["c"], "c": ["b"], "d": []}
     assert find_cycle(deps) == ["b", "c"]
     assert find_cycle({"a": ["b"], "b": []}) is None
+
+
+def test_phase_is_at_and_when_is_a_condition(tmp_path: Path) -> None:
+    bindings = (
+        "        - {tool: lookup, at: before}\n"
+        "        - {tool: notify, at: after, when: \"slots.amount > 100 and intent == 'refund'\"}\n"
+        '        - {tool: audit, when: "amount > 100"}\n'
+    )
+    assert run(tmp_path, bindings) == {("FOC704", "scenario.yaml", "/spec/steps/0/tools/2/when")}
+
+
+def test_the_old_phase_key_says_what_to_write_instead(tmp_path: Path) -> None:
+    bindings = "        - {tool: lookup, when: after}\n        - {tool: notify, when: during}\n"
+    assert run(tmp_path, bindings) == {
+        ("FOC211", "scenario.yaml", "/spec/steps/0/tools/0/when"),
+        ("FOC211", "scenario.yaml", "/spec/steps/0/tools/1/when"),
+    }
+    hints = sorted(d.hint or "" for d in diagnostics(tmp_path))
+    assert hints[0].startswith("write 'at: after' instead of 'when: after'")
+    assert hints[1].startswith("write 'at: during' instead of 'when: during'")
