@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from runtime.spec import PHASES
-
 from focalctl.bundle import BundleObject
 from focalctl.bundle.view import PlacedStep, View, own_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
+from runtime.spec import PHASES
 
 
 def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:

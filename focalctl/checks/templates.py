@@ -22,8 +22,6 @@ from focalctl.bundle.positions import pointer
 from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
-from runtime.spec import PHASES
-
 from focalctl.templating import (
     ARGS_TEMPLATE_VARS,
     TEMPLATE_VARS,
@@ -31,6 +29,7 @@ from focalctl.templating import (
     parse_expression,
     parse_template,
 )
+from runtime.spec import PHASES
 
 # (path pattern, context) per kind; "*" matches any list index or map key.
 _SETTINGS = [(("llm", "systemPrompt"), "template"), (("persona",), "template")]
