@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -27,6 +28,7 @@ from pydantic import (
 )
 
 from runtime.durations import Duration, parse_duration
+from runtime.slots import SlotRule, rule_problems
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -247,11 +249,58 @@ class ToolBinding(SpecModel):
     save_as: SlotName | None = Field(None, alias="saveAs")
 
 
+SlotType = Literal[
+    "string", "number", "integer", "boolean", "date", "datetime", "time", "email", "phone", "enum"
+]
+
+
+class TypedSlot(SpecModel):
+    """A slot the step asks for, with the rules its value must meet (:mod:`runtime.slots`)."""
+
+    name: SlotName
+    type: SlotType = "string"
+    values: list[str] | None = None
+    pattern: str | None = None
+    min: float | int | str | None = None
+    max: float | int | str | None = None
+    region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    required: bool = True
+    prompt: str | None = None
+    retries: int = Field(2, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _usable(self) -> TypedSlot:
+        problems = rule_problems(
+            SlotRule(
+                self.name,
+                self.type,
+                tuple(self.values or ()),
+                self.pattern,
+                self.min,
+                self.max,
+                self.region,
+            )
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _bare_slot(value: Any) -> Any:
+    """A bare slot name is a string slot: ``order_id`` is ``{name: order_id}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+Slot = Annotated[
+    TypedSlot, BeforeValidator(_bare_slot, json_schema_input_type=SlotName | TypedSlot)
+]
+
+
 class StepSpec(SpecModel):
     id: StepId
     say: str | None = None
     settings: Settings | None = None
-    collects: list[SlotName] = Field(default_factory=list)
+    collects: list[Slot] = Field(default_factory=list)
     tools: list[ToolBinding] = Field(default_factory=list)
     transitions: list[Transition] = Field(default_factory=list)
     checkpoint: Checkpoint | None = None

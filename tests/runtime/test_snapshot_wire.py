@@ -320,7 +320,10 @@ MUTATIONS: dict[str, Change] = {
     "tenant channel type": at((*TENANT, "channels"), ["fax"]),
     "channel type": at((*CHANNEL, "spec", "channel"), "fax"),
     "cancel in flight": at((*TENANT, "defaults", "turn", "cancelInFlight"), "always"),
-    "binding when": at((*SCENARIO, "steps", 1, "tools", 0, "when"), "later"),
+    "binding at": at((*SCENARIO, "steps", 1, "tools", 0, "at"), "later"),
+    "typed slot range": at(
+        (*STEP, "collects"), [{"name": "n", "type": "integer", "min": 3, "max": 1}]
+    ),
     "gateway type": at((*TOOL, "gateway", "type"), "ftp"),
     "effect": at((*TOOL, "effect"), "magic"),
     "split": at((*CHANNEL, "spec", "format", "split"), "wrap"),
