@@ -296,9 +296,15 @@ Slot = Annotated[
 ]
 
 
+#: The key of the ``say`` variant used where no profile or channel-type variant applies.
+SAY_DEFAULT = "default"
+
+
 class StepSpec(SpecModel):
     id: StepId
-    say: str | None = None
+    # A template, or variants keyed by channel profile name, channel type and "default"
+    # (profile beats type beats default).
+    say: str | dict[str, str] | None = None
     settings: Settings | None = None
     collects: list[Slot] = Field(default_factory=list)
     tools: list[ToolBinding] = Field(default_factory=list)

@@ -1,5 +1,6 @@
 """Invariant 8, channels: fallback ladders exist, send outbound and end; fixed texts fit the
-channels they are sent on; an agent only speaks on channel types its tenant allows.
+channels they are sent on; an agent only speaks on channel types its tenant allows; a step's
+``say`` variants name channel profiles, channel types or ``default``, and have a ``default``.
 
 A *fixed* text is a template without ``{{ }}``/``{% %}``: its length is known at validate time.
 A text with variables is measured at send time by the runtime formatter instead.
@@ -20,10 +21,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from focalctl.bundle import BundleObject
-from focalctl.bundle.view import View
+from focalctl.bundle.view import PlacedStep, View, own_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
-from runtime.spec import AgentSpec, ChannelProfileSpec, GoalSpec, TenantSpec, fill_channel_defaults
+from runtime.spec import (
+    CHANNEL_TYPES,
+    SAY_DEFAULT,
+    AgentSpec,
+    ChannelProfileSpec,
+    GoalSpec,
+    StandaloneStepSpec,
+    TenantSpec,
+    fill_channel_defaults,
+)
 
 
 def filled(obj: BundleObject) -> dict[str, object]:
@@ -50,6 +60,88 @@ def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
         yield from _goal_lengths(view, obj)
     elif obj.kind == "Agent":
         yield from _tenant_allows(view, obj)
+    for placed in own_steps(obj):
+        yield from _say(view, placed)
+
+
+def _say(view: View, placed: PlacedStep) -> Iterator[Diagnostic]:
+    """Variant keys resolve, ``default`` exists, and each fixed text fits where it is sent:
+    a profile's variant on that profile, a type's on the tenant's profiles of that type,
+    ``default`` (or a plain ``say``) on the agents' profiles that no other variant covers."""
+    say = placed.step.say
+    if say is None:
+        return
+    tenant = placed.owner.tenant
+    profiles = {
+        name: prof
+        for name in view.object_names(tenant, "ChannelProfile")
+        if (prof := view.get(tenant, "ChannelProfile", name)) is not None
+        and isinstance(prof.spec, ChannelProfileSpec)
+    }
+    variants = say if isinstance(say, dict) else {SAY_DEFAULT: say}
+    if isinstance(say, dict):
+        for key in variants:
+            if key != SAY_DEFAULT and key not in profiles and key not in CHANNEL_TYPES:
+                choices = [SAY_DEFAULT, *profiles, *CHANNEL_TYPES]
+                yield placed.diag(
+                    "FOC607",
+                    ("say", key),
+                    target="key",
+                    step=placed.step.id,
+                    key=key,
+                    tenant=tenant,
+                    hint=did_you_mean(key, choices)
+                    or f"use a profile ({', '.join(sorted(profiles)) or 'none defined'}), "
+                    f"a channel type ({', '.join(CHANNEL_TYPES)}) or 'default'",
+                )
+        if SAY_DEFAULT not in say:
+            yield placed.diag("FOC606", ("say",), target="key", step=placed.step.id)
+    for key, text in variants.items():
+        if not is_fixed(text):
+            continue
+        for name in _sent_on(view, placed, key, variants, profiles):
+            limit = _caps(profiles[name]).get("maxMessageLength")
+            if isinstance(limit, int) and len(text) > limit:
+                parts = ("say", key) if isinstance(say, dict) else ("say",)
+                yield placed.diag(
+                    "FOC604",
+                    parts,
+                    what=f"say of step '{placed.step.id}'"
+                    + (f" ({key})" if isinstance(say, dict) else ""),
+                    length=len(text),
+                    channel=name,
+                    limit=limit,
+                )
+
+
+def _sent_on(
+    view: View,
+    placed: PlacedStep,
+    key: str,
+    variants: dict[str, str],
+    profiles: dict[str, BundleObject],
+) -> list[str]:
+    """The profiles a variant's text is sent on."""
+    if key in profiles:
+        return [key]
+    channel_of = {
+        name: prof.spec.channel
+        for name, prof in profiles.items()
+        if isinstance(prof.spec, ChannelProfileSpec)
+    }
+    if key in CHANNEL_TYPES:
+        return sorted(n for n, c in channel_of.items() if c == key and n not in variants)
+    if key != SAY_DEFAULT:
+        return []
+    owner = placed.owner
+    scenario = owner.spec.scenario if isinstance(owner.spec, StandaloneStepSpec) else owner.name
+    spoken: set[str] = set()
+    for agent in view.agents_listing(owner.tenant, scenario):
+        if isinstance(agent.spec, AgentSpec):
+            spoken.update(agent.spec.channels)
+    return sorted(
+        n for n in spoken if n in channel_of and n not in variants and channel_of[n] not in variants
+    )
 
 
 def _fallback(view: View, obj: BundleObject) -> Iterator[Diagnostic]:

@@ -35,6 +35,7 @@ from runtime.spec import PHASES
 _SETTINGS = [(("llm", "systemPrompt"), "template"), (("persona",), "template")]
 _STEP: list[tuple[tuple[str, ...], str]] = [
     (("say",), "template"),
+    (("say", "*"), "template"),
     (("transitions", "*", "when"), "expression"),
     (("tools", "*", "when"), "expression"),
     (("tools", "*", "args", "*"), "args"),

@@ -448,6 +448,23 @@ _ALL: list[Code] = [
         "add '{channel}' to the tenant's channels or remove the profile from the agent",
         "channels: [whatsapp]",
     ),
+    Code(
+        "FOC606",
+        "error",
+        "say variants without default",
+        "say of step '{step}' has variants but no 'default'",
+        "add a 'default' variant: it is what every channel without its own variant says",
+        "say: {sms: 'Hi'}",
+    ),
+    Code(
+        "FOC607",
+        "error",
+        "unknown say variant",
+        "say of step '{step}' has a variant '{key}', which is neither a channel profile of "
+        "tenant '{tenant}', a channel type nor 'default'",
+        None,
+        "say: {default: 'Hi', sms-mian: 'Hi'}",
+    ),
     # 7xx: templates and expressions
     Code(
         "FOC701",
