@@ -225,8 +225,8 @@ def apply_plan(
     plan is stale, or (``saved_plan`` False) another apply released while this one compiled."""
     if plan.candidate.tenant != plan.tenant:
         raise StoreError(
-            f"the candidate snapshot is tenant {plan.candidate.tenant!r}'s, not {plan.tenant!r}'s; "
-            "refusing to release it",
+            f"the candidate snapshot belongs to tenant {plan.candidate.tenant!r}, not "
+            f"{plan.tenant!r}; refusing to release it",
             "re-run focalctl plan (a plan file must not be edited)",
         )
     return _release(

@@ -205,6 +205,7 @@ def test_a_bad_env_is_a_usage_error_and_writes_nothing(workspace: Path, name: st
     proc = focalctl("apply", "agents.d", "--auto-approve", "--env", name, cwd=workspace)
     _clean(proc)
     assert proc.returncode == 2, proc.stderr
+    assert "Invalid value for '--env'" in proc.stderr  # refused where the CLI reads it
     assert "invalid environment name" in proc.stderr
     assert not (workspace / ".focal/live").exists()
     assert not (workspace.parent / "evil").exists()
@@ -213,6 +214,7 @@ def test_a_bad_env_is_a_usage_error_and_writes_nothing(workspace: Path, name: st
 def test_bad_names_from_env_vars_and_other_verbs(workspace: Path) -> None:
     proc = focalctl("plan", "agents.d", cwd=workspace, env={"FOCAL_ENV": "../x"})
     assert proc.returncode == 2 and "invalid environment name" in proc.stderr
+    assert "FOCAL_ENV" in proc.stderr
     for args in (
         ("history", "--tenant", "../demo"),
         ("rollback", "--tenant", "a:b", "--to", "1", "--auto-approve"),
@@ -221,6 +223,7 @@ def test_bad_names_from_env_vars_and_other_verbs(workspace: Path) -> None:
         proc = focalctl(*args, cwd=workspace)
         _clean(proc)
         assert proc.returncode == 2 and "invalid tenant name" in proc.stderr, args
+        assert "Invalid value for '--tenant'" in proc.stderr, args
     proc = focalctl("force-unlock", "../x", cwd=workspace)
     assert proc.returncode == 2 and "invalid lock id" in proc.stderr
 
@@ -228,7 +231,8 @@ def test_bad_names_from_env_vars_and_other_verbs(workspace: Path) -> None:
 def test_bad_env_through_cli_runner(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(workspace)
     result = CliRunner().invoke(app, ["apply", "agents.d", "--auto-approve", "--env", ""])
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and "invalid environment name" in result.output
+    assert not (workspace / ".focal").exists()
     good = CliRunner().invoke(app, ["plan", "agents.d", "--env", "staging-eu"])
     assert good.exit_code == 0, good.output
 
