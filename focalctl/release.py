@@ -345,6 +345,19 @@ def _release(
                 rollback_of=rollback_of,
             )
         _pause("publish")
+        with store.tx() as conn:  # an expired lock may have been taken, our release dropped
+            ours = store.holds(conn, tenant, env, lock_id) and any(
+                p.version == rel.version and p.snapshot_id == snap_id
+                for p in store.pending(tenant, env, conn)
+            )
+        if not ours:
+            raise StoreError(
+                f"lost the lock on {tenant}/{env} before publishing (it expired after "
+                f"{lock_ttl().total_seconds():g} s and another command took over); nothing was "
+                "published or recorded",
+                "re-run focalctl apply; if applies take longer than the lock lifetime, raise "
+                "FOCAL_LOCK_TTL (seconds)",
+            )
         try:
             moved = target.publish(Pointer(tenant, env, rel.version, snap_id), raw)
         except PublishError:
@@ -359,7 +372,13 @@ def _release(
         with store.tx() as conn:
             store.mark_published(conn, tenant, env, rel.version)
         final = store.release(tenant, env, rel.version)
-        assert final is not None
+        if final is None:  # dropped between the check above and publishing: the lock expired
+            raise StoreError(
+                f"lost the lock on {tenant}/{env} while publishing version {rel.version}: the "
+                "target has it but the store dropped it; nothing else was changed",
+                "raise FOCAL_LOCK_TTL (seconds) above the time an apply takes; focalctl plan "
+                "now reports the target as ahead of the store, and the ways to settle it",
+            )
         return ApplyOutcome(tenant, env, final, target.description)
     finally:
         store.unlock(tenant, env, lock_id)

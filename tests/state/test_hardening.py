@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from focalctl.release import (
 from focalctl.store import StoreError, open_store
 from runtime.layout import Pointer, pointer_path, snapshot_path
 
-from .conftest import focalctl
+from .conftest import REPO, focalctl
 
 INTERNAL = "internal error"
 
@@ -422,3 +426,47 @@ def test_a_concurrent_apply_without_a_saved_plan_is_not_called_stale_plan(
 
 def test_store_errors_keep_their_hint() -> None:
     assert StoreError("what", "how").hint == "how" and StoreError("what").hint is None
+
+
+@pytest.mark.slow
+def test_an_apply_that_lost_its_lock_before_publishing_fails_clearly(workspace: Path) -> None:
+    """Its lock expired and a plan (reconciling) dropped its pending release: it must not
+    publish a version the store no longer has (which used to end in exit 70)."""
+    url = f"sqlite:///{workspace}/.focal/state.db"
+    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    live = _pointer(workspace)
+    _retemper(workspace, "0.9")
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "focalctl.cli.main", "apply", "agents.d", "--auto-approve"],
+        cwd=workspace,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "NO_COLOR": "1",
+            "FOCAL_LOCK_TTL": "1",
+            "FOCAL_TEST_PAUSE": "publish:8",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    store = open_store(url)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # wait for its pending release, then for its lock to expire
+            with store.tx() as conn:
+                if store.pending("demo", "dev", conn):
+                    break
+            assert time.monotonic() < deadline and slow.poll() is None
+            time.sleep(0.1)
+    finally:
+        store.close()
+    time.sleep(1.5)
+    assert focalctl("plan", "agents.d", cwd=workspace).returncode == 0  # drops it
+    out, err = slow.communicate(timeout=60)
+    assert slow.returncode == 1, out + err
+    assert "lost the lock" in err and INTERNAL not in err and "FOCAL_LOCK_TTL" in err
+    assert _pointer(workspace) == live
+    again = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
+    assert again.returncode == 0 and "version 2" in again.stdout, again.stderr
