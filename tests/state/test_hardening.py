@@ -228,6 +228,8 @@ def test_bad_names_from_env_vars_and_other_verbs(workspace: Path) -> None:
         _clean(proc)
         assert proc.returncode == 2 and "invalid tenant name" in proc.stderr, args
         assert "Invalid value for '--tenant'" in proc.stderr, args
+    proc = focalctl("explain", "demo/support", "--env", "../x", cwd=workspace)
+    assert proc.returncode == 2 and "invalid environment name" in proc.stderr
     proc = focalctl("force-unlock", "../x", cwd=workspace)
     assert proc.returncode == 2 and "invalid lock id" in proc.stderr
 
