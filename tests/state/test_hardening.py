@@ -472,3 +472,36 @@ def test_an_apply_that_lost_its_lock_before_publishing_fails_clearly(workspace: 
     assert _pointer(workspace) == live
     again = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
     assert again.returncode == 0 and "version 2" in again.stdout, again.stderr
+
+
+def test_concurrent_apply_message_through_the_cli(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another apply releases while this `focalctl apply` (no saved plan) waits for the lock."""
+    import focalctl.release as release
+
+    other = tmp_path / "other"
+    shutil.copytree(workspace / "agents.d", other / "agents.d")
+    _retemper(other, "0.9")
+    url = f"sqlite:///{workspace}/state.db"
+    real_pause = release._pause
+    done: list[bool] = []
+
+    def meanwhile(stage: str) -> None:
+        if stage == "lock" and not done:
+            done.append(True)
+            store = open_store(url)
+            try:
+                target = FileTarget(workspace / ".focal/live")
+                theirs, _ = make_plans(store, target, [other / "agents.d"], "dev", None)
+                apply_plan(store, target, theirs[0], expected_base=0, check_base=True)
+            finally:
+                store.close()
+        real_pause(stage)
+
+    monkeypatch.setattr(release, "_pause", meanwhile)
+    monkeypatch.chdir(workspace)
+    result = CliRunner().invoke(app, ["apply", "agents.d", "--auto-approve", "--store", url])
+    assert result.exit_code == 1, result.output
+    assert "another apply or rollback changed the active release" in result.output
+    assert "stale plan" not in result.output and "re-run focalctl apply" in result.output
