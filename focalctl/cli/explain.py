@@ -43,7 +43,7 @@ def explain_cmd(
         model = load_snapshot(raw).model
         profile, rows = explain(model, provenance, parsed, channel)
     except (ExplainError, StoreError, SnapshotError) as exc:
-        fail(str(exc))
+        fail(str(exc), getattr(exc, "hint", None))
     if as_json:
         doc = {
             "format_version": "1.0",

@@ -345,10 +345,11 @@ def test_apply_publishes_the_bundle_not_a_tampered_cache(workspace: Path, tmp_pa
 
 @pytest.mark.parametrize("url", ["mysql://u@127.0.0.1/db", "nosuchdb://x/y"])
 def test_a_store_url_without_its_driver(workspace: Path, url: str) -> None:
-    proc = focalctl("history", "--tenant", "demo", "--store", url, cwd=workspace)
-    _clean(proc)
-    assert proc.returncode == 1 and "no driver for" in proc.stderr
-    assert "sqlite" in proc.stderr and "postgresql" in proc.stderr
+    for args in (("history", "--tenant", "demo"), ("explain", "demo/concierge")):
+        proc = focalctl(*args, "--store", url, cwd=workspace)
+        _clean(proc)
+        assert proc.returncode == 1 and "no driver for" in proc.stderr
+        assert "help:" in proc.stderr and "sqlite" in proc.stderr and "postgresql" in proc.stderr
 
 
 @pytest.mark.parametrize("value", ["abc", "1e300", "nan", "inf", "-5", "0", "86401"])
