@@ -16,7 +16,9 @@ the pointer agree: both old or both new.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Iterable
@@ -28,6 +30,7 @@ from typing import Any
 from focalctl.bulk import bulk_allocation
 from focalctl.compile import CompiledSnapshot, compile_paths
 from focalctl.diagnostics import Diagnostic
+from focalctl.names import check_name
 from focalctl.partial import PartialCache
 from focalctl.plan import PlanResult, diff
 from focalctl.publish import PublishError, Target
@@ -36,11 +39,20 @@ from focalctl.store.db import DEFAULT_LOCK_TTL
 from runtime.layout import Pointer
 from runtime.snapshot import snapshot_id
 
-PLAN_FORMAT_VERSION = "1.0"
+PLAN_FORMAT_VERSION = "1.1"  # 1.1: a digest binds every field of the file
 
 
 class StalePlan(StoreError):
     pass
+
+
+class TargetAhead(StoreError):
+    """The publish target holds a release the store does not know: the store was deleted or
+    replaced, or another store publishes to the same target. Nothing is published over it."""
+
+
+class ConfigError(StoreError):
+    """An environment variable with a value Focal cannot use (a usage error)."""
 
 
 @dataclass(slots=True)
@@ -64,9 +76,27 @@ class ApplyOutcome:
     published_to: str
 
 
+MAX_LOCK_TTL = timedelta(days=1)
+
+
 def lock_ttl() -> timedelta:
-    raw = os.environ.get("FOCAL_LOCK_TTL")
-    return timedelta(seconds=float(raw)) if raw else DEFAULT_LOCK_TTL
+    """The lock lifetime: ``$FOCAL_LOCK_TTL`` seconds (a positive number up to one day), else
+    5 minutes. Raises ConfigError naming the variable when its value is unusable."""
+    raw = os.environ.get("FOCAL_LOCK_TTL", "")
+    if not raw.strip():
+        return DEFAULT_LOCK_TTL
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_LOCK_TTL.total_seconds()):
+        raise ConfigError(
+            f"FOCAL_LOCK_TTL={raw!r} is not a usable lock lifetime",
+            f"set FOCAL_LOCK_TTL to a number of seconds above 0 and at most "
+            f"{MAX_LOCK_TTL.total_seconds():.0f} (e.g. 300), or unset it for the default "
+            f"({DEFAULT_LOCK_TTL.total_seconds():.0f} s)",
+        )
+    return timedelta(seconds=seconds)
 
 
 def _pause(stage: str) -> None:
@@ -139,9 +169,38 @@ def reconcile(
             elif not holder_alive:
                 store.drop_pending(conn, tenant, env, pending.version)
         active = store.active(tenant, env, conn)
+    if pointer is not None and (
+        active is None
+        or pointer.version > active.version
+        or (pointer.version == active.version and pointer.snapshot != active.snapshot_id)
+    ):
+        raise target_ahead(target, tenant, env, pointer, active)
     if active is not None and (pointer is None or pointer.version < active.version):
         snap = store.get_snapshot(active.snapshot_id)
         target.publish(Pointer(tenant, env, active.version, active.snapshot_id), snap.raw)
+
+
+def target_ahead(
+    target: Target, tenant: str, env: str, pointer: Pointer | None, active: Release | None
+) -> TargetAhead:
+    """The error for a target whose pointer the store did not make (see :class:`TargetAhead`)."""
+    theirs = (
+        f"version {pointer.version} (snapshot {pointer.snapshot})" if pointer else "a newer one"
+    )
+    ours = (
+        f"has version {active.version} (snapshot {active.snapshot_id})"
+        if active
+        else "has no release"
+    )
+    served = f"version {pointer.version}" if pointer else "theirs"
+    return TargetAhead(
+        f"the target {target.description} is ahead of the store for {tenant}/{env}: the target "
+        f"has {theirs}, the store {ours}; this store did not publish there (was "
+        f".focal/state.db deleted or replaced?). Nothing was published or recorded; runtimes "
+        f"keep serving {served}",
+        "restore the store that published to this target (--store URL / FOCAL_STORE), or "
+        "publish to another target (--target file:DIR or redis://...)",
+    )
 
 
 def _expired(lock: dict[str, Any]) -> bool:
@@ -158,8 +217,18 @@ def apply_plan(
     message: str = "",
     expected_base: int | None = None,
     check_base: bool = False,
+    saved_plan: bool = False,
 ) -> ApplyOutcome:
-    """Store, release and publish one tenant's candidate under its lock."""
+    """Store, release and publish one tenant's candidate under its lock.
+
+    With ``check_base``, refuse when the active release is no longer ``expected_base``: a saved
+    plan is stale, or (``saved_plan`` False) another apply released while this one compiled."""
+    if plan.candidate.tenant != plan.tenant:
+        raise StoreError(
+            f"the candidate snapshot belongs to tenant {plan.candidate.tenant!r}, not "
+            f"{plan.tenant!r}; refusing to release it",
+            "re-run focalctl plan (a plan file must not be edited)",
+        )
     return _release(
         store,
         target,
@@ -172,6 +241,7 @@ def apply_plan(
         message=message,
         expected_base=expected_base if check_base else None,
         check_base=check_base,
+        saved_plan=saved_plan,
     )
 
 
@@ -220,6 +290,7 @@ def _release(
     message: str,
     expected_base: int | None = None,
     check_base: bool = False,
+    saved_plan: bool = False,
     rollback_of: int | None = None,
     force: bool = False,
 ) -> ApplyOutcome:
@@ -234,9 +305,17 @@ def _release(
         active = store.active(tenant, env)
         if check_base and (active.version if active else 0) != (expected_base or 0):
             now_v = active.version if active else 0
+            if saved_plan:
+                raise StalePlan(
+                    f"stale plan: the active release of {tenant}/{env} is now version {now_v} "
+                    f"(the plan was made against {expected_base or 0}); nothing was applied",
+                    "re-run focalctl plan -out FILE, review it, and apply the new file",
+                )
             raise StalePlan(
-                f"stale plan: the active release of {tenant}/{env} is now version {now_v} "
-                f"(the plan was made against {expected_base or 0}); re-run focalctl plan"
+                f"another apply or rollback changed the active release of {tenant}/{env} to "
+                f"version {now_v} while this one compiled (against version "
+                f"{expected_base or 0}); nothing was applied",
+                "re-run focalctl apply to review and apply your changes on top of it",
             )
         if active is not None and active.snapshot_id == snap_id and not force:
             return ApplyOutcome(tenant, env, None, target.description)
@@ -266,17 +345,40 @@ def _release(
                 rollback_of=rollback_of,
             )
         _pause("publish")
+        with store.tx() as conn:  # an expired lock may have been taken, our release dropped
+            ours = store.holds(conn, tenant, env, lock_id) and any(
+                p.version == rel.version and p.snapshot_id == snap_id
+                for p in store.pending(tenant, env, conn)
+            )
+        if not ours:
+            raise StoreError(
+                f"lost the lock on {tenant}/{env} before publishing (it expired after "
+                f"{lock_ttl().total_seconds():g} s and another command took over); nothing was "
+                "published or recorded",
+                "re-run focalctl apply; if applies take longer than the lock lifetime, raise "
+                "FOCAL_LOCK_TTL (seconds)",
+            )
         try:
-            target.publish(Pointer(tenant, env, rel.version, snap_id), raw)
+            moved = target.publish(Pointer(tenant, env, rel.version, snap_id), raw)
         except PublishError:
             with store.tx() as conn:
                 store.drop_pending(conn, tenant, env, rel.version)
             raise
+        if not moved:  # the target has a newer version than this store ever released
+            with store.tx() as conn:
+                store.drop_pending(conn, tenant, env, rel.version)
+            raise target_ahead(target, tenant, env, target.current(tenant, env), active)
         _pause("finalize")
         with store.tx() as conn:
             store.mark_published(conn, tenant, env, rel.version)
         final = store.release(tenant, env, rel.version)
-        assert final is not None
+        if final is None:  # dropped between the check above and publishing: the lock expired
+            raise StoreError(
+                f"lost the lock on {tenant}/{env} while publishing version {rel.version}: the "
+                "target has it but the store dropped it; nothing else was changed",
+                "raise FOCAL_LOCK_TTL (seconds) above the time an apply takes; focalctl plan "
+                "now reports the target as ahead of the store, and the ways to settle it",
+            )
         return ApplyOutcome(tenant, env, final, target.description)
     finally:
         store.unlock(tenant, env, lock_id)
@@ -285,7 +387,7 @@ def _release(
 def save_plan(path: Path, plan: TenantPlan) -> None:
     from focalctl.plan.render import plan_json
 
-    doc = {
+    doc: dict[str, Any] = {
         "format_version": PLAN_FORMAT_VERSION,
         "kind": "focal-plan",
         "tenant": plan.tenant,
@@ -303,30 +405,66 @@ def save_plan(path: Path, plan: TenantPlan) -> None:
         },
         "plan": plan_json(plan),
     }
+    doc["digest"] = plan_digest(doc)
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def plan_digest(doc: dict[str, Any]) -> str:
+    """sha256 over every field of a plan file but ``digest`` itself (canonical JSON): tenant,
+    env, base version and snapshot, the candidate and the format are bound together, so an
+    edited field is refused rather than applied (the snapshot id alone binds only the bytes)."""
+    body = {k: v for k, v in doc.items() if k != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
 def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
-    """Read a saved plan; returns it and the base version it was made against."""
+    """Read a saved plan; returns it and the base version it was made against.
+
+    Raises StoreError when the file is not a plan, was edited after ``plan -out`` wrote it (its
+    digest), or its snapshot is not its tenant's; StalePlan when its base is no longer active."""
+    rerun = "re-run focalctl plan -out FILE and apply the new file (plan files must not be edited)"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("kind") != "focal-plan":
+        if not isinstance(doc, dict) or doc.get("kind") != "focal-plan":
             raise ValueError("not a focal plan file")
         if doc.get("format_version") != PLAN_FORMAT_VERSION:
             raise ValueError(
                 f"plan format {doc.get('format_version')!r} is not {PLAN_FORMAT_VERSION}"
             )
-        cand = doc["candidate"]
+        if doc.get("digest") != plan_digest(doc):
+            raise StoreError(
+                f"plan file {path} was modified after focalctl plan wrote it "
+                "(its digest does not match its content); refusing to apply it",
+                rerun,
+            )
+        tenant, env, base_version = doc["tenant"], doc["env"], doc["base_version"]
+        base_snapshot, cand = doc["base_snapshot"], doc["candidate"]
+        if not (isinstance(tenant, str) and isinstance(env, str) and isinstance(cand, dict)):
+            raise ValueError("tenant and env must be strings, candidate an object")
+        if not isinstance(base_version, int) or isinstance(base_version, bool) or base_version < 0:
+            raise ValueError(f"base_version {base_version!r} is not a version")
+        check_name("tenant", tenant)
+        check_name("environment", env)
         raw = cand["raw"].encode("utf-8")
         body = json.loads(raw)
+        body_tenant = body["tenant"]["name"]
+    except StoreError:
+        raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise StoreError(f"cannot read plan file {path}: {exc}") from exc
+        raise StoreError(f"cannot read plan file {path}: {exc}", rerun) from exc
     if snapshot_id(raw) != cand["id"]:
         raise StoreError(
-            f"plan file {path} is damaged: its snapshot does not match {cand['id']}; re-run focalctl plan"
+            f"plan file {path} is damaged: its snapshot does not match {cand['id']}", rerun
+        )
+    if body_tenant != tenant:
+        raise StoreError(
+            f"plan file {path} is for tenant {tenant!r} but its snapshot is tenant "
+            f"{body_tenant!r}'s; refusing to apply it",
+            rerun,
         )
     compiled = CompiledSnapshot(
-        tenant=doc["tenant"],
+        tenant=body_tenant,
         body=body,
         raw=raw,
         id=cand["id"],
@@ -336,7 +474,14 @@ def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
         object_count=int(cand.get("object_count", 0)),
         compiler_version=cand.get("compiler_version", ""),
     )
-    base = store.active(doc["tenant"], doc["env"])
+    base = store.active(tenant, env)
+    if base is not None and base.version == base_version and base.snapshot_id != base_snapshot:
+        raise StalePlan(
+            f"stale plan: version {base_version} of {tenant}/{env} in this store is snapshot "
+            f"{base.snapshot_id}, the plan was made against snapshot {base_snapshot} "
+            "(another store?)",
+            "re-run focalctl plan -out FILE against this store and apply the new file",
+        )
     base_body = json.loads(store.get_snapshot(base.snapshot_id).raw) if base else None
-    plan = TenantPlan(doc["tenant"], doc["env"], base, compiled, diff(base_body, body))
-    return plan, int(doc.get("base_version", 0))
+    plan = TenantPlan(tenant, env, base, compiled, diff(base_body, body))
+    return plan, base_version

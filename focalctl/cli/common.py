@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from focalctl.names import InvalidName, check_lock_id, check_name
 from focalctl.partial import PartialCache
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -49,6 +50,30 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_ERROR) -> NoRet
     raise typer.Exit(code)
 
 
+def _name_callback(what: str) -> Callable[[str | None], str | None]:
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_name(what, value)
+        except InvalidName as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+    return check
+
+
+def _lock_id_callback(value: str) -> str:
+    try:
+        return check_lock_id(value)
+    except InvalidName as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+# Names that become paths and keys are checked where they are read (usage error, exit 2).
+check_env_option = _name_callback("environment")
+check_tenant_option = _name_callback("tenant")
+check_lock_id_argument = _lock_id_callback
+
 NoCacheOpt = Annotated[
     bool,
     typer.Option(
@@ -61,10 +86,17 @@ NoCacheOpt = Annotated[
 
 
 @contextmanager
-def partial_cache(paths: Sequence[Path], no_cache: bool) -> Iterator[PartialCache]:
+def partial_cache(
+    paths: Sequence[Path], no_cache: bool, *, trusted: bool = True
+) -> Iterator[PartialCache]:
     """The bundle's partial-parse cache, saved when the command ends normally or with a
-    user-facing exit (its records are complete once validation has run)."""
-    cache = PartialCache.off() if no_cache else PartialCache.open(paths)
+    user-facing exit (its records are complete once validation has run). Not ``trusted``
+    (for what apply publishes), the previous records are not read: the run is cold and only
+    refreshes the cache."""
+    if no_cache:
+        cache = PartialCache.off()
+    else:
+        cache = PartialCache.open(paths) if trusted else PartialCache.refresh(paths)
     try:
         yield cache
     except typer.Exit:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from focalctl.cli.app import app
-from focalctl.cli.common import NoCacheOpt, console, fail, partial_cache
+from focalctl.cli.common import NoCacheOpt, check_env_option, console, fail, partial_cache
 from focalctl.compile import compile_paths
 from focalctl.explain import ExplainError, Target, explain
 from focalctl.store import StoreError, open_store
@@ -29,7 +29,9 @@ def explain_cmd(
         Path | None,
         typer.Option("--bundle", help="Explain this bundle instead of the active release."),
     ] = None,
-    env: Annotated[str, typer.Option("--env", envvar="FOCAL_ENV")] = "dev",
+    env: Annotated[
+        str, typer.Option("--env", envvar="FOCAL_ENV", callback=check_env_option)
+    ] = "dev",
     store: Annotated[str | None, typer.Option("--store", envvar="FOCAL_STORE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
     no_cache: NoCacheOpt = False,
@@ -41,7 +43,7 @@ def explain_cmd(
         model = load_snapshot(raw).model
         profile, rows = explain(model, provenance, parsed, channel)
     except (ExplainError, StoreError, SnapshotError) as exc:
-        fail(str(exc))
+        fail(str(exc), getattr(exc, "hint", None))
     if as_json:
         doc = {
             "format_version": "1.0",

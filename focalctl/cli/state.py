@@ -14,15 +14,29 @@ from rich.markup import escape
 from rich.table import Table
 
 from focalctl.cli.app import app
-from focalctl.cli.common import NoCacheOpt, console, fail, partial_cache, use_color
+from focalctl.cli.common import (
+    EXIT_USAGE,
+    NoCacheOpt,
+    check_env_option,
+    check_lock_id_argument,
+    check_tenant_option,
+    console,
+    fail,
+    partial_cache,
+    use_color,
+)
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.render import Report, formatters
+from focalctl.names import InvalidName
 from focalctl.plan.render import plan_json, render_text
 from focalctl.publish import PublishError, Target, open_target
 from focalctl.release import (
+    ConfigError,
+    TargetAhead,
     TenantPlan,
     apply_plan,
     load_plan,
+    lock_ttl,
     make_plans,
     reconcile,
     rollback,
@@ -38,7 +52,12 @@ StoreOpt = Annotated[
 ]
 EnvOpt = Annotated[
     str,
-    typer.Option("--env", envvar="FOCAL_ENV", help="Environment (an independent release line)."),
+    typer.Option(
+        "--env",
+        envvar="FOCAL_ENV",
+        help="Environment (an independent release line); a name like metadata.name.",
+        callback=check_env_option,
+    ),
 ]
 TargetOpt = Annotated[
     str | None,
@@ -51,23 +70,40 @@ TargetOpt = Annotated[
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
 ]
-TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Only this tenant of the bundle.")]
+TenantOpt = Annotated[
+    str | None,
+    typer.Option("--tenant", help="Only this tenant of the bundle.", callback=check_tenant_option),
+]
 
 
 @contextmanager
 def _world(store_url: str | None, target_spec: str | None) -> Iterator[tuple[Store, Target]]:
-    """Open store and target; turn their errors into one clear line and exit 1."""
+    """Open store and target; turn their errors into one clear line (and how to fix it) and
+    exit 1, or 2 for a usage error (a bad name, an unusable environment variable)."""
     try:
         store = open_store(store_url)
-        target = open_target(target_spec)
-    except (StoreError, PublishError) as exc:
-        fail(str(exc))
+    except StoreError as exc:
+        _fail(exc)
     try:
+        target = open_target(target_spec)
         yield store, target
-    except (StoreError, PublishError) as exc:
-        fail(str(exc))
+    except (StoreError, PublishError, InvalidName) as exc:
+        _fail(exc)
     finally:
         store.close()
+
+
+def _fail(exc: Exception) -> NoReturn:
+    code = EXIT_USAGE if isinstance(exc, ConfigError | InvalidName) else 1
+    fail(str(exc), getattr(exc, "hint", None), code=code)
+
+
+def _check_lock_ttl() -> None:
+    """Refuse an unusable FOCAL_LOCK_TTL before compiling anything."""
+    try:
+        lock_ttl()
+    except ConfigError as exc:
+        _fail(exc)
 
 
 def _invalid(diagnostics: list[Diagnostic], sources: dict[str, bytes] | None = None) -> NoReturn:
@@ -109,7 +145,12 @@ def plan(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
-    with partial_cache([path], no_cache) as cache, _world(store, target) as (st, tg):
+    # A saved plan is what apply releases: it is compiled cold, never from the cache.
+    trusted = out is None
+    with (
+        partial_cache([path], no_cache, trusted=trusted) as cache,
+        _world(store, target) as (st, tg),
+    ):
         plans, diags = make_plans(st, tg, [path], env, tenant, cache)
     if not plans:
         _invalid(diags, _sources(diags))
@@ -152,6 +193,7 @@ def apply(
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
     c = console()
+    _check_lock_ttl()
     with _world(store, target) as (st, tg):
         saved = _is_plan_file(path)
         if saved:
@@ -170,7 +212,9 @@ def apply(
                 )
             plans: list[TenantPlan] = [one]
         else:
-            with partial_cache([path], no_cache) as cache:
+            # What is published never comes from the partial-parse cache (its bytes are not
+            # authenticated): apply compiles cold and only refreshes the cache.
+            with partial_cache([path], no_cache, trusted=False) as cache:
                 plans, diags = make_plans(st, tg, [path], env, tenant, cache)
             if not plans:
                 _invalid(diags, _sources(diags))
@@ -187,6 +231,7 @@ def apply(
                 message=message,
                 expected_base=base_version if saved else (p.base.version if p.base else 0),
                 check_base=True,
+                saved_plan=saved,
             )
             if outcome.release is None:
                 c.print(f"{p.tenant} ({p.env}): no changes; no release created.")
@@ -217,7 +262,9 @@ def _confirm(auto_approve: bool, risky: bool) -> None:
 
 @app.command("rollback")
 def rollback_cmd(
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant to roll back.")],
+    tenant: Annotated[
+        str, typer.Option("--tenant", help="Tenant to roll back.", callback=check_tenant_option)
+    ],
     to: Annotated[
         int, typer.Option("--to", help="Release version whose snapshot becomes live again.")
     ],
@@ -229,6 +276,7 @@ def rollback_cmd(
 ) -> None:
     """Release an earlier version's snapshot again, as a new version (no recompilation)."""
     c = console()
+    _check_lock_ttl()
     with _world(store, target) as (st, tg):
         active = st.active(tenant, env)
         if active is None:
@@ -247,7 +295,12 @@ def rollback_cmd(
 
 @app.command()
 def history(
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant whose releases to list.")],
+    tenant: Annotated[
+        str,
+        typer.Option(
+            "--tenant", help="Tenant whose releases to list.", callback=check_tenant_option
+        ),
+    ],
     env: EnvOpt = "dev",
     store: StoreOpt = None,
     target: TargetOpt = None,
@@ -255,7 +308,13 @@ def history(
 ) -> None:
     """List the releases of a tenant in an environment."""
     with _world(store, target) as (st, tg):
-        reconcile(st, tg, tenant, env)
+        try:
+            reconcile(st, tg, tenant, env)
+        except TargetAhead as exc:  # the store's history is still worth reading
+            err = console(stderr=True)
+            err.print(f"[bold yellow]warning[/]: {escape(str(exc))}")
+            if exc.hint:
+                err.print(f"  [cyan]help[/]: {escape(exc.hint)}")
         releases = st.history(tenant, env)
     if as_json:
         doc = {
@@ -293,7 +352,13 @@ def history(
 
 @app.command("force-unlock")
 def force_unlock(
-    lock_id: Annotated[str, typer.Argument(help="The lock id that apply's error message names.")],
+    lock_id: Annotated[
+        str,
+        typer.Argument(
+            help="The lock id that apply's error message names.",
+            callback=check_lock_id_argument,
+        ),
+    ],
     store: StoreOpt = None,
 ) -> None:
     """Remove a stuck lock (after a crashed apply), like terraform force-unlock."""

@@ -79,6 +79,18 @@ class PartialCache:
         """No cache: nothing is read or written (every run is cold)."""
         return cls(None)
 
+    @classmethod
+    def refresh(cls, roots: Sequence[str | Path], directory: Path | None = None) -> PartialCache:
+        """Cold, then written: the previous records are not read, this run's replace them.
+
+        For whatever is released (``apply``, ``plan -out``): the cache file is as writable as
+        the bundle's working copy is not guarded (a CI cache shared between branches), and its
+        digest is unkeyed, so what gets published must never come from it."""
+        cache = cls.open(roots, directory)
+        cache._loaded = {}
+        cache.status = "not read (a release compiles cold)"
+        return cache
+
     @property
     def _previous(self) -> dict[str, Any]:
         # Read lazily, so that it happens inside the pipeline's GC pause (bulk_allocation):

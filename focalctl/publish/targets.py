@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from focalctl.names import InvalidName, check_name
 from runtime.fsutil import write_atomic
 
 if TYPE_CHECKING:  # imported when a Redis target is opened: file-target runs skip its ~50 ms
@@ -26,6 +28,18 @@ DEFAULT_TARGET = "file:.focal/live"
 
 class PublishError(Exception):
     """The release is stored but could not be published; re-running apply publishes it."""
+
+
+_SNAPSHOT_ID = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _checked(tenant: str, env: str, snapshot: str | None = None) -> None:
+    """Refuse names that would leave the target's layout (``../x`` as a directory, ``a:b`` in a
+    Redis key) before any path or key is built from them. Raises InvalidName (a ValueError)."""
+    check_name("tenant", tenant)
+    check_name("environment", env)
+    if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise InvalidName(f"invalid snapshot id {snapshot!r}: expected sha256:<64 hex digits>")
 
 
 class Target(Protocol):
@@ -55,6 +69,7 @@ class FileTarget:
         self.description = f"file:{root}"
 
     def current(self, tenant: str, env: str) -> Pointer | None:
+        _checked(tenant, env)
         path = pointer_path(self.root, tenant, env)
         try:
             return Pointer.from_json(path.read_bytes())
@@ -64,6 +79,7 @@ class FileTarget:
             return None  # a damaged pointer is replaced by the next publish
 
     def publish(self, pointer: Pointer, raw: bytes) -> bool:
+        _checked(pointer.tenant, pointer.env, pointer.snapshot)
         try:
             existing = self.current(pointer.tenant, pointer.env)
             if existing is not None and existing.version > pointer.version:
@@ -117,6 +133,7 @@ class RedisTarget:
         return cls(client, prefix, f"{shown} (prefix {prefix})")
 
     def current(self, tenant: str, env: str) -> Pointer | None:
+        _checked(tenant, env)
         try:
             raw = self.client.get(redis_current_key(self.prefix, tenant, env))
         except self._error as exc:
@@ -129,6 +146,7 @@ class RedisTarget:
             return None
 
     def publish(self, pointer: Pointer, raw: bytes) -> bool:
+        _checked(pointer.tenant, pointer.env, pointer.snapshot)
         try:
             self.client.set(
                 redis_snapshot_key(self.prefix, pointer.tenant, pointer.env, pointer.snapshot), raw

@@ -15,15 +15,31 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.pool import NullPool
 
+from focalctl.names import check_lock_id, check_name
 from focalctl.store.migrations import SchemaTooNew, migrate
 from focalctl.store.tables import LockRow, ReleaseRow, SnapshotRow
 from runtime.snapshot import snapshot_id as content_id
 
 DEFAULT_STORE_URL = "sqlite:///.focal/state.db"
 DEFAULT_LOCK_TTL = timedelta(minutes=5)
+MAX_VERSION = 2**63 - 1  # release versions are 64-bit integers in every backend
+# Drivers SQLAlchemy imports for a URL scheme, to name in "no driver" errors.
+_DRIVERS = {
+    "mysql": "mysqlclient or pymysql (mysql+pymysql://...)",
+    "mariadb": "mariadb or pymysql (mariadb+pymysql://...)",
+    "postgresql": "psycopg (pip install 'psycopg[binary]')",
+    "mssql": "pyodbc",
+    "oracle": "oracledb",
+}
 
 _SNAP = SnapshotRow.__table__  # type: ignore[attr-defined]
 _REL = ReleaseRow.__table__  # type: ignore[attr-defined]
@@ -31,7 +47,11 @@ _LOCK = LockRow.__table__  # type: ignore[attr-defined]
 
 
 class StoreError(Exception):
-    """A store problem a user can act on (the message says how)."""
+    """A store problem a user can act on: the message says what and where, ``hint`` how to fix."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class LockHeld(StoreError):
@@ -46,7 +66,9 @@ class LockHeld(StoreError):
     ) -> None:
         super().__init__(
             f"{tenant}/{env} is locked by {holder} since {acquired_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"(lock {lock_id}, expires {expires_at:%H:%M:%S} UTC)"
+            f"(lock {lock_id}, expires {expires_at:%H:%M:%S} UTC)",
+            "wait for that apply to finish and re-run; if it crashed, wait until the lock "
+            f"expires or remove it with: focalctl force-unlock {lock_id} (same --store)",
         )
         self.lock_id, self.holder, self.expires_at = lock_id, holder, expires_at
 
@@ -132,6 +154,15 @@ def open_store(url: str | None = None) -> Store:
         store.migrate()
     except SchemaTooNew as exc:
         raise StoreError(str(exc)) from exc
+    except (ImportError, NoSuchModuleError) as exc:
+        scheme = url.split("://", 1)[0]
+        dialect = scheme.split("+", 1)[0]
+        install = _DRIVERS.get(dialect, f"the SQLAlchemy driver for {scheme}")
+        raise StoreError(
+            f"no driver for {scheme} to open the store at {_redact(url)} ({_first_line(exc)})",
+            f"install {install}, or use sqlite:///PATH (the default) or postgresql://..., "
+            "the backends Focal is tested with",
+        ) from exc
     except (SQLAlchemyError, OSError, ValueError) as exc:
         raise StoreError(f"cannot open the store at {_redact(url)}: {_first_line(exc)}") from exc
     return store
@@ -309,6 +340,8 @@ class Store:
     def release(
         self, tenant: str, env: str, version: int, conn: Connection | None = None
     ) -> Release | None:
+        if not 1 <= version <= MAX_VERSION:
+            return None  # no such version (and not one a database column could even hold)
         if conn is None:
             with self.tx() as c:
                 return self.release(tenant, env, version, c)
@@ -339,6 +372,8 @@ class Store:
         status: str = "pending",
     ) -> Release:
         """Insert the next version (pending until published); a unique constraint forbids twins."""
+        check_name("tenant", tenant)
+        check_name("environment", env)
         current = conn.execute(
             select(func.max(_REL.c.version)).where(_REL.c.tenant == tenant, _REL.c.env == env)
         ).scalar_one_or_none()
@@ -376,6 +411,8 @@ class Store:
         self, tenant: str, env: str, ttl: timedelta = DEFAULT_LOCK_TTL, holder: str | None = None
     ) -> str:
         """Take the (tenant, env) lock or raise LockHeld naming the holder. Returns the lock id."""
+        check_name("tenant", tenant)
+        check_name("environment", env)
         lock_id = str(uuid.uuid4())
         holder = holder or f"{author()} pid {os.getpid()}"
         for _ in range(3):
@@ -461,6 +498,7 @@ class Store:
             )
 
     def force_unlock(self, lock_id: str) -> tuple[str, str, str]:
+        lock_id = check_lock_id(lock_id)
         with self.tx() as conn:
             row = conn.execute(select(_LOCK).where(_LOCK.c.lock_id == lock_id)).mappings().first()
             if row is None:

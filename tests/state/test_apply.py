@@ -78,7 +78,7 @@ def test_saved_plan_applies_exactly_and_goes_stale(workspace: Path, tmp_path: Pa
     doc["candidate"]["raw"] = doc["candidate"]["raw"].replace("demo", "evil", 1)
     (workspace / "bad.json").write_text(json.dumps(doc))
     bad = focalctl("apply", "bad.json", "--auto-approve", cwd=workspace)
-    assert bad.returncode == 1 and "damaged" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 1 and "was modified" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_apply_without_terminal_needs_auto_approve(workspace: Path) -> None:
