@@ -17,10 +17,14 @@ Redis target (``prefix`` defaults to ``focal``; tests use their own)::
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.spec import NAME_PATTERN
+
+_NAME = re.compile(NAME_PATTERN)
 DEFAULT_PREFIX = "focal"
 POINTER_NAME = "current.json"
 POINTER_MAX_BYTES = 4096
@@ -72,6 +76,9 @@ class Pointer:
             raise ValueError(f"pointer lacks {exc.args[0]!r}") from exc
         if not (isinstance(tenant, str) and isinstance(env, str) and isinstance(snapshot, str)):
             raise ValueError("pointer fields tenant, env, snapshot must be strings")
+        for what, name in (("tenant", tenant), ("env", env)):
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"pointer {what} {name!r} is not a valid name ({NAME_PATTERN})")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise ValueError("pointer version must be a positive integer")
         if not snapshot.startswith("sha256:") or len(snapshot) != 71:

@@ -174,6 +174,7 @@ def test_redis_unreachable_at_boot_is_logged_and_reported(tmp_path: Path) -> Non
         (["--source", "ftp://example"], "unknown source"),
         (["--log-level", "loud"], "--log-level"),
         (["--resync", "0"], "--resync"),
+        (["--env", "../evil"], "--env"),
     ],
 )
 def test_serve_refuses_bad_options_with_a_usage_error(args: list[str], says: str) -> None:
@@ -195,3 +196,16 @@ def test_serve_bad_port_as_a_subprocess_prints_no_traceback(tmp_path: Path) -> N
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        b'{"tenant": "../x", "env": "dev", "version": 1, "snapshot": "sha256:' + b"a" * 64 + b'"}',
+        b'{"tenant": "demo", "env": "a:b", "version": 1, "snapshot": "sha256:' + b"a" * 64 + b'"}',
+        b"[" * 5000 + b"]" * 5000,
+    ],
+)
+def test_pointers_with_unusable_names_or_sizes_are_refused(pointer: bytes) -> None:
+    with pytest.raises(ValueError):
+        Pointer.from_json(pointer)
