@@ -33,7 +33,7 @@ spec:
     files[f"channels/{u}.yaml"] = f"""apiVersion: focal/v1
 kind: ChannelProfile
 metadata: {{name: {ch[0]}, tenant: {t}}}
-spec: {{channel: whatsapp, turn: {{debounce: 1200ms}}, fallback: [{ch[1]}]}}
+spec: {{channel: whatsapp, settings: {{turn: {{debounce: 1200ms}}}}, fallback: [{ch[1]}]}}
 ---
 apiVersion: focal/v1
 kind: ChannelProfile

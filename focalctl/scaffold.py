@@ -39,7 +39,8 @@ kind: ChannelProfile
 metadata: {name: web, tenant: my-company}
 spec:
   channel: webchat
-  turn: {debounce: 600ms}     # messages closer than this are folded into one turn
+  settings:
+    turn: {debounce: 600ms}   # messages closer than this are folded into one turn
   fallback: [sms]             # where to go when delivery fails (must send outbound)
 ---
 apiVersion: focal/v1

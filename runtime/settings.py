@@ -3,7 +3,7 @@
 The chain, earliest first (later wins, maps merge key by key, lists replace)::
 
     default → channel (built-in defaults of the channel type) → tenant → agent
-            → profile (the ChannelProfile's ``turn``) → scenario → step
+            → profile (the ChannelProfile's ``settings``) → scenario → step
 
 so a channel sets its own burst window and a scenario or step can still override it.
 """
@@ -20,33 +20,24 @@ LEVELS: tuple[str, ...] = ("default", "channel", "tenant", "agent", "profile", "
 Layer = tuple[str, dict[str, Any] | None]
 
 
-def channel_layers(
-    channel_turn_defaults: dict[str, Any] | None, profile_turn: dict[str, Any] | None
-) -> tuple[Layer, Layer]:
-    """The two layers a channel contributes, shaped as settings blocks."""
-    return (
-        ("channel", {"turn": channel_turn_defaults} if channel_turn_defaults else None),
-        ("profile", {"turn": profile_turn} if profile_turn else None),
-    )
-
-
 def chain(
     default: dict[str, Any],
+    channel_turn: dict[str, Any] | None,
     tenant: dict[str, Any] | None,
     agent: dict[str, Any] | None,
-    scenario: dict[str, Any] | None = None,
-    step: dict[str, Any] | None = None,
-    channel_turn_defaults: dict[str, Any] | None = None,
-    profile_turn: dict[str, Any] | None = None,
+    profile: dict[str, Any] | None,
+    scenario: dict[str, Any] | None,
+    step: dict[str, Any] | None,
 ) -> list[Layer]:
-    """The layers in resolution order, each a camelCase settings dict (or None)."""
-    channel, profile = channel_layers(channel_turn_defaults, profile_turn)
+    """The layers in resolution order (the parameters' order), each a camelCase settings dict
+    or None. ``channel_turn`` is the channel type's built-in turn settings; every other layer
+    is a settings block."""
     return [
         ("default", default),
-        channel,
+        ("channel", {"turn": channel_turn} if channel_turn else None),
         ("tenant", tenant),
         ("agent", agent),
-        profile,
+        ("profile", profile),
         ("scenario", scenario),
         ("step", step),
     ]

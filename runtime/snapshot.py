@@ -65,7 +65,8 @@ class Entry(_Model, Generic[S]):
 
 class ChannelEntry(Entry[ChannelProfileSpec]):
     """A channel profile: ``spec`` has capabilities/format/rate limit filled in from the channel
-    type; ``spec.turn`` is the profile's own turn layer and ``builtin_turn`` the type's."""
+    type; ``spec.settings`` is the profile's own settings layer and ``builtin_turn`` the
+    type's turn defaults (the chain's "channel" level)."""
 
     builtin_turn: TurnSettings = Field(alias="builtinTurn")
 
@@ -113,7 +114,7 @@ class SettingsIndex:
     defaults: dict[str, Any]
     tenant: dict[str, Any] | None
     agents: dict[str, tuple[dict[str, Any] | None, str | None]]  # settings, default channel
-    channels: dict[str, tuple[dict[str, Any], dict[str, Any] | None]]  # built-in turn, own turn
+    channels: dict[str, tuple[dict[str, Any], dict[str, Any] | None]]  # built-in turn, settings
     scenarios: dict[str, dict[str, Any] | None]
     steps: dict[tuple[str, str], dict[str, Any] | None]
 
@@ -127,7 +128,7 @@ class SettingsIndex:
                 for n, a in model.agents.items()
             },
             channels={
-                n: (_json(c.builtin_turn) or {}, _json(c.spec.turn))
+                n: (_json(c.builtin_turn) or {}, _json(c.spec.settings))
                 for n, c in model.channels.items()
             },
             scenarios={n: _json(sc.spec.settings) for n, sc in model.scenarios.items()},
@@ -173,12 +174,12 @@ class SettingsIndex:
         builtin, own = self.channels[profile] if profile else (None, None)
         return chain(
             self.defaults,
+            builtin,
             self.tenant,
             agent_settings,
+            own,
             scenario_settings,
             step_settings,
-            builtin,
-            own,
         )
 
 
@@ -202,7 +203,7 @@ _AGENT_SETTINGS = field_reader(AgentSpec, "settings")
 _AGENT_CHANNELS = field_reader(AgentSpec, "channels")
 _CHANNEL_SPEC = field_reader(ChannelEntry, "spec")
 _CHANNEL_BUILTIN = field_reader(ChannelEntry, "builtin_turn")
-_PROFILE_TURN = field_reader(ChannelProfileSpec, "turn")
+_PROFILE_SETTINGS = field_reader(ChannelProfileSpec, "settings")
 _SCENARIO_SPEC = field_reader(Entry[ScenarioSpec], "spec")
 _SCENARIO_SETTINGS = field_reader(ScenarioSpec, "settings")
 _SCENARIO_STEPS = field_reader(ScenarioSpec, "steps")
@@ -221,7 +222,7 @@ def _agent_layer(entry: dict[str, Any]) -> tuple[dict[str, Any] | None, str | No
 
 
 def _channel_layers(entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    own = _TURN_JSON(_PROFILE_TURN(_CHANNEL_SPEC(entry)))
+    own = _SETTINGS_JSON(_PROFILE_SETTINGS(_CHANNEL_SPEC(entry)))
     return _TURN_JSON(_CHANNEL_BUILTIN(entry)) or {}, own
 
 

@@ -353,14 +353,13 @@ class ChannelFormat(SpecModel):
 class ChannelProfileSpec(SpecModel):
     channel: ChannelType
     capabilities: Capabilities | None = None
-    turn: TurnSettings | None = None
+    settings: Settings | None = None  # its place in the chain: after the agent's
     rate_limit: ChannelRateLimit | None = Field(None, alias="rateLimit")
     fallback: list[Name] = Field(default_factory=list)
     format: ChannelFormat | None = None
 
 
 def _channel(
-    debounce: str,
     max_len: int | None,
     per_minute: int,
     *,
@@ -384,7 +383,6 @@ def _channel(
             "interruptible": interruptible,
             "maxMessageLength": max_len,
         },
-        "turn": {"debounce": debounce},
         "rateLimit": {"perMinute": per_minute},
         "fallback": [],
         "format": {"split": split},
@@ -396,16 +394,36 @@ def _channel(
 #: Slack's message limit), api is a plain synchronous integration (no debounce, no limit).
 CHANNEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "whatsapp": _channel(
-        "1200ms", 4096, 60, markdown=True, buttons=True, media=True, typing=True, receipts=True
+        4096, 60, markdown=True, buttons=True, media=True, typing=True, receipts=True
     ),
-    "sms": _channel("800ms", 160, 30, receipts=True),
-    "email": _channel("0", None, 10, markdown=True, media=True, receipts=True),
+    "sms": _channel(160, 30, receipts=True),
+    "email": _channel(None, 10, markdown=True, media=True, receipts=True),
     "webchat": _channel(
-        "600ms", 10000, 60, markdown=True, buttons=True, media=True, typing=True, outbound=False
+        10000, 60, markdown=True, buttons=True, media=True, typing=True, outbound=False
     ),
-    "voice": _channel("0", None, 30, interruptible=True, outbound=True, split="truncate"),
-    "slack": _channel("600ms", 40000, 60, markdown=True, buttons=True, media=True, typing=True),
-    "api": _channel("0", None, 600, outbound=False),
+    "voice": _channel(None, 30, interruptible=True, outbound=True, split="truncate"),
+    "slack": _channel(40000, 60, markdown=True, buttons=True, media=True, typing=True),
+    "api": _channel(None, 600, outbound=False),
+}
+
+#: The settings layer a channel type contributes below the tenant's (its burst window): the
+#: "channel" level of the chain, stored once per profile in the snapshot as ``builtinTurn``.
+CHANNEL_TURN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "whatsapp": {"debounce": "1200ms"},
+    "sms": {"debounce": "800ms"},
+    "email": {"debounce": "0"},
+    "webchat": {"debounce": "600ms"},
+    "voice": {"debounce": "0"},
+    "slack": {"debounce": "600ms"},
+    "api": {"debounce": "0"},
+}
+
+#: Fields that moved, per spec model: authored at the old place, they get this hint.
+MOVED_FIELDS: dict[str, dict[str, str]] = {
+    "ChannelProfileSpec": {
+        "turn": "a channel profile's settings are a full settings block now: write "
+        "'settings: {turn: {...}}' instead of 'turn: {...}'",
+    },
 }
 
 

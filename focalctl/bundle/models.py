@@ -18,7 +18,7 @@ from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import locate, pointer
 from focalctl.diagnostics import Diagnostic, make
 from focalctl.diagnostics.suggest import did_you_mean
-from runtime.spec import KIND_SPECS, NAME_PATTERN
+from runtime.spec import KIND_SPECS, MOVED_FIELDS, NAME_PATTERN
 
 DURATION_FIELDS = {"debounce", "after", "retryAfter", "expiresAfter", "timeout"}
 
@@ -214,7 +214,8 @@ def _one(
     if etype == "extra_forbidden":
         field = str(rel[-1]) if rel else "?"
         allowed = _fields_of(model, rel[:-1])
-        hint = did_you_mean(field, allowed)
+        moved = MOVED_FIELDS.get(model.__name__, {}).get(field) if len(rel) == 1 else None
+        hint = moved or did_you_mean(field, allowed)
         parent = _where(full[:-1])
         return make(
             "FOC201",

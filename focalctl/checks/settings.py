@@ -22,7 +22,7 @@ from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from runtime.settings import chain, merge, winners
 from runtime.spec import (
-    CHANNEL_DEFAULTS,
+    CHANNEL_TURN_DEFAULTS,
     GLOBAL_SETTINGS_DEFAULTS,
     AgentSpec,
     ChannelProfileSpec,
@@ -54,18 +54,18 @@ def check(view: View, agent: BundleObject) -> Iterator[Diagnostic]:
         scenario_layer = _json(getattr(scenario.spec, "settings", None))
         for placed in view.scenario_steps(agent.tenant, scenario_name):
             for profile in candidates:
-                channel_turn = profile_turn = None
+                channel_turn = profile_layer = None
                 if profile is not None and isinstance(profile.spec, ChannelProfileSpec):
-                    channel_turn = CHANNEL_DEFAULTS[profile.spec.channel]["turn"]
-                    profile_turn = _json(profile.spec.turn)
+                    channel_turn = CHANNEL_TURN_DEFAULTS[profile.spec.channel]
+                    profile_layer = _json(profile.spec.settings)
                 layers = chain(
                     GLOBAL_SETTINGS_DEFAULTS,
+                    channel_turn,
                     tenant_layer,
                     _json(agent.spec.settings),
+                    profile_layer,
                     scenario_layer,
                     _json(placed.step.settings),
-                    channel_turn,
-                    profile_turn,
                 )
                 merged = merge(layers)
                 key = json.dumps(merged, sort_keys=True)

@@ -51,7 +51,11 @@ _FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     ],
     "Step": _STEP,
     "ToolEffect": [(("gateway", "endpoint"), "args"), (("confirmation", "prompt"), "args")],
-    "ChannelProfile": [(("format", "greeting"), "template"), (("format", "signature"), "template")],
+    "ChannelProfile": [
+        (("format", "greeting"), "template"),
+        (("format", "signature"), "template"),
+        *((("settings", *p), c) for p, c in _SETTINGS),
+    ],
     "Goal": [(("message",), "template")],
 }
 _CONTEXTS = {"template": TEMPLATE_VARS, "args": ARGS_TEMPLATE_VARS, "expression": WHEN_VARS}

@@ -23,7 +23,7 @@ from focalctl.partial.memo import Memo, unit_fingerprint
 from focalctl.validate import validate_paths
 from runtime.snapshot import SNAPSHOT_FORMAT, canonical_bytes, snapshot_id
 from runtime.spec import (
-    CHANNEL_DEFAULTS,
+    CHANNEL_TURN_DEFAULTS,
     GLOBAL_SETTINGS_DEFAULTS,
     TIER_LIMITS,
     ScenarioSpec,
@@ -170,11 +170,9 @@ def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
         prov.settings("tenant", obj, "/spec/defaults")
         return ("tenant", obj.name, canonical_bytes(entry), prov.part())
     if kind == "ChannelProfile":
-        filled = fill_channel_defaults(spec)
-        filled["turn"] = spec.get("turn", {})
-        entry = _entry(obj, filled)
-        entry["builtinTurn"] = CHANNEL_DEFAULTS[spec["channel"]]["turn"]
-        prov.settings(f"profile/{obj.name}", obj, "/spec/turn", prefix="turn.")
+        entry = _entry(obj, fill_channel_defaults(spec))
+        entry["builtinTurn"] = CHANNEL_TURN_DEFAULTS[spec["channel"]]
+        prov.settings(f"profile/{obj.name}", obj, "/spec/settings")
     elif kind == "Scenario":
         assert isinstance(obj.spec, ScenarioSpec)
         spec["steps"] = [*spec.get("steps", []), *_standalone_steps(view, obj, prov)]

@@ -104,7 +104,8 @@ CASES = {
     "FOC206": {"tool.yaml": TOOL + "---\n" + tool("«Bad_Tool", "  effect: pure\n")},
     "FOC207": {
         "channel.yaml": CHANNEL.replace(
-            "spec: {channel: webchat}", "spec: {channel: webchat, turn: {debounce: «soon}}"
+            "spec: {channel: webchat}",
+            "spec: {channel: webchat, settings: {turn: {debounce: «soon}}}",
         )
     },
     "FOC208": {

@@ -294,7 +294,8 @@ MUTATIONS: dict[str, Change] = {
     "debounce 5s": at((*CHANNEL, "builtinTurn", "debounce"), "5s"),
     "debounce 100ms": at((*CHANNEL, "builtinTurn", "debounce"), "100ms"),
     "debounce 3001ms": at((*CHANNEL, "builtinTurn", "debounce"), "3001ms"),
-    "debounce 4s": at((*CHANNEL, "spec", "turn"), {"debounce": "4s"}),
+    "debounce 4s": at((*CHANNEL, "spec", "settings"), {"turn": {"debounce": "4s"}}),
+    "profile turn moved": at((*CHANNEL, "spec", "turn"), {"debounce": "800ms"}),
     "debounce 1x": at((*TENANT, "defaults", "turn"), {"debounce": "1x"}),
     # patterns
     "agent channel name": at((*AGENT, "channels"), ["Bad_Name"]),
@@ -400,7 +401,7 @@ ACCEPTED: dict[str, Change] = {
     "durations in other digits": at((*TOOL, "timeout"), "\u0661\u0665s"),
     "debounce in two units": at((*CHANNEL, "builtinTurn", "debounce"), "1s200ms"),
     "debounce 0ms": at((*CHANNEL, "builtinTurn", "debounce"), "0ms"),
-    "debounce with space": at((*CHANNEL, "spec", "turn"), {"debounce": "800ms\n"}),
+    "debounce with space": at((*CHANNEL, "spec", "settings"), {"turn": {"debounce": "800ms\n"}}),
     "amount a number": at((*OFFER, "price", "amount"), 10.5),
     "amount not canonical": at((*OFFER, "price", "amount"), "010.50"),
     "amount with exponent": at((*OFFER, "price", "amount"), "1E+2"),
