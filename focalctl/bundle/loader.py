@@ -5,7 +5,10 @@ start and end mark of every node, and turns the node tree into plain Python data
 can reject what YAML would silently accept: duplicate keys, non-string keys, foreign tags,
 non-finite numbers. Hostile input is bounded before any expansion: file size, nesting depth
 and the size aliases would expand to are measured on the composed graph (linear in the source),
-so a billion-laughs document costs microseconds, not gigabytes.
+so a billion-laughs document costs microseconds, not gigabytes. The C composer recurses once per
+nesting level and crashes the process (a segfault, no message) some ten thousand levels down,
+so a file that *could* be that deep (a cheap upper bound, :func:`_depth_bound`) has its depth
+measured on the parser's event stream first, which the C parser emits without recursion.
 
 Positions are not copied into a side table: each :class:`Document` keeps its root node, and
 :func:`focalctl.bundle.positions.locate` walks it only for pointers that have a diagnostic.
@@ -32,6 +35,9 @@ from focalctl.diagnostics import Diagnostic, make
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES_PER_DOCUMENT = 200_000
+# Files whose nesting could exceed this are measured on parse events before composing; the C
+# composer is known to survive ten times as deep on a main thread's stack.
+SAFE_COMPOSE_DEPTH = 1_000
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _TAG = "tag:yaml.org,2002:"
@@ -265,6 +271,11 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
     yaml = _yaml()
     diags: list[Diagnostic] = []
     try:
+        if _depth_bound(text) > SAFE_COMPOSE_DEPTH:
+            too_deep = _deep_event(text)
+            if too_deep is not None:
+                line, col = too_deep
+                return source, [make("FOC107", file=name, line=line, column=col, limit=MAX_DEPTH)]
         nodes = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -295,6 +306,44 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
             continue
         source.documents.append(doc)
     return source, diags
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound on the nesting depth of any node in ``text``, in linear C-speed passes.
+
+    A block collection nested in another starts on a greater column, except a sequence that is
+    a mapping's value (``a:\n- x``), whose items start further right again: so block depth is
+    at most twice the longest line, plus one. Flow collections hold no block ones and each
+    opens with a bracket; aliases are not expanded by the composer.
+    """
+    longest = max(map(len, text.split("\n")), default=0)
+    return 2 * (longest + 1) + 1 + text.count("[") + text.count("{")
+
+
+def _deep_event(text: str) -> tuple[int, int] | None:
+    """Where (1-based line, column) a node first lies deeper than MAX_DEPTH, counted over the
+    parser's events (no recursion, no node tree); None if nowhere. Raises YAML errors."""
+    from _ruamel_yaml import CParser  # the C parser that _yaml() composes with
+
+    parser = CParser(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            kind = type(event).__name__
+            if kind in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+                continue
+            elif kind not in ("ScalarEvent", "AliasEvent"):
+                continue
+            if depth + (kind in ("ScalarEvent", "AliasEvent")) > MAX_DEPTH:
+                mark = event.start_mark
+                return mark.line + 1, mark.column + 1
+    finally:
+        parser.dispose()
+    return None
 
 
 def _is_empty(node: Node) -> bool:

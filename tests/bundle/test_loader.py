@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -89,6 +93,42 @@ def test_ten_thousand_deep_nesting_is_bounded() -> None:
         found = codes(src)
         assert time.perf_counter() - start < 5
         assert found[0][0] == "FOC107", found
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 30_000 + "]" * 30_000,  # flow
+        "[" * 30_000,  # flow, never closed
+        "{b: " * 30_000 + "1" + "}" * 30_000,
+        "\n" + "- " * 30_000 + "x",  # block, compact: 2 bytes a level
+        "\n" + "".join(" " * i + f"k{i}:\n" for i in range(3_000)),  # block, indented
+    ],
+    ids=["flow", "unclosed", "flow-map", "block-compact", "block-indented"],
+)
+def test_nesting_beyond_the_c_composers_stack_is_a_diagnostic(tmp_path: Path, body: str) -> None:
+    """The C composer recurses per level and segfaults ~10^4 levels down: depth is measured
+    on parse events before composing. In a subprocess, so that a crash fails only this test."""
+    (tmp_path / "deep.yaml").write_text("x: " + body + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "focalctl.cli.main", "validate", "--no-cache", "deep.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert re.search(r"deep\.yaml:\d+:\d+: error\[FOC107\]", proc.stdout), proc.stdout[:500]
+
+
+def test_deep_nesting_positions_agree_before_and_after_composing() -> None:
+    """A file that could be deep is measured on events; one that cannot, on the node tree:
+    the same document gives the same FOC107 either way."""
+    src = b"a: " + b"[" * 70 + b"]" * 70
+    composed = codes(src)
+    padded = codes(src + b"\n# " + b"x" * 2_000 + b"\n")  # a long line: measured on events
+    assert composed == padded == [("FOC107", 1, 4 + MAX_DEPTH - 1)]
 
 
 def test_block_nesting_deeper_than_limit() -> None:
