@@ -16,6 +16,7 @@ Positions are not copied into a side table: each :class:`Document` keeps its roo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -155,27 +156,33 @@ def display_path(path: Path) -> str:
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
     """Expand directories into their YAML files (path, display path), sorted by path parts,
-    each file once; report paths that do not exist. Hidden files and directories (a name
-    starting with '.') are skipped; symlinked directories are not followed."""
+    each file once; report paths that do not exist or cannot be listed. Hidden files and
+    directories (a name starting with '.') are skipped; symlinked directories are not followed.
+
+    A symbolic link is never read through when its target is outside the bundle root (the
+    directory given, or a given file's directory): ``ln -s /etc/shadow s.yaml`` is refused
+    with a diagnostic at the link, and so is a link whose target cannot be resolved (a loop).
+    """
     found: list[tuple[Path, str, str]] = []  # (path, display path, real path)
     diags: list[Diagnostic] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found.extend(_walk(p))
+            found.extend(_walk(p, diags))
         elif p.is_file():
-            found.append((p, display_path(p), os.path.realpath(p)))
+            name = display_path(p)
+            if p.is_symlink():
+                refused = _refused_link(p, name, os.path.realpath(p.parent))
+                if refused is not None:
+                    diags.append(refused)
+                    continue
+            found.append((p, name, os.path.realpath(p)))
         else:
-            diags.append(
-                make(
-                    "FOC100",
-                    file=str(raw),
-                    line=1,
-                    column=1,
-                    path=str(raw),
-                    reason="no such file or directory",
-                )
-            )
+            broken = _stat_error(p) if p.is_symlink() else None
+            if broken is not None:
+                diags.append(_cannot_read(str(raw), broken, "fix or remove the link"))
+            else:
+                diags.append(_cannot_read(str(raw), "no such file or directory"))
     seen: set[str] = set()
     unique = []
     for path, name, real in found:
@@ -185,33 +192,93 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
     return unique, diags
 
 
-def _walk(root: Path) -> list[tuple[Path, str, str]]:
+def _cannot_read(name: str, reason: str, hint: str | None = None) -> Diagnostic:
+    return make("FOC100", file=name, line=1, column=1, path=name, reason=reason, hint=hint)
+
+
+def _stat_error(path: Path, *, loops_only: bool = False) -> str | None:
+    """Why following the link ``path`` fails (a loop, a missing target), or None if it does
+    not (with ``loops_only``, None for anything but a loop)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if loops_only and exc.errno != errno.ELOOP:
+            return None
+        return f"symbolic link: {exc.strerror or exc}".lower()
+    return None
+
+
+def _refused_link(path: Path, name: str, root_real: str) -> Diagnostic | None:
+    """The diagnostic refusing the symbolic link ``path``, or None when it may be followed:
+    its target resolves, and lies inside ``root_real``."""
+    error = _stat_error(path)
+    if error is not None:
+        return _cannot_read(name, error, "fix or remove the link")
+    target = os.path.realpath(path)
+    if target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep):
+        return None
+    return _cannot_read(
+        name,
+        f"it is a symbolic link to {target}, outside the bundle (not followed)",
+        "copy the file into the bundle, or point the link at a file inside it",
+    )
+
+
+def _walk(root: Path, diags: list[Diagnostic]) -> list[tuple[Path, str, str]]:
     """YAML files below ``root``, ordered like ``sorted(root.rglob("*"))``; display and real
-    paths are derived from the root's, so a large tree costs one stat per entry."""
+    paths are derived from the root's, so a large tree costs one stat per entry. A directory
+    that cannot be listed and a refused symbolic link are reported into ``diags``."""
     top = display_path(root)
     top_real = os.path.realpath(root)
     rels: list[tuple[list[str], bool]] = []  # (relative parts, is a symlink)
     stack = [""]
+
+    def shown(rel: str) -> str:
+        return rel if top == "." else f"{top}/{rel}"
+
     while stack:
         rel_dir = stack.pop()
-        with os.scandir(root / rel_dir if rel_dir else root) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        try:
+            with os.scandir(root / rel_dir if rel_dir else root) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            diags.append(_cannot_read(shown(rel_dir) if rel_dir else top, exc.strerror or str(exc)))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            is_yaml = entry.name.endswith(YAML_SUFFIXES)
+            try:
                 link = entry.is_symlink()
-                if entry.is_dir() and not link:
+                if link:
+                    # A YAML-named link must resolve; any other (a directory) must not loop.
+                    broken = _stat_error(root / rel, loops_only=not is_yaml)
+                    if broken is not None:
+                        diags.append(_cannot_read(shown(rel), broken, "fix or remove the link"))
+                        continue
+                    is_dir = entry.is_dir()
+                    if is_dir or (is_yaml and entry.is_file()):
+                        refused = _refused_link(root / rel, shown(rel), top_real)
+                        if refused is not None:
+                            diags.append(refused)
+                            continue
+                    if is_dir:
+                        continue  # symlinked directories inside the bundle are not followed
+                elif entry.is_dir():
                     stack.append(rel)
-                elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
+                    continue
+                if is_yaml and entry.is_file():
                     rels.append((rel.split("/"), link))
+            except OSError as exc:
+                diags.append(_cannot_read(shown(rel), exc.strerror or str(exc)))
     rels.sort(key=lambda item: item[0])
     out = []
     for parts, link in rels:
         rel = "/".join(parts)
         path = root / rel
-        name = rel if top == "." else f"{top}/{rel}"
         real = os.path.realpath(path) if link else f"{top_real}/{rel}"
-        out.append((path, name, real))
+        out.append((path, shown(rel), real))
     return out
 
 
