@@ -39,6 +39,7 @@ from typing import Any
 from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import pointer
 from focalctl.diagnostics import Diagnostic, make
+from focalctl.diagnostics.redact import ANY_SHAPE, TOKEN_SHAPES, maybe_secret
 
 # Key names compared lower-cased with '_' and '-' removed: apiKey, api_key and API-KEY all match.
 _CREDENTIAL_KEYS = {
@@ -60,44 +61,6 @@ _CREDENTIAL_KEYS = {
     "authorization",
     "bearer",
 }
-# Every pattern is linear on any input: a pattern whose unbounded run must be followed by
-# something else (``://``, ``.``, ``@``) only starts where its run starts (a lookbehind for
-# the run's own alphabet) and takes the run possessively (``++``), so each character is
-# scanned a bounded number of times; the others succeed as soon as their run is long enough.
-_TOKEN_SHAPES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(sk|rk|pk)_(live|test)_[0-9A-Za-z]{10,}"), "a Stripe-style API key"),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), "an API secret key (sk-...)"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (
-        re.compile(r"hooks\.slack\.com/services/T[A-Za-z0-9]++/B[A-Za-z0-9]++/[A-Za-z0-9]{8,}"),
-        "a Slack webhook URL",
-    ),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), "a Google API key"),
-    (re.compile(r"\bBearer\s++[A-Za-z0-9._~+/=-]{20,}"), "a bearer token"),
-    (
-        re.compile(
-            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}+\.[A-Za-z0-9_-]{10,}+\.[A-Za-z0-9_-]{5,}"
-        ),
-        "a JWT",
-    ),
-    (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----"), "a private key"),
-    (
-        re.compile(r"(?<![A-Za-z0-9+.-])[a-z][a-z0-9+.-]*+://[^/\s:@]++:[^/\s@]++@"),
-        "a URL with a password",
-    ),
-    (
-        re.compile(
-            r"[?&](api_?key|apikey|key|token|access_token|secret|password)=[^&\s]{6,}",
-            re.IGNORECASE,
-        ),
-        "a credential in a URL query",
-    ),
-]
-# One pass over every string first (case-insensitive: a superset of the shapes); the
-# per-shape patterns only run on a hit.
-_ANY_SHAPE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _TOKEN_SHAPES), re.IGNORECASE)
 # A string literal inside a template expression (no escapes: Focal's templates need none).
 _LITERAL = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _TEMPLATE_CLOSE = {"{{": "}}", "{%": "%}", "{#": "#}"}
@@ -166,8 +129,8 @@ def secret_reason(kind: str | None, path: tuple[str | int, ...], key: str, text:
 
 
 def _shape(text: str) -> str | None:
-    if _ANY_SHAPE.search(text):
-        for pattern, what in _TOKEN_SHAPES:
+    if maybe_secret(text) and ANY_SHAPE.search(text):
+        for pattern, what in TOKEN_SHAPES:
             if pattern.search(text):
                 return what
     return None

@@ -152,3 +152,36 @@ def test_validate_time_on_a_long_token_is_that_of_an_ordinary_file(tmp_path: Pat
 
     timed(ordinary)  # warm imports
     assert timed(token) <= 2 * timed(ordinary)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "github"])
+def test_no_output_format_prints_a_secret_quoted_by_a_diagnostic(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``secretRef: sk_live_...`` is an invalid name (FOC206, whose message quotes the value)
+    and a secret (FOC510): the value is masked in messages and hints, not only in the source."""
+    from typer.testing import CliRunner
+
+    from focalctl.cli.main import app
+
+    tool = TOOL + (
+        "  gateway: {type: http, endpoint: 'https://crm.example.com', "
+        f"auth: {{secretRef: {SHAPES['stripe']}}}}}\n"
+    )
+    root = write(tmp_path, tool=tool)
+    codes = {d.code for d in diagnostics(root)}
+    assert {"FOC206", "FOC510"} <= codes
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(app, ["validate", "--no-cache", "-f", fmt, "."])
+    assert result.exit_code == 1
+    assert RANDOM not in result.output and RANDOM[:12] not in result.output
+    assert "FOC206" in result.output
+
+
+def test_invalid_secret_ref_hint_describes_its_uppercase_pattern(tmp_path: Path) -> None:
+    tool = TOOL + (
+        "  gateway: {type: http, endpoint: 'https://crm.example.com', "
+        "auth: {secretRef: zendesk-token}}\n"
+    )
+    bad = next(d for d in diagnostics(write(tmp_path, tool=tool)) if d.code == "FOC206")
+    assert "uppercase" in (bad.hint or "") and "lowercase" not in (bad.hint or "")
