@@ -20,6 +20,7 @@ import errno
 import hashlib
 import math
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,6 +46,7 @@ _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null"))
 _PLAIN_AS_STRING = {f"{_TAG}{t}" for t in ("timestamp", "binary", "merge", "value", "yaml")}
 _MAP, _SEQ = f"{_TAG}map", f"{_TAG}seq"
+_FLOAT_MAX = sys.float_info.max
 
 
 @dataclass(slots=True)
@@ -64,6 +66,10 @@ class Document:
     api_version: str | None = None
     _node: Node | None = None
     compose: Composer | None = None
+    # A document rejected by the loader (a duplicate key, a foreign tag, ...) that still says
+    # what it declares: ``data`` holds only its apiVersion, kind and metadata name and tenant,
+    # so that references to it are not reported too; it is never modelled or checked.
+    broken: bool = False
 
     @property
     def node(self) -> Node:
@@ -363,6 +369,20 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
             data = _to_python(node, name, 0)
         except _Reject as rej:
             diags.append(rej.diagnostic)
+            stub = _declaration(node)
+            if stub is not None:
+                source.documents.append(
+                    Document(
+                        name,
+                        index,
+                        stub,
+                        node.start_mark.line + 1,
+                        kind=stub["kind"],
+                        api_version=stub["apiVersion"],
+                        _node=node,
+                        broken=True,
+                    )
+                )
             continue
         doc = Document(name, index, data, node.start_mark.line + 1, _node=node)
         if _is_empty(node):
@@ -411,6 +431,34 @@ def _deep_event(text: str) -> tuple[int, int] | None:
     finally:
         parser.dispose()
     return None
+
+
+def _declaration(node: Node) -> dict[str, Any] | None:
+    """What a rejected document declares, read from its top-level scalars only: apiVersion,
+    a known kind, and metadata's name and tenant (strings); None if it declares no kind."""
+    from focalctl.bundle.kinds import KIND_NAMES
+
+    if not isinstance(node, MappingNode):
+        return None
+    top: dict[str, Node] = {}
+    for k, v in node.value:
+        if isinstance(k, ScalarNode) and k.tag == _STR:
+            top.setdefault(k.value, v)
+    kind, api, meta = top.get("kind"), top.get("apiVersion"), top.get("metadata")
+    if not (isinstance(kind, ScalarNode) and kind.tag == _STR and kind.value in KIND_NAMES):
+        return None
+    fields: dict[str, str] = {}
+    if isinstance(meta, MappingNode):
+        for k, v in meta.value:
+            if (
+                isinstance(k, ScalarNode)
+                and k.value in ("name", "tenant")
+                and isinstance(v, ScalarNode)
+                and v.tag == _STR
+            ):
+                fields.setdefault(k.value, v.value)
+    version = api.value if isinstance(api, ScalarNode) and api.tag == _STR else ""
+    return {"apiVersion": version, "kind": kind.value, "metadata": fields}
 
 
 def _is_empty(node: Node) -> bool:
@@ -510,12 +558,15 @@ def _scalar(node: ScalarNode, name: str) -> Any:
         return value.lower() == "true"
     if tag == _INT:
         try:
-            return int(value.replace("_", ""), 0)
+            integer = int(value.replace("_", ""), 0)
         except ValueError:
             try:
-                return int(value.replace("_", ""))
+                integer = int(value.replace("_", ""))
             except ValueError:
                 return value
+        if abs(integer) > _FLOAT_MAX:  # no field takes it, and as a number it is infinite
+            raise _reject("FOC115", name, node, value=_short(value), limit=f"{_FLOAT_MAX:.1e}")
+        return integer
     if tag == _FLOAT:
         if value.lower().lstrip("+-") in (".nan", ".inf"):
             raise _reject("FOC114", name, node, value=value)
@@ -523,10 +574,14 @@ def _scalar(node: ScalarNode, name: str) -> Any:
             number = float(value.replace("_", ""))
         except ValueError:
             return value
-        if not math.isfinite(number):
-            raise _reject("FOC114", name, node, value=value)
+        if not math.isfinite(number):  # a finite literal that overflows: 1e400
+            raise _reject("FOC115", name, node, value=_short(value), limit=f"{_FLOAT_MAX:.1e}")
         return number
     raise _reject("FOC112", name, node, tag=tag)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}…{text[-10:]} ({len(text)} characters)"
 
 
 def _header(doc: Document) -> Diagnostic | None:

@@ -208,3 +208,16 @@ def test_locate_points_at_value_key_and_missing_field() -> None:
     assert (d.line, d.column) == (6, 7)
     d = locate(doc, make("FOC202", pointer="/spec/entry", field="entry", where="spec"))
     assert (d.line, d.column) == (4, 1)
+
+
+@pytest.mark.parametrize(
+    "value", ["1e400", "-1.5E+999", "1" + "0" * 400, "-0x" + "f" * 300], ids=str.__len__
+)
+def test_numbers_beyond_the_float_range_are_out_of_range(value: str) -> None:
+    """They were 'must be a number, got an integer' (an int too big for a float field) or
+    'not a finite number' (a finite literal that overflows)."""
+    _, diags = load_bytes(
+        f"{HEADER}spec: {{settings: {{llm: {{temperature: {value}}}}}}}\n".encode(), "f.yaml"
+    )
+    assert [(d.code, d.line, d.column) for d in diags] == [("FOC115", 4, 38)]
+    assert "out of range" in diags[0].message and len(diags[0].message) < 120

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .bundles import AGENT, CHANNEL, SCENARIO, TOOL, diagnostics, doc, found, scenario, write
+from .bundles import (
+    AGENT,
+    CHANNEL,
+    SCENARIO,
+    TENANT,
+    TOOL,
+    diagnostics,
+    doc,
+    found,
+    scenario,
+    write,
+)
 
 A = "agent.yaml"
 OTHER_TENANT = doc("Tenant", "t2", "  channels: [sms]\n", tenant=None)
@@ -127,3 +138,13 @@ def test_tool_bound_in_a_standalone_step_must_be_granted_too(tmp_path: Path) -> 
     )
     root = write(tmp_path, tool=tools, scenario=scenario(steps), step=step)
     assert found(root) == {("FOC306", "step.yaml", "/spec/tools/0/tool")}
+
+
+def test_a_document_with_a_syntax_error_still_declares_its_name(tmp_path: Path) -> None:
+    """A duplicate key drops the tenant document; every object of the tenant then reported
+    FOC304 (unknown tenant) as well. Only the duplicate key is reported now, and a reference
+    to a broken tool is not reported again either."""
+    tenant = TENANT.replace("spec: {", "spec: {tier: pro, tier: pro, ")
+    tool = TOOL.replace("effect: pure", "effect: pure\n  effect: pure")
+    root = write(tmp_path, tenant=tenant, tool=tool)
+    assert found(root) == {("FOC102", "tenant.yaml", ""), ("FOC102", "tool.yaml", "")}
