@@ -74,6 +74,8 @@ def _analyse(source: str, allowed: frozenset[str], *, expression: bool) -> Parse
         # jinja's parser recurses ~15 frames per bracket ([[[[...]]]]) and its tree walks once
         # per level (a-a-a-...-a is a chain of subtractions): too deep to be a real template.
         return Parsed(issues=[TemplateIssue("syntax", "expression nested too deeply")])
+    except ValueError:  # jinja's lexer: int() of a literal past Python's 4,300-digit limit
+        return Parsed(issues=[TemplateIssue("syntax", "number literal too long")])
 
 
 def _analysed(source: str, allowed: frozenset[str], *, expression: bool) -> Parsed:

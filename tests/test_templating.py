@@ -56,3 +56,9 @@ def test_deeply_nested_brackets_are_a_syntax_issue_not_a_recursion_error(deep: s
         assert [(i.kind, i.message) for i in parsed.issues] == [
             ("syntax", "expression nested too deeply")
         ]
+
+
+def test_a_number_too_long_for_int_is_a_syntax_issue() -> None:
+    """Found by the fuzz test: jinja's lexer calls int() on 5,000 digits (ValueError, exit 70)."""
+    parsed = parse_template("{{ " + "9" * 5_000 + " }}", TEMPLATE_VARS)
+    assert [(i.kind, i.message) for i in parsed.issues] == [("syntax", "number literal too long")]

@@ -47,6 +47,9 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_TAG}{t}" for t in ("str", "int", "float"
 _PLAIN_AS_STRING = {f"{_TAG}{t}" for t in ("timestamp", "binary", "merge", "value", "yaml")}
 _MAP, _SEQ = f"{_TAG}map", f"{_TAG}seq"
 _FLOAT_MAX = sys.float_info.max
+# More significant digits than this, in base 8 or more, is beyond the float range (and past
+# 4,300 int() refuses to convert).
+_MAX_INT_DIGITS = 400
 
 
 @dataclass(slots=True)
@@ -557,6 +560,10 @@ def _scalar(node: ScalarNode, name: str) -> Any:
     if tag == _BOOL:
         return value.lower() == "true"
     if tag == _INT:
+        digits = value.replace("_", "").lstrip("+-")
+        digits = digits[2:] if digits[1:2] in ("x", "o") else digits
+        if len(digits.lstrip("0")) > _MAX_INT_DIGITS:  # beyond any float (and int() refuses)
+            raise _reject("FOC115", name, node, value=_short(value), limit=f"{_FLOAT_MAX:.1e}")
         try:
             integer = int(value.replace("_", ""), 0)
         except ValueError:
