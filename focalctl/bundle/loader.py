@@ -93,7 +93,7 @@ class Composer:
     def node(self, index: int) -> Node:
         if self._nodes is None:
             source, _ = load_bytes(self._raw, self._name)
-            self._nodes = {d.index: d.node for d in source.documents}
+            self._nodes = {d.index: d.node for d in source.documents if d._node is not None}
         return self._nodes[index]
 
 
@@ -358,6 +358,18 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
         line = mark.line + 1 if mark is not None else 1
         col = mark.column + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
+        for index, start, declared in _declared_before_error(text):
+            source.documents.append(
+                Document(
+                    name,
+                    index,
+                    declared,
+                    start,
+                    declared["kind"],
+                    declared["apiVersion"],
+                    broken=True,
+                )
+            )
         return source, [make("FOC101", file=name, line=line, column=col, problem=problem)]
     except (YAMLError, RecursionError, ValueError) as exc:
         return source, [
@@ -434,6 +446,76 @@ def _deep_event(text: str) -> tuple[int, int] | None:
     finally:
         parser.dispose()
     return None
+
+
+def _declared_before_error(text: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """What the documents of a file with a syntax error declare, read from the parser's events
+    up to the error: (document index, first line, declaration) for each document whose root
+    mapping names a known kind before the error (see :func:`_declaration`)."""
+    from _ruamel_yaml import CParser
+
+    out: list[tuple[int, int, dict[str, Any]]] = []
+    index, start, depth = -1, 1, 0
+    top: dict[str, str] = {}
+    meta: dict[str, str] = {}
+    # The key awaiting its value in the root mapping (depth 1) and in metadata (depth 2);
+    # None: the next node is a key. A collection as a key is skipped (its key is "").
+    pending: dict[int, str | None] = {1: None, 2: None}
+    root_map = in_meta = False
+
+    def flush() -> None:
+        stub = _stub(top.get("kind"), top.get("apiVersion"), meta)
+        if index >= 0 and stub is not None:
+            out.append((index, start, stub))
+
+    parser = CParser(text)
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            kind = type(event).__name__
+            if kind == "DocumentStartEvent":
+                flush()
+                index, start, depth = index + 1, event.start_mark.line + 1, 0
+                top, meta, pending = {}, {}, {1: None, 2: None}
+                root_map = in_meta = False
+                continue
+            level = 2 if in_meta and depth == 2 else 1 if root_map and depth == 1 else 0
+            if kind in ("ScalarEvent", "AliasEvent"):
+                value = str(getattr(event, "value", "") or "")
+                if level and pending[level] is None:
+                    pending[level] = value
+                elif level:
+                    key, pending[level] = pending[level], None
+                    (meta if level == 2 else top).setdefault(str(key), value)
+            elif kind in ("MappingStartEvent", "SequenceStartEvent"):
+                if depth == 0:
+                    root_map = kind == "MappingStartEvent"
+                elif level and pending[level] is None:
+                    pending[level] = ""  # a collection as a key: its value is ignored
+                elif level:
+                    key, pending[level] = pending[level], None
+                    if level == 1:
+                        in_meta = key == "metadata" and kind == "MappingStartEvent"
+                depth += 1
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+                if depth == 1:
+                    in_meta = False
+    except YAMLError:
+        pass  # the error composing already reported: what was read before it is kept
+    finally:
+        parser.dispose()
+    flush()
+    return out
+
+
+def _stub(kind: str | None, api: str | None, meta: dict[str, str]) -> dict[str, Any] | None:
+    from focalctl.bundle.kinds import KIND_NAMES
+
+    if kind not in KIND_NAMES:
+        return None
+    fields = {k: meta[k] for k in ("name", "tenant") if k in meta}
+    return {"apiVersion": api or "", "kind": kind, "metadata": fields}
 
 
 def _declaration(node: Node) -> dict[str, Any] | None:

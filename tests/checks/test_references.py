@@ -148,3 +148,15 @@ def test_a_document_with_a_syntax_error_still_declares_its_name(tmp_path: Path) 
     tool = TOOL.replace("effect: pure", "effect: pure\n  effect: pure")
     root = write(tmp_path, tenant=tenant, tool=tool)
     assert found(root) == {("FOC102", "tenant.yaml", ""), ("FOC102", "tool.yaml", "")}
+
+
+def test_a_file_with_a_yaml_syntax_error_still_declares_its_documents(tmp_path: Path) -> None:
+    """The whole file fails to compose; what its documents declare before the error is read
+    from the parser's events, so the objects of tenant t1 are not all 'unknown tenant'."""
+    tenant = TENANT.replace("spec: {", "spec: {tier: [pro, ")
+    tool = TOOL + "---\n" + TOOL.replace("lookup", "other").replace("pure", "[pure")
+    root = write(tmp_path, tenant=tenant, tool=tool)
+    assert {(code, file) for code, file, _ in found(root)} == {
+        ("FOC101", "tenant.yaml"),
+        ("FOC101", "tool.yaml"),
+    }
