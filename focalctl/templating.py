@@ -66,9 +66,20 @@ def parse_expression(source: str, allowed: frozenset[str] = WHEN_VARS) -> Parsed
 
 
 def _analyse(source: str, allowed: frozenset[str], *, expression: bool) -> Parsed:
-    out = Parsed()
     if not expression and not _MARKUP.search(source):
-        return out  # plain text: nothing jinja would interpret
+        return Parsed()  # plain text: nothing jinja would interpret
+    try:
+        return _analysed(source, allowed, expression=expression)
+    except RecursionError:
+        # jinja's parser recurses ~15 frames per bracket ([[[[...]]]]) and its tree walks once
+        # per level (a-a-a-...-a is a chain of subtractions): too deep to be a real template.
+        return Parsed(issues=[TemplateIssue("syntax", "expression nested too deeply")])
+    except ValueError:  # jinja's lexer: int() of a literal past Python's 4,300-digit limit
+        return Parsed(issues=[TemplateIssue("syntax", "number literal too long")])
+
+
+def _analysed(source: str, allowed: frozenset[str], *, expression: bool) -> Parsed:
+    out = Parsed()
     try:
         tree = _parse_expression(source) if expression else _ENV.parse(source)
     except TemplateSyntaxError as exc:

@@ -44,3 +44,21 @@ def test_template_scoping_and_plain_text() -> None:
     assert kinds(parse_template("{{ args.id }}", TEMPLATE_VARS)) == [("unknown", "args")]
     assert parse_template("{{ args.id }}", ARGS_TEMPLATE_VARS).issues == []
     assert [i.kind for i in parse_template("Hi {{ name", TEMPLATE_VARS).issues] == ["syntax"]
+
+
+@pytest.mark.parametrize(
+    "deep", ["[" * 200 + "1" + "]" * 200, "(" * 500 + "1" + ")" * 500, "a" + "-eyJ" * 2_500]
+)
+def test_deeply_nested_brackets_are_a_syntax_issue_not_a_recursion_error(deep: str) -> None:
+    """Found by the fuzz test: jinja's parser recurses per bracket and its tree walks per level
+    (RecursionError: an internal error, exit 70)."""
+    for parsed in (parse_expression(deep), parse_template("{{ " + deep + " }}", TEMPLATE_VARS)):
+        assert [(i.kind, i.message) for i in parsed.issues] == [
+            ("syntax", "expression nested too deeply")
+        ]
+
+
+def test_a_number_too_long_for_int_is_a_syntax_issue() -> None:
+    """Found by the fuzz test: jinja's lexer calls int() on 5,000 digits (ValueError, exit 70)."""
+    parsed = parse_template("{{ " + "9" * 5_000 + " }}", TEMPLATE_VARS)
+    assert [(i.kind, i.message) for i in parsed.issues] == [("syntax", "number literal too long")]

@@ -131,6 +131,20 @@ def file_result(
     checks = list(doc_checks)
     result = FileResult(source, list(load_diags), [], _documents={})
     for doc in source.documents:
+        if doc.broken:  # already reported by the loader: only what it declares is kept
+            assert result._documents is not None
+            result._documents[doc.index] = doc
+            result.entries.append(
+                DocEntry(
+                    doc.index,
+                    doc.line,
+                    str(doc.kind),
+                    str(doc.api_version),
+                    _declared_key(doc),
+                    None,
+                )
+            )
+            continue
         obj, obj_diags = build_object(doc)
         result.diagnostics.extend(obj_diags)
         for check in checks:

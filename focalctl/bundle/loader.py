@@ -5,7 +5,10 @@ start and end mark of every node, and turns the node tree into plain Python data
 can reject what YAML would silently accept: duplicate keys, non-string keys, foreign tags,
 non-finite numbers. Hostile input is bounded before any expansion: file size, nesting depth
 and the size aliases would expand to are measured on the composed graph (linear in the source),
-so a billion-laughs document costs microseconds, not gigabytes.
+so a billion-laughs document costs microseconds, not gigabytes. The C composer recurses once per
+nesting level and crashes the process (a segfault, no message) some ten thousand levels down,
+so a file that *could* be that deep (a cheap upper bound, :func:`_depth_bound`) has its depth
+measured on the parser's event stream first, which the C parser emits without recursion.
 
 Positions are not copied into a side table: each :class:`Document` keeps its root node, and
 :func:`focalctl.bundle.positions.locate` walks it only for pointers that have a diagnostic.
@@ -13,9 +16,11 @@ Positions are not copied into a side table: each :class:`Document` keeps its roo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,12 +37,19 @@ from focalctl.diagnostics import Diagnostic, make
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES_PER_DOCUMENT = 200_000
+# Files whose nesting could exceed this are measured on parse events before composing; the C
+# composer is known to survive ten times as deep on a main thread's stack.
+SAFE_COMPOSE_DEPTH = 1_000
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null"))
 _PLAIN_AS_STRING = {f"{_TAG}{t}" for t in ("timestamp", "binary", "merge", "value", "yaml")}
 _MAP, _SEQ = f"{_TAG}map", f"{_TAG}seq"
+_FLOAT_MAX = sys.float_info.max
+# More significant digits than this, in base 8 or more, is beyond the float range (and past
+# 4,300 int() refuses to convert).
+_MAX_INT_DIGITS = 400
 
 
 @dataclass(slots=True)
@@ -57,6 +69,10 @@ class Document:
     api_version: str | None = None
     _node: Node | None = None
     compose: Composer | None = None
+    # A document rejected by the loader (a duplicate key, a foreign tag, ...) that still says
+    # what it declares: ``data`` holds only its apiVersion, kind and metadata name and tenant,
+    # so that references to it are not reported too; it is never modelled or checked.
+    broken: bool = False
 
     @property
     def node(self) -> Node:
@@ -77,7 +93,7 @@ class Composer:
     def node(self, index: int) -> Node:
         if self._nodes is None:
             source, _ = load_bytes(self._raw, self._name)
-            self._nodes = {d.index: d.node for d in source.documents}
+            self._nodes = {d.index: d.node for d in source.documents if d._node is not None}
         return self._nodes[index]
 
 
@@ -149,27 +165,33 @@ def display_path(path: Path) -> str:
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
     """Expand directories into their YAML files (path, display path), sorted by path parts,
-    each file once; report paths that do not exist. Hidden files and directories (a name
-    starting with '.') are skipped; symlinked directories are not followed."""
+    each file once; report paths that do not exist or cannot be listed. Hidden files and
+    directories (a name starting with '.') are skipped; symlinked directories are not followed.
+
+    A symbolic link is never read through when its target is outside the bundle root (the
+    directory given, or a given file's directory): ``ln -s /etc/shadow s.yaml`` is refused
+    with a diagnostic at the link, and so is a link whose target cannot be resolved (a loop).
+    """
     found: list[tuple[Path, str, str]] = []  # (path, display path, real path)
     diags: list[Diagnostic] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found.extend(_walk(p))
+            found.extend(_walk(p, diags))
         elif p.is_file():
-            found.append((p, display_path(p), os.path.realpath(p)))
+            name = display_path(p)
+            if p.is_symlink():
+                refused = _refused_link(p, name, os.path.realpath(p.parent))
+                if refused is not None:
+                    diags.append(refused)
+                    continue
+            found.append((p, name, os.path.realpath(p)))
         else:
-            diags.append(
-                make(
-                    "FOC100",
-                    file=str(raw),
-                    line=1,
-                    column=1,
-                    path=str(raw),
-                    reason="no such file or directory",
-                )
-            )
+            broken = _stat_error(p) if p.is_symlink() else None
+            if broken is not None:
+                diags.append(_cannot_read(str(raw), broken, "fix or remove the link"))
+            else:
+                diags.append(_cannot_read(str(raw), "no such file or directory"))
     seen: set[str] = set()
     unique = []
     for path, name, real in found:
@@ -179,33 +201,93 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
     return unique, diags
 
 
-def _walk(root: Path) -> list[tuple[Path, str, str]]:
+def _cannot_read(name: str, reason: str, hint: str | None = None) -> Diagnostic:
+    return make("FOC100", file=name, line=1, column=1, path=name, reason=reason, hint=hint)
+
+
+def _stat_error(path: Path, *, loops_only: bool = False) -> str | None:
+    """Why following the link ``path`` fails (a loop, a missing target), or None if it does
+    not (with ``loops_only``, None for anything but a loop)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if loops_only and exc.errno != errno.ELOOP:
+            return None
+        return f"symbolic link: {exc.strerror or exc}".lower()
+    return None
+
+
+def _refused_link(path: Path, name: str, root_real: str) -> Diagnostic | None:
+    """The diagnostic refusing the symbolic link ``path``, or None when it may be followed:
+    its target resolves, and lies inside ``root_real``."""
+    error = _stat_error(path)
+    if error is not None:
+        return _cannot_read(name, error, "fix or remove the link")
+    target = os.path.realpath(path)
+    if target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep):
+        return None
+    return _cannot_read(
+        name,
+        f"it is a symbolic link to {target}, outside the bundle (not followed)",
+        "copy the file into the bundle, or point the link at a file inside it",
+    )
+
+
+def _walk(root: Path, diags: list[Diagnostic]) -> list[tuple[Path, str, str]]:
     """YAML files below ``root``, ordered like ``sorted(root.rglob("*"))``; display and real
-    paths are derived from the root's, so a large tree costs one stat per entry."""
+    paths are derived from the root's, so a large tree costs one stat per entry. A directory
+    that cannot be listed and a refused symbolic link are reported into ``diags``."""
     top = display_path(root)
     top_real = os.path.realpath(root)
     rels: list[tuple[list[str], bool]] = []  # (relative parts, is a symlink)
     stack = [""]
+
+    def shown(rel: str) -> str:
+        return rel if top == "." else f"{top}/{rel}"
+
     while stack:
         rel_dir = stack.pop()
-        with os.scandir(root / rel_dir if rel_dir else root) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        try:
+            with os.scandir(root / rel_dir if rel_dir else root) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            diags.append(_cannot_read(shown(rel_dir) if rel_dir else top, exc.strerror or str(exc)))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            is_yaml = entry.name.endswith(YAML_SUFFIXES)
+            try:
                 link = entry.is_symlink()
-                if entry.is_dir() and not link:
+                if link:
+                    # A YAML-named link must resolve; any other (a directory) must not loop.
+                    broken = _stat_error(root / rel, loops_only=not is_yaml)
+                    if broken is not None:
+                        diags.append(_cannot_read(shown(rel), broken, "fix or remove the link"))
+                        continue
+                    is_dir = entry.is_dir()
+                    if is_dir or (is_yaml and entry.is_file()):
+                        refused = _refused_link(root / rel, shown(rel), top_real)
+                        if refused is not None:
+                            diags.append(refused)
+                            continue
+                    if is_dir:
+                        continue  # symlinked directories inside the bundle are not followed
+                elif entry.is_dir():
                     stack.append(rel)
-                elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
+                    continue
+                if is_yaml and entry.is_file():
                     rels.append((rel.split("/"), link))
+            except OSError as exc:
+                diags.append(_cannot_read(shown(rel), exc.strerror or str(exc)))
     rels.sort(key=lambda item: item[0])
     out = []
     for parts, link in rels:
         rel = "/".join(parts)
         path = root / rel
-        name = rel if top == "." else f"{top}/{rel}"
         real = os.path.realpath(path) if link else f"{top_real}/{rel}"
-        out.append((path, name, real))
+        out.append((path, shown(rel), real))
     return out
 
 
@@ -265,12 +347,29 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
     yaml = _yaml()
     diags: list[Diagnostic] = []
     try:
+        if _depth_bound(text) > SAFE_COMPOSE_DEPTH:
+            too_deep = _deep_event(text)
+            if too_deep is not None:
+                line, col = too_deep
+                return source, [make("FOC107", file=name, line=line, column=col, limit=MAX_DEPTH)]
         nodes = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         col = mark.column + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
+        for index, start, declared in _declared_before_error(text):
+            source.documents.append(
+                Document(
+                    name,
+                    index,
+                    declared,
+                    start,
+                    declared["kind"],
+                    declared["apiVersion"],
+                    broken=True,
+                )
+            )
         return source, [make("FOC101", file=name, line=line, column=col, problem=problem)]
     except (YAMLError, RecursionError, ValueError) as exc:
         return source, [
@@ -285,6 +384,20 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
             data = _to_python(node, name, 0)
         except _Reject as rej:
             diags.append(rej.diagnostic)
+            stub = _declaration(node)
+            if stub is not None:
+                source.documents.append(
+                    Document(
+                        name,
+                        index,
+                        stub,
+                        node.start_mark.line + 1,
+                        kind=stub["kind"],
+                        api_version=stub["apiVersion"],
+                        _node=node,
+                        broken=True,
+                    )
+                )
             continue
         doc = Document(name, index, data, node.start_mark.line + 1, _node=node)
         if _is_empty(node):
@@ -295,6 +408,142 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
             continue
         source.documents.append(doc)
     return source, diags
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound on the nesting depth of any node in ``text``, in linear C-speed passes.
+
+    A block collection nested in another starts on a greater column, except a sequence that is
+    a mapping's value (``a:\n- x``), whose items start further right again: so block depth is
+    at most twice the longest line, plus one. Flow collections hold no block ones and each
+    opens with a bracket; aliases are not expanded by the composer.
+    """
+    longest = max(map(len, text.split("\n")), default=0)
+    return 2 * (longest + 1) + 1 + text.count("[") + text.count("{")
+
+
+def _deep_event(text: str) -> tuple[int, int] | None:
+    """Where (1-based line, column) a node first lies deeper than MAX_DEPTH, counted over the
+    parser's events (no recursion, no node tree); None if nowhere. Raises YAML errors."""
+    from _ruamel_yaml import CParser  # the C parser that _yaml() composes with
+
+    parser = CParser(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            kind = type(event).__name__
+            if kind in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+                continue
+            elif kind not in ("ScalarEvent", "AliasEvent"):
+                continue
+            if depth + (kind in ("ScalarEvent", "AliasEvent")) > MAX_DEPTH:
+                mark = event.start_mark
+                return mark.line + 1, mark.column + 1
+    finally:
+        parser.dispose()
+    return None
+
+
+def _declared_before_error(text: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """What the documents of a file with a syntax error declare, read from the parser's events
+    up to the error: (document index, first line, declaration) for each document whose root
+    mapping names a known kind before the error (see :func:`_declaration`)."""
+    from _ruamel_yaml import CParser
+
+    out: list[tuple[int, int, dict[str, Any]]] = []
+    index, start, depth = -1, 1, 0
+    top: dict[str, str] = {}
+    meta: dict[str, str] = {}
+    # The key awaiting its value in the root mapping (depth 1) and in metadata (depth 2);
+    # None: the next node is a key. A collection as a key is skipped (its key is "").
+    pending: dict[int, str | None] = {1: None, 2: None}
+    root_map = in_meta = False
+
+    def flush() -> None:
+        stub = _stub(top.get("kind"), top.get("apiVersion"), meta)
+        if index >= 0 and stub is not None:
+            out.append((index, start, stub))
+
+    parser = CParser(text)
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            kind = type(event).__name__
+            if kind == "DocumentStartEvent":
+                flush()
+                index, start, depth = index + 1, event.start_mark.line + 1, 0
+                top, meta, pending = {}, {}, {1: None, 2: None}
+                root_map = in_meta = False
+                continue
+            level = 2 if in_meta and depth == 2 else 1 if root_map and depth == 1 else 0
+            if kind in ("ScalarEvent", "AliasEvent"):
+                value = str(getattr(event, "value", "") or "")
+                if level and pending[level] is None:
+                    pending[level] = value
+                elif level:
+                    key, pending[level] = pending[level], None
+                    (meta if level == 2 else top).setdefault(str(key), value)
+            elif kind in ("MappingStartEvent", "SequenceStartEvent"):
+                if depth == 0:
+                    root_map = kind == "MappingStartEvent"
+                elif level and pending[level] is None:
+                    pending[level] = ""  # a collection as a key: its value is ignored
+                elif level:
+                    key, pending[level] = pending[level], None
+                    if level == 1:
+                        in_meta = key == "metadata" and kind == "MappingStartEvent"
+                depth += 1
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+                if depth == 1:
+                    in_meta = False
+    except YAMLError:
+        pass  # the error composing already reported: what was read before it is kept
+    finally:
+        parser.dispose()
+    flush()
+    return out
+
+
+def _stub(kind: str | None, api: str | None, meta: dict[str, str]) -> dict[str, Any] | None:
+    from focalctl.bundle.kinds import KIND_NAMES
+
+    if kind not in KIND_NAMES:
+        return None
+    fields = {k: meta[k] for k in ("name", "tenant") if k in meta}
+    return {"apiVersion": api or "", "kind": kind, "metadata": fields}
+
+
+def _declaration(node: Node) -> dict[str, Any] | None:
+    """What a rejected document declares, read from its top-level scalars only: apiVersion,
+    a known kind, and metadata's name and tenant (strings); None if it declares no kind."""
+    from focalctl.bundle.kinds import KIND_NAMES
+
+    if not isinstance(node, MappingNode):
+        return None
+    top: dict[str, Node] = {}
+    for k, v in node.value:
+        if isinstance(k, ScalarNode) and k.tag == _STR:
+            top.setdefault(k.value, v)
+    kind, api, meta = top.get("kind"), top.get("apiVersion"), top.get("metadata")
+    if not (isinstance(kind, ScalarNode) and kind.tag == _STR and kind.value in KIND_NAMES):
+        return None
+    fields: dict[str, str] = {}
+    if isinstance(meta, MappingNode):
+        for k, v in meta.value:
+            if (
+                isinstance(k, ScalarNode)
+                and k.value in ("name", "tenant")
+                and isinstance(v, ScalarNode)
+                and v.tag == _STR
+            ):
+                fields.setdefault(k.value, v.value)
+    version = api.value if isinstance(api, ScalarNode) and api.tag == _STR else ""
+    return {"apiVersion": version, "kind": kind.value, "metadata": fields}
 
 
 def _is_empty(node: Node) -> bool:
@@ -393,13 +642,20 @@ def _scalar(node: ScalarNode, name: str) -> Any:
     if tag == _BOOL:
         return value.lower() == "true"
     if tag == _INT:
+        digits = value.replace("_", "").lstrip("+-")
+        digits = digits[2:] if digits[1:2] in ("x", "o") else digits
+        if len(digits.lstrip("0")) > _MAX_INT_DIGITS:  # beyond any float (and int() refuses)
+            raise _reject("FOC115", name, node, value=_short(value), limit=f"{_FLOAT_MAX:.1e}")
         try:
-            return int(value.replace("_", ""), 0)
+            integer = int(value.replace("_", ""), 0)
         except ValueError:
             try:
-                return int(value.replace("_", ""))
+                integer = int(value.replace("_", ""))
             except ValueError:
                 return value
+        if abs(integer) > _FLOAT_MAX:  # no field takes it, and as a number it is infinite
+            raise _reject("FOC115", name, node, value=_short(value), limit=f"{_FLOAT_MAX:.1e}")
+        return integer
     if tag == _FLOAT:
         if value.lower().lstrip("+-") in (".nan", ".inf"):
             raise _reject("FOC114", name, node, value=value)
@@ -407,10 +663,14 @@ def _scalar(node: ScalarNode, name: str) -> Any:
             number = float(value.replace("_", ""))
         except ValueError:
             return value
-        if not math.isfinite(number):
-            raise _reject("FOC114", name, node, value=value)
+        if not math.isfinite(number):  # a finite literal that overflows: 1e400
+            raise _reject("FOC115", name, node, value=_short(value), limit=f"{_FLOAT_MAX:.1e}")
         return number
     raise _reject("FOC112", name, node, tag=tag)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}…{text[-10:]} ({len(text)} characters)"
 
 
 def _header(doc: Document) -> Diagnostic | None:

@@ -18,7 +18,15 @@ from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import locate, pointer
 from focalctl.diagnostics import Diagnostic, make
 from focalctl.diagnostics.suggest import did_you_mean
-from runtime.spec import KIND_SPECS, MOVED_FIELDS, NAME_PATTERN
+from runtime.spec import (
+    BCP47_PATTERN,
+    ENV_VAR_PATTERN,
+    KIND_SPECS,
+    MOVED_FIELDS,
+    NAME_PATTERN,
+    SLOT_PATTERN,
+    STEP_ID_PATTERN,
+)
 
 DURATION_FIELDS = {"debounce", "after", "retryAfter", "expiresAfter", "timeout"}
 
@@ -251,7 +259,7 @@ def _one(
             where=where,
             value=value,
             message=f"does not match {pattern}",
-            hint="use lowercase letters, digits and '-' (steps: '_'), starting with a letter, at most 63 characters",
+            hint=_PATTERN_HINTS.get(pattern, f"write a value that matches {pattern}"),
         )
     if etype in {
         "greater_than",
@@ -299,6 +307,21 @@ def _one(
     if rel and str(rel[-1]) in DURATION_FIELDS:
         return make("FOC207", pointer=ptr, where=where, message=message)
     return make("FOC208", pointer=ptr, where=where, message=message, hint=None)
+
+
+# What each pattern of the spec asks for, in words (a pattern not listed is quoted as is).
+_PATTERN_HINTS = {
+    NAME_PATTERN: "use lowercase letters, digits and '-', starting with a letter, "
+    "at most 63 characters",
+    STEP_ID_PATTERN: "use lowercase letters, digits and '_', starting with a letter, "
+    "at most 63 characters",
+    SLOT_PATTERN: "use lowercase letters, digits and '_', starting with a letter, "
+    "at most 63 characters",
+    ENV_VAR_PATTERN: "use the name of an environment variable: uppercase letters, digits and "
+    "'_', not starting with a digit (e.g. ZENDESK_TOKEN)",
+    BCP47_PATTERN: "use a language tag such as 'en' or 'pt-BR'",
+    r"^[A-Z]{3}$": "use a three-letter uppercase currency code such as 'EUR'",
+}
 
 
 def _type_name(value: Any) -> str:

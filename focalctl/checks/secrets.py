@@ -9,11 +9,15 @@ loaded), so it also covers documents that failed schema validation: a literal ``
   authorization, ...), e.g. in binding ``args`` or offering ``attributes``;
 - a string shaped like a well-known token: ``sk_live_``/``sk_test_``, ``sk-``, ``ghp_``,
   ``xoxb-``/``xoxa-``/``xoxp-``, ``AKIA`` + 16, ``Bearer <long>``, a JWT ``eyJ...``, a PEM
-  private key, a URL with a password or a credential in its query;
+  private key, a Slack webhook URL, a Google API key (``AIza...``), a URL with a password or
+  a credential in its query (``?key=``, ``?token=``, ...);
 - in ToolEffect, Tenant, Agent and ChannelProfile specs only: a long (32+ characters)
   high-entropy string of a hex or base64 alphabet.
 
-Jinja template parts (``{{ ... }}``, ``{% ... %}``) are not secrets and are ignored.
+Jinja template parts (``{{ ... }}``, ``{% ... %}``) are not secrets and are ignored, except the
+string literals in them: ``{{ 'sk_live_...' }}`` is a literal secret, and an expression that is
+just a literal renders as its value (``?token={{ '' }}abcd1234...`` is a credential in a query).
+Every scan is linear in the length of the string.
 
 Bad::
 
@@ -35,6 +39,7 @@ from typing import Any
 from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import pointer
 from focalctl.diagnostics import Diagnostic, make
+from focalctl.diagnostics.redact import ANY_SHAPE, TOKEN_SHAPES, maybe_secret
 
 # Key names compared lower-cased with '_' and '-' removed: apiKey, api_key and API-KEY all match.
 _CREDENTIAL_KEYS = {
@@ -56,27 +61,9 @@ _CREDENTIAL_KEYS = {
     "authorization",
     "bearer",
 }
-_TOKEN_SHAPES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(sk|rk|pk)_(live|test)_[0-9A-Za-z]{10,}"), "a Stripe-style API key"),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), "an API secret key (sk-...)"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]{20,}"), "a bearer token"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{5,}"), "a JWT"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
-    (
-        re.compile(
-            r"[?&](api_?key|apikey|token|access_token|secret|password)=[^&\s]{6,}", re.IGNORECASE
-        ),
-        "a credential in a URL query",
-    ),
-]
-# One pass over every string first (case-insensitive: a superset of the shapes); the
-# per-shape patterns only run on a hit.
-_ANY_SHAPE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _TOKEN_SHAPES), re.IGNORECASE)
-_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+# A string literal inside a template expression (no escapes: Focal's templates need none).
+_LITERAL = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_TEMPLATE_CLOSE = {"{{": "}}", "{%": "%}", "{#": "#}"}
 _ENTROPY_KINDS = {"ToolEffect", "Tenant", "Agent", "ChannelProfile"}
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{32,}={0,2}$")
@@ -124,20 +111,75 @@ def _scan(doc: Document, value: Any, path: tuple[str | int, ...], key: str) -> I
 def secret_reason(kind: str | None, path: tuple[str | int, ...], key: str, text: str) -> str | None:
     """Why the scalar ``text`` at ``path`` (from ``spec``; ``key`` is the nearest mapping key
     above it) in a ``kind`` document looks like a secret, or None."""
-    plain = _TEMPLATE_PART.sub(" ", text).strip() if "{" in text else text.strip()
-    if not plain:
+    literals: list[str] = []
+    plain = _untemplated(text, literals).strip() if "{" in text else text.strip()
+    if not plain and not literals:
         return None
     if kind == "ToolEffect" and path[1:3] == ("gateway", "auth") and key != "secretRef":
         return "a literal credential in gateway.auth; only secretRef is allowed there"
     if key != "secretRef" and plain == text.strip() and _is_credential_key(key):
         return f"a literal value under '{key}'"
-    if _ANY_SHAPE.search(plain):
-        for pattern, what in _TOKEN_SHAPES:
-            if pattern.search(plain):
-                return what
+    for candidate in (plain, *literals):
+        what = _shape(candidate)
+        if what:
+            return what
     if len(plain) >= 32 and kind in _ENTROPY_KINDS and key not in _PROSE_KEYS:
         return "a long random-looking string" if _random_looking(plain) else None
     return None
+
+
+def _shape(text: str) -> str | None:
+    if maybe_secret(text) and ANY_SHAPE.search(text):
+        for pattern, what in TOKEN_SHAPES:
+            if pattern.search(text):
+                return what
+    return None
+
+
+def _untemplated(text: str, literals: list[str]) -> str:
+    """``text`` with its Jinja parts (``{{ }}``, ``{% %}``, ``{# #}``) taken out, in one pass.
+
+    An expression that is just a string literal (``{{ 'abc' }}``, ``{{ '' }}``) is replaced by
+    its value, so that what it renders to is scanned as the text around it; any other part by a
+    space. String literals inside other expressions are added to ``literals`` to be scanned on
+    their own. An opener without its closer is left as text (then no later one of that kind
+    can close either, so it is not looked for again).
+    """
+    out: list[str] = []
+    pos = 0
+    # The next position of each opener at or after ``pos`` (-1: none left), so that each
+    # kind's occurrences are looked for once over the whole string.
+    nxt = {opener: text.find(opener) for opener in _TEMPLATE_CLOSE}
+    while True:
+        for opener, i in nxt.items():
+            if 0 <= i < pos:
+                nxt[opener] = text.find(opener, pos)
+        starts = [(i, opener) for opener, i in nxt.items() if i >= 0]
+        if not starts:
+            break
+        start, opener = min(starts)
+        end = text.find(_TEMPLATE_CLOSE[opener], start + 2)
+        if end < 0:
+            nxt[opener] = -1
+            continue
+        out.append(text[pos:start])
+        inner = text[start + 2 : end]
+        if opener != "{#":
+            found = [
+                m.group(1) if m.group(1) is not None else m.group(2)
+                for m in _LITERAL.finditer(inner)
+            ]
+            whole = _LITERAL.fullmatch(inner.strip("-+ \t\n"))
+            if opener == "{{" and whole is not None:
+                out.append(found[0])
+            else:
+                out.append(" ")
+                literals.extend(f for f in found if f)
+        else:
+            out.append(" ")
+        pos = end + 2
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _is_credential_key(key: str) -> bool:

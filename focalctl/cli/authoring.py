@@ -23,6 +23,8 @@ from focalctl.diagnostics.render import FORMAT_NAMES, Report, formatters
 from focalctl.scaffold import init as scaffold_init
 from focalctl.validate import validate_paths
 
+DEFAULT_MAX_ERRORS = 50
+
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMAT_NAMES)}.")
 ]
@@ -44,6 +46,15 @@ def validate(
     fmt: FormatOpt = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     no_cache: NoCacheOpt = False,
+    max_errors: Annotated[
+        int,
+        typer.Option(
+            "--max-errors",
+            min=0,
+            help="Show at most this many problems in the text format (0: all); the other "
+            "formats always list every one.",
+        ),
+    ] = DEFAULT_MAX_ERRORS,
 ) -> None:
     """Parse and check a bundle; report every problem with file:line:col and a fix."""
     _check_format(fmt)
@@ -55,6 +66,7 @@ def validate(
         sources={f.path: f.raw for f in result.bundle.files},
         files=len(result.bundle.files),
         documents=result.bundle.document_count,
+        max_shown=max_errors,
     )
     formatters()[fmt](report, sys.stdout, color=use_color())
     raise typer.Exit(EXIT_OK if result.ok(strict) else EXIT_ERROR)

@@ -146,6 +146,14 @@ _ALL: list[Code] = [
         "use a finite number",
         "temperature: .nan",
     ),
+    Code(
+        "FOC115",
+        "error",
+        "number out of range",
+        "'{value}' is out of range: a number is at most {limit} in magnitude",
+        "use a number within range; no Focal setting is anywhere near this large",
+        "temperature: 1e400",
+    ),
     # 2xx: schema
     Code(
         "FOC201",

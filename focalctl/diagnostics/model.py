@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from focalctl.diagnostics.codes import CODES
+from focalctl.diagnostics.redact import redact
 
 
 class Severity(StrEnum):
@@ -112,13 +113,16 @@ def make(
     """Create a Diagnostic for a registered ``code``; ``params`` fill its message template.
 
     ``hint`` overrides the code's default help (e.g. a did-you-mean). Unknown or removed codes
-    raise ``KeyError``/``ValueError``: that is a bug in Focal, not a user mistake.
+    raise ``KeyError``/``ValueError``: that is a bug in Focal, not a user mistake. A token-shaped
+    secret quoted in the message or hint is masked (:func:`~focalctl.diagnostics.redact.redact`),
+    so that no output format prints it.
     """
     spec = CODES[code]
     if spec.removed:
         raise ValueError(f"diagnostic code {code} is retired and must not be emitted")
-    message = spec.template.format(**params)
+    message = redact(spec.template.format(**params))
     default_hint = spec.help.format_map(_Params(params)) if spec.help else None
+    hint = redact(hint) if hint is not None else default_hint and redact(default_hint)
     return Diagnostic(
         code=code,
         severity=severity or Severity(spec.severity),
@@ -128,7 +132,7 @@ def make(
         column=column,
         end_column=end_column,
         pointer=pointer,
-        hint=hint if hint is not None else default_hint,
+        hint=hint,
         target=target,
         document=document,
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -91,6 +95,42 @@ def test_ten_thousand_deep_nesting_is_bounded() -> None:
         assert found[0][0] == "FOC107", found
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 30_000 + "]" * 30_000,  # flow
+        "[" * 30_000,  # flow, never closed
+        "{b: " * 30_000 + "1" + "}" * 30_000,
+        "\n" + "- " * 30_000 + "x",  # block, compact: 2 bytes a level
+        "\n" + "".join(" " * i + f"k{i}:\n" for i in range(3_000)),  # block, indented
+    ],
+    ids=["flow", "unclosed", "flow-map", "block-compact", "block-indented"],
+)
+def test_nesting_beyond_the_c_composers_stack_is_a_diagnostic(tmp_path: Path, body: str) -> None:
+    """The C composer recurses per level and segfaults ~10^4 levels down: depth is measured
+    on parse events before composing. In a subprocess, so that a crash fails only this test."""
+    (tmp_path / "deep.yaml").write_text("x: " + body + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "focalctl.cli.main", "validate", "--no-cache", "deep.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert re.search(r"deep\.yaml:\d+:\d+: error\[FOC107\]", proc.stdout), proc.stdout[:500]
+
+
+def test_deep_nesting_positions_agree_before_and_after_composing() -> None:
+    """A file that could be deep is measured on events; one that cannot, on the node tree:
+    the same document gives the same FOC107 either way."""
+    src = b"a: " + b"[" * 70 + b"]" * 70
+    composed = codes(src)
+    padded = codes(src + b"\n# " + b"x" * 2_000 + b"\n")  # a long line: measured on events
+    assert composed == padded == [("FOC107", 1, 4 + MAX_DEPTH - 1)]
+
+
 def test_block_nesting_deeper_than_limit() -> None:
     src = "\n".join("  " * i + f"k{i}:" for i in range(MAX_DEPTH + 5)) + " 1\n"
     assert codes(src.encode())[0][0] == "FOC107"
@@ -168,3 +208,18 @@ def test_locate_points_at_value_key_and_missing_field() -> None:
     assert (d.line, d.column) == (6, 7)
     d = locate(doc, make("FOC202", pointer="/spec/entry", field="entry", where="spec"))
     assert (d.line, d.column) == (4, 1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1e400", "-1.5E+999", "1" + "0" * 400, "-0x" + "f" * 300, "9" * 5_000],
+    ids=str.__len__,
+)
+def test_numbers_beyond_the_float_range_are_out_of_range(value: str) -> None:
+    """They were 'must be a number, got an integer' (an int too big for a float field) or
+    'not a finite number' (a finite literal that overflows)."""
+    _, diags = load_bytes(
+        f"{HEADER}spec: {{settings: {{llm: {{temperature: {value}}}}}}}\n".encode(), "f.yaml"
+    )
+    assert [(d.code, d.line, d.column) for d in diags] == [("FOC115", 4, 38)]
+    assert "out of range" in diags[0].message and len(diags[0].message) < 120

@@ -96,6 +96,7 @@ CASES = {
         "case.yaml": "apiVersion: focal/v1\nkind: Agent\nmetadata: {name: x, tenant: t1}\nspec:\n  ? «[a, b]\n  : 1\n"
     },
     "FOC114": {"agent.yaml": AGENT + "  settings: {llm: {temperature: «.nan}}\n"},
+    "FOC115": {"agent.yaml": AGENT + "  settings: {llm: {temperature: «1e400}}\n"},
     "FOC201": {"agent.yaml": AGENT + "  «displayname: Bot\n"},
     "FOC202": {"scenario.yaml": SCENARIO.replace("spec:\n  entry: {step: start}\n", "«spec:\n")},
     "FOC203": {"agent.yaml": AGENT.replace("channels: [web]", "channels: «web")},

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .bundles import AGENT, CHANNEL, SCENARIO, TOOL, diagnostics, doc, found, scenario, write
+from .bundles import (
+    AGENT,
+    CHANNEL,
+    SCENARIO,
+    TENANT,
+    TOOL,
+    diagnostics,
+    doc,
+    found,
+    scenario,
+    write,
+)
 
 A = "agent.yaml"
 OTHER_TENANT = doc("Tenant", "t2", "  channels: [sms]\n", tenant=None)
@@ -127,3 +138,25 @@ def test_tool_bound_in_a_standalone_step_must_be_granted_too(tmp_path: Path) -> 
     )
     root = write(tmp_path, tool=tools, scenario=scenario(steps), step=step)
     assert found(root) == {("FOC306", "step.yaml", "/spec/tools/0/tool")}
+
+
+def test_a_document_with_a_syntax_error_still_declares_its_name(tmp_path: Path) -> None:
+    """A duplicate key drops the tenant document; every object of the tenant then reported
+    FOC304 (unknown tenant) as well. Only the duplicate key is reported now, and a reference
+    to a broken tool is not reported again either."""
+    tenant = TENANT.replace("spec: {", "spec: {tier: pro, tier: pro, ")
+    tool = TOOL.replace("effect: pure", "effect: pure\n  effect: pure")
+    root = write(tmp_path, tenant=tenant, tool=tool)
+    assert found(root) == {("FOC102", "tenant.yaml", ""), ("FOC102", "tool.yaml", "")}
+
+
+def test_a_file_with_a_yaml_syntax_error_still_declares_its_documents(tmp_path: Path) -> None:
+    """The whole file fails to compose; what its documents declare before the error is read
+    from the parser's events, so the objects of tenant t1 are not all 'unknown tenant'."""
+    tenant = TENANT.replace("spec: {", "spec: {tier: [pro, ")
+    tool = TOOL + "---\n" + TOOL.replace("lookup", "other").replace("pure", "[pure")
+    root = write(tmp_path, tenant=tenant, tool=tool)
+    assert {(code, file) for code, file, _ in found(root)} == {
+        ("FOC101", "tenant.yaml"),
+        ("FOC101", "tool.yaml"),
+    }

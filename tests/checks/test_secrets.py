@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,86 @@ def test_literal_in_binding_args_and_agent_spec(tmp_path: Path) -> None:
         ("FOC510", "scenario.yaml", "/spec/steps/0/tools/0/args/password"),
         ("FOC510", "agent.yaml", "/spec/catalog/line"),
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ '" + SHAPES["stripe"] + "' }}",  # a literal inside a template expression
+        '{{ slots.key or "' + SHAPES["stripe"] + '" }}',  # ... among other things
+        "https://api.example.com/v1?access_token={{ '' }}abcd1234SECRET",  # after an empty one
+        "https://hooks.slack.com/services/" + "T0123ABCD/B0123ABCD/" + RANDOM[:24],
+        "https://maps.example.com/api?key=" + "AIza" + "SyA-" + RANDOM[:31],
+    ],
+    ids=["template-literal", "literal-in-expression", "after-empty-expression", "slack", "key"],
+)
+def test_secrets_hidden_in_templates_and_urls(text: str) -> None:
+    assert secret_reason("Scenario", ("spec", "x"), "x", text) is not None
+
+
+def test_template_expressions_that_are_not_literals_are_still_ignored() -> None:
+    for text in ("{{ 'Hello' }} {{ user.name }}", "?token={{ t }}&x=1", "{# sk-abc #}"):
+        assert secret_reason("Scenario", ("spec", "x"), "x", text) is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["a" * 1_000_000, "eyJ-" * 250_000, "a://" * 250_000, "{{" * 500_000, "sk-a.eyJa" * 111_111],
+    ids=["alnum", "jwt-starts", "url-starts", "template-openers", "mixed"],
+)
+def test_one_megabyte_token_is_scanned_in_linear_time(token: str) -> None:
+    """Every pattern was quadratic on some long unbroken token (200 KB: 226 s)."""
+    start = time.perf_counter()
+    secret_reason("ToolEffect", ("spec", "x"), "x", token)
+    assert time.perf_counter() - start < 3
+
+
+def test_validate_time_on_a_long_token_is_that_of_an_ordinary_file(tmp_path: Path) -> None:
+    """A file holding one 1 MB token validates within twice the time of a 1 MB ordinary file
+    (both measured here, in the same process)."""
+    ordinary, token = tmp_path / "ordinary", tmp_path / "token"
+    lines = "".join(f"    k{i}: value number {i}\n" for i in range(40_000))
+    agent = AGENT + "  catalog:\n" + lines[:1_000_000]
+    write(ordinary.mkdir() or ordinary, agent=agent[: agent.rfind("\n") + 1])
+    write(token.mkdir() or token, agent=AGENT + "  catalog: {line: " + "a1" * 500_000 + "}\n")
+
+    def timed(root: Path) -> float:
+        start = time.perf_counter()
+        diagnostics(root)
+        return time.perf_counter() - start
+
+    timed(ordinary)  # warm imports
+    assert timed(token) <= 2 * timed(ordinary)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "github"])
+def test_no_output_format_prints_a_secret_quoted_by_a_diagnostic(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``secretRef: sk_live_...`` is an invalid name (FOC206, whose message quotes the value)
+    and a secret (FOC510): the value is masked in messages and hints, not only in the source."""
+    from typer.testing import CliRunner
+
+    from focalctl.cli.main import app
+
+    tool = TOOL + (
+        "  gateway: {type: http, endpoint: 'https://crm.example.com', "
+        f"auth: {{secretRef: {SHAPES['stripe']}}}}}\n"
+    )
+    root = write(tmp_path, tool=tool)
+    codes = {d.code for d in diagnostics(root)}
+    assert {"FOC206", "FOC510"} <= codes
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(app, ["validate", "--no-cache", "-f", fmt, "."])
+    assert result.exit_code == 1
+    assert RANDOM not in result.output and RANDOM[:12] not in result.output
+    assert "FOC206" in result.output
+
+
+def test_invalid_secret_ref_hint_describes_its_uppercase_pattern(tmp_path: Path) -> None:
+    tool = TOOL + (
+        "  gateway: {type: http, endpoint: 'https://crm.example.com', "
+        "auth: {secretRef: zendesk-token}}\n"
+    )
+    bad = next(d for d in diagnostics(write(tmp_path, tool=tool)) if d.code == "FOC206")
+    assert "uppercase" in (bad.hint or "") and "lowercase" not in (bad.hint or "")

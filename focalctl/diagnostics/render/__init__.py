@@ -14,12 +14,17 @@ from focalctl.diagnostics.model import Diagnostic
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """What a renderer needs: the diagnostics, the source text per file, and what was read."""
+    """What a renderer needs: the diagnostics, the source text per file, and what was read.
+
+    ``max_shown``: how many diagnostics the text view shows (0: all); the machine-readable
+    formats always hold every one.
+    """
 
     diagnostics: list[Diagnostic]
     sources: Mapping[str, bytes] = field(default_factory=dict)
     files: int = 0
     documents: int = 0
+    max_shown: int = 0
 
 
 class Formatter(Protocol):
