@@ -14,7 +14,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
-WHEN_VARS = frozenset({"intent", "slots", "profile", "channel", "turn"})
+WHEN_VARS = frozenset({"intent", "slots", "profile", "channel", "turn", "now"})
 TEMPLATE_VARS = frozenset({"tenant", "agent", "profile", "slots", "channel", "now"})
 ARGS_TEMPLATE_VARS = TEMPLATE_VARS | {"args"}
 _UNSAFE_ATTRS = frozenset(

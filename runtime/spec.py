@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from runtime.durations import Duration, parse_duration
+from runtime.hours import date_problem, range_problems
 from runtime.slots import SlotRule, rule_problems
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
@@ -181,13 +182,46 @@ class QuietHours(SpecModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(v)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            close = difflib.get_close_matches(v, sorted(zoneinfo.available_timezones()), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "e.g. Europe/Paris"
-            raise ValueError(f"'{v}' is not an IANA time zone; {hint}") from exc
-        return v
+        return iana_zone(v)
+
+
+def iana_zone(v: str) -> str:
+    """``v`` if it names an IANA time zone, else a ValueError with a did-you-mean."""
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        close = difflib.get_close_matches(v, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "e.g. Europe/Paris"
+        raise ValueError(f"'{v}' is not an IANA time zone; {hint}") from exc
+    return v
+
+
+def _opening_ranges(v: list[str]) -> list[str]:
+    problems = range_problems(v)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return v
+
+
+def _iso_date(v: str) -> str:
+    problem = date_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+OpeningRanges = Annotated[list[str], AfterValidator(_opening_ranges)]
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
+
+
+class BusinessHours(SpecModel):
+    """When the business is open, in its own timezone (``now.businessOpen``; goals with
+    ``withinBusinessHours`` wait for it)."""
+
+    timezone: Annotated[str, AfterValidator(iana_zone)]
+    weekly: dict[Weekday, OpeningRanges] = Field(default_factory=dict)
+    holidays: list[IsoDate] = Field(default_factory=list)
 
 
 class Outbound(SpecModel):
@@ -197,6 +231,7 @@ class Outbound(SpecModel):
 
 class TenantSpec(SpecModel):
     display_name: str | None = Field(None, alias="displayName")
+    business_hours: BusinessHours | None = Field(None, alias="businessHours")
     tier: Literal["free", "pro", "enterprise"] = "free"
     rate_limit: RateLimit | None = Field(None, alias="rateLimit")
     defaults: Settings | None = None
@@ -535,11 +570,35 @@ class Trigger(SpecModel):
         return self
 
 
+def _signed_duration(v: str) -> str:
+    parse_duration(v.removeprefix("-").removeprefix("+"))
+    return v
+
+
+SignedDuration = Annotated[str, AfterValidator(_signed_duration)]
+
+
+class RelativeTo(SpecModel):
+    """Due at a date/datetime slot's value plus ``offset`` (e.g. ``-24h``: a day before)."""
+
+    slot: SlotName
+    offset: SignedDuration = "0"
+
+
+class CancelWhen(SpecModel):
+    scenario: Name
+    reached_step: StepId = Field(alias="reachedStep")
+
+
 class GoalSpec(SpecModel):
     agent: Name
     trigger: Trigger
+    when: str | None = None  # a condition checked at trigger time
     action: Literal["follow_up", "reminder", "notification"]
     after: Duration = "24h"
+    relative_to: RelativeTo | None = Field(None, alias="relativeTo")
+    cancel_when: list[CancelWhen] = Field(default_factory=list, alias="cancelWhen")
+    within_business_hours: bool = Field(False, alias="withinBusinessHours")
     message: str
     channels: list[Name] = Field(default_factory=list)
     max_attempts: int = Field(3, alias="maxAttempts", ge=1, le=20)

@@ -28,7 +28,7 @@ from runtime.spec import (
     STEP_ID_PATTERN,
 )
 
-DURATION_FIELDS = {"debounce", "after", "retryAfter", "expiresAfter", "timeout"}
+DURATION_FIELDS = {"debounce", "after", "retryAfter", "expiresAfter", "timeout", "offset"}
 
 
 class Metadata(BaseModel):

@@ -21,6 +21,7 @@ from focalctl.bundle.view import View
 from focalctl.checks import (
     bindings,
     channels,
+    goals,
     graph,
     references,
     safety,
@@ -42,6 +43,7 @@ CHECKS: list[Check] = [
     bindings.check,
     safety.check,
     channels.check,
+    goals.check,
     templates.check,
     settings.check,
 ]

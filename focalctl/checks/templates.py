@@ -56,7 +56,7 @@ _FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
         (("format", "signature"), "template"),
         *((("settings", *p), c) for p, c in _SETTINGS),
     ],
-    "Goal": [(("message",), "template")],
+    "Goal": [(("message",), "template"), (("when",), "expression")],
 }
 _CONTEXTS = {"template": TEMPLATE_VARS, "args": ARGS_TEMPLATE_VARS, "expression": WHEN_VARS}
 

@@ -236,6 +236,24 @@ _ALL: list[Code] = [
         None,
         "tools: [{tool: lookup-order, when: before}]",
     ),
+    Code(
+        "FOC212",
+        "error",
+        "relativeTo slot is not a date",
+        "goal '{goal}' is due relative to slot '{slot}', a {type} slot; relativeTo needs a "
+        "date or datetime slot",
+        "collect it as a typed slot: {{name: {slot}, type: datetime}}",
+        "relativeTo: {slot: order_id, offset: -24h}",
+    ),
+    Code(
+        "FOC213",
+        "error",
+        "after and relativeTo both set",
+        "goal '{goal}' sets both 'after' and 'relativeTo'; a goal is due at one time",
+        "keep 'relativeTo' (due at the slot's time plus its offset) or 'after' (that long "
+        "after the trigger), not both",
+        "after: 2h + relativeTo: {slot: appointment_at, offset: -24h}",
+    ),
     # 3xx: references
     Code(
         "FOC301",
@@ -284,6 +302,24 @@ _ALL: list[Code] = [
         "scenario '{scenario}' binds tool '{tool}' but agent '{agent}' does not list it in its tools",
         "add '{tool}' to the agent's tools",
         "agent tools: [] while a step binds issue-refund",
+    ),
+    Code(
+        "FOC308",
+        "error",
+        "relativeTo slot not collected",
+        "goal '{goal}' is due relative to slot '{slot}', which no step of scenario '{scenario}' "
+        "collects",
+        None,
+        "relativeTo: {slot: appointment_at} with no step collecting appointment_at",
+    ),
+    Code(
+        "FOC309",
+        "error",
+        "no business hours to wait for",
+        "goal '{goal}' waits for business hours, but tenant '{tenant}' has no businessHours",
+        "add businessHours to the tenant (timezone, weekly ranges, holidays) or remove "
+        "withinBusinessHours",
+        "withinBusinessHours: true on a tenant without businessHours",
     ),
     # 4xx: graph
     Code(
