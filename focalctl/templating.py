@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
 WHEN_VARS = frozenset({"intent", "slots", "profile", "channel", "turn", "now"})
-TEMPLATE_VARS = frozenset({"tenant", "agent", "profile", "slots", "channel", "now"})
+TEMPLATE_VARS = frozenset({"tenant", "agent", "profile", "slots", "channel", "now", "offerings"})
 ARGS_TEMPLATE_VARS = TEMPLATE_VARS | {"args"}
+#: The variables of each kind of text: templates, templates that see a tool's args, and
+#: ``when`` conditions.
+CONTEXT_VARS = {"template": TEMPLATE_VARS, "args": ARGS_TEMPLATE_VARS, "expression": WHEN_VARS}
 _UNSAFE_ATTRS = frozenset(
     {
         "mro",
@@ -47,10 +51,23 @@ class TemplateIssue:
     line: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class NameRef:
+    """``var.attr`` (or ``var['attr']``) read by a template: what invariant 9 resolves."""
+
+    var: str
+    attr: str
+    text: str  # how it is spelt in the source, for the caret (best effort)
+
+
 @dataclass(slots=True)
 class Parsed:
+    """What a template or expression reads. Shared between callers (memoised): read it,
+    never change it."""
+
     variables: set[str] = field(default_factory=set)
     issues: list[TemplateIssue] = field(default_factory=list)
+    refs: list[NameRef] = field(default_factory=list)
 
 
 def environment() -> SandboxedEnvironment:
@@ -65,6 +82,7 @@ def parse_expression(source: str, allowed: frozenset[str] = WHEN_VARS) -> Parsed
     return _analyse(source, allowed, expression=True)
 
 
+@lru_cache(maxsize=65_536)
 def _analyse(source: str, allowed: frozenset[str], *, expression: bool) -> Parsed:
     if not expression and not _MARKUP.search(source):
         return Parsed()  # plain text: nothing jinja would interpret
@@ -96,7 +114,27 @@ def _analysed(source: str, allowed: frozenset[str], *, expression: bool) -> Pars
     out.variables = _free_names(tree)
     for name in sorted(out.variables - allowed - _ENV.globals.keys()):
         out.issues.append(TemplateIssue("unknown", f"unknown variable '{name}'", name=name))
+    out.refs = _name_refs(tree, source, out.variables)
     return out
+
+
+def _name_refs(tree: nodes.Node, source: str, free: set[str]) -> list[NameRef]:
+    """Every ``var.attr`` / ``var['attr']`` whose ``var`` is a free name, in source order."""
+    found: dict[tuple[str, str], NameRef] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        base = node.node
+        if not isinstance(base, nodes.Name) or base.name not in free:
+            continue
+        attr = node.attr if isinstance(node, nodes.Getattr) else _const(node.arg)
+        if attr is None:
+            continue
+        key = (base.name, attr)
+        if key not in found:
+            spelt = [f"{base.name}.{attr}", f"{base.name}['{attr}']", f'{base.name}["{attr}"]']
+            text = next((t for t in spelt if t in source), base.name)
+            found[key] = NameRef(base.name, attr, text)
+    return sorted(found.values(), key=lambda r: (source.find(r.text), r.var, r.attr))
 
 
 def _parse_expression(source: str) -> nodes.Node:

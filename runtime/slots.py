@@ -303,7 +303,9 @@ def _datetime(rule: SlotRule, value: Any, now: datetime, tz: tzinfo) -> Coerced:
     if not isinstance(value, datetime):
         return _reject("expected a date and time (YYYY-MM-DDTHH:MM, ISO 8601)")
     aware = value if value.tzinfo else value.replace(tzinfo=tz)
-    return Coerced(True, aware.astimezone(tz).isoformat())
+    # Through UTC: a wall time that a DST jump skips becomes the instant it names
+    # (02:30 on a spring-forward night is 03:30), so the canonical value coerces to itself.
+    return Coerced(True, aware.astimezone(UTC).astimezone(tz).isoformat())
 
 
 def _time(rule: SlotRule, value: Any, now: datetime, tz: tzinfo) -> Coerced:

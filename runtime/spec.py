@@ -271,6 +271,11 @@ class Checkpoint(SpecModel):
     description: str
 
 
+#: What templates and conditions find in ``now`` (the brain provides exactly these):
+#: ISO instant, local date, local time, weekday (mon..sun) in the tenant's timezone, and
+#: ``businessOpen`` where the tenant has ``businessHours``.
+NOW_FIELDS = ("iso", "date", "time", "weekday", "businessOpen")
+
 #: A binding's phase in its step: before ``say``, with it, or after it.
 PHASES = ("before", "during", "after")
 

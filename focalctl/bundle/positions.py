@@ -69,11 +69,51 @@ def node_position(node: Node) -> tuple[int, int, int | None]:
     return line, col, col + 1
 
 
+def span_in_scalar(node: Node, text: str) -> tuple[int, int] | None:
+    """The 1-based (column, end column) of ``text`` inside a one-line scalar, when its
+    spelling in the file can be known from the value alone (plain, or quoted with nothing
+    escaped before it); None otherwise (the caller points at the whole value)."""
+    if not isinstance(node, ScalarNode) or node.start_mark.line != node.end_mark.line:
+        return None
+    value = str(node.value)
+    idx = value.find(text)
+    if idx < 0 or not value[:idx].isprintable():
+        return None
+    style = node.style
+    if style is None:
+        offset = 0
+    elif style == '"' and not any(c in value[:idx] for c in '\\"'):
+        offset = 1
+    elif style == "'" and "'" not in value[:idx]:
+        offset = 1
+    else:
+        return None
+    col = node.start_mark.column + 1 + offset + idx
+    return col, col + len(text)
+
+
 def locate(doc: Document, diag: Diagnostic) -> Diagnostic:
-    """Fill ``file``, ``line``, ``column`` of a diagnostic that points into ``doc``."""
+    """Fill ``file``, ``line``, ``column`` of a diagnostic that points into ``doc``.
+
+    ``target`` is ``value`` (the node at the pointer), ``key`` (its key) or ``span:TEXT``
+    (``TEXT`` inside the value, e.g. one variable of a template)."""
     if diag.line is not None:
         return diag if diag.file else replace(diag, file=doc.file)
     parts = parse_pointer(diag.pointer)
+    if diag.target.startswith("span:"):
+        node, exact = find_node(doc.node, parts, "value")
+        span = span_in_scalar(node, diag.target.removeprefix("span:")) if exact else None
+        if span is not None:
+            line = node.start_mark.line + 1
+            return replace(
+                diag,
+                file=doc.file,
+                line=line,
+                column=span[0],
+                end_column=span[1],
+                document=doc.index,
+            )
+        return locate(doc, replace(diag, target="value"))
     node, exact = find_node(doc.node, parts, diag.target)
     if not exact and isinstance(node, MappingNode):
         # A missing field: point at the key that owns the mapping, if any, else its start.

@@ -23,6 +23,7 @@ from focalctl.checks import (
     channels,
     goals,
     graph,
+    names,
     references,
     safety,
     secrets,
@@ -45,6 +46,7 @@ CHECKS: list[Check] = [
     channels.check,
     goals.check,
     templates.check,
+    names.check,
     settings.check,
 ]
 DUPLICATE_CHECKS: list[Check] = [uniqueness.check_duplicate]

@@ -20,12 +20,11 @@ from typing import Any
 from focalctl.bundle import BundleObject
 from focalctl.bundle.positions import pointer
 from focalctl.bundle.view import View
+from focalctl.checks.slotflow import tenant_slots
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from focalctl.templating import (
-    ARGS_TEMPLATE_VARS,
-    TEMPLATE_VARS,
-    WHEN_VARS,
+    CONTEXT_VARS,
     parse_expression,
     parse_template,
 )
@@ -39,9 +38,10 @@ _STEP: list[tuple[tuple[str, ...], str]] = [
     (("transitions", "*", "when"), "expression"),
     (("tools", "*", "when"), "expression"),
     (("tools", "*", "args", "*"), "args"),
+    (("collects", "*", "prompt"), "template"),
     *((("settings", *p), c) for p, c in _SETTINGS),
 ]
-_FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
+FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "Tenant": [(("defaults", *p), c) for p, c in _SETTINGS],
     "Agent": [(("settings", *p), c) for p, c in _SETTINGS],
     "Scenario": [
@@ -58,23 +58,22 @@ _FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     ],
     "Goal": [(("message",), "template"), (("when",), "expression")],
 }
-_CONTEXTS = {"template": TEMPLATE_VARS, "args": ARGS_TEMPLATE_VARS, "expression": WHEN_VARS}
 
 
 def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     spec = obj.doc.data.get("spec")
-    for pattern, context in _FIELDS.get(obj.kind, []):
-        for path, value in _matches(spec, pattern):
-            if isinstance(value, str) and not _old_phase(path, value):
-                yield from _one(obj, ("spec", *path), value, context)
+    for pattern, context in FIELDS.get(obj.kind, []):
+        for path, value in matches(spec, pattern):
+            if isinstance(value, str) and not old_phase(path, value):
+                yield from _one(view, obj, ("spec", *path), value, context)
 
 
-def _old_phase(path: tuple[str | int, ...], value: str) -> bool:
+def old_phase(path: tuple[str | int, ...], value: str) -> bool:
     """``when: before`` on a binding is the old phase key, reported once as FOC211."""
     return len(path) >= 3 and path[-3] == "tools" and path[-1] == "when" and value in PHASES
 
 
-def _matches(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def matches(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     if not pattern:
         yield (), data
         return
@@ -92,14 +91,14 @@ def _matches(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[tuple[str | 
     else:
         items = []
     for key, child in items:
-        for sub, value in _matches(child, rest):
+        for sub, value in matches(child, rest):
             yield (key, *sub), value
 
 
 def _one(
-    obj: BundleObject, path: tuple[str | int, ...], source: str, context: str
+    view: View, obj: BundleObject, path: tuple[str | int, ...], source: str, context: str
 ) -> Iterator[Diagnostic]:
-    allowed = _CONTEXTS[context]
+    allowed = CONTEXT_VARS[context]
     parsed = (
         parse_expression(source, allowed)
         if context == "expression"
@@ -114,5 +113,11 @@ def _one(
         elif issue.kind == "unsafe":
             yield obj.diag("FOC703", ptr, what=what, attr=issue.name)
         else:
-            hint = did_you_mean(issue.name, allowed) or f"available: {', '.join(sorted(allowed))}"
-            yield obj.diag("FOC704", ptr, what=what, name=issue.name, hint=hint)
+            hint = (
+                f"did you mean 'slots.{issue.name}'?"
+                if issue.name in tenant_slots(view, obj.tenant)
+                else did_you_mean(issue.name, allowed) or f"available: {', '.join(sorted(allowed))}"
+            )
+            yield obj.diag(
+                "FOC704", ptr, target=f"span:{issue.name}", what=what, name=issue.name, hint=hint
+            )

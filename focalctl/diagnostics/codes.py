@@ -321,6 +321,15 @@ _ALL: list[Code] = [
         "withinBusinessHours",
         "withinBusinessHours: true on a tenant without businessHours",
     ),
+    Code(
+        "FOC310",
+        "warning",
+        "catalog selects nothing",
+        "the catalog of agent '{agent}' ({selector}) selects no offering",
+        "a catalog selects the tenant's offerings whose metadata.labels include every "
+        "key: value of the selector; fix the selector or label the offerings",
+        "catalog: {line: broadbnd}",
+    ),
     # 4xx: graph
     Code(
         "FOC401",
@@ -541,6 +550,22 @@ _ALL: list[Code] = [
         "{what} uses unknown variable '{name}'",
         None,
         "say: 'Hi {{ profil.name }}'",
+    ),
+    Code(
+        "FOC705",
+        "error",
+        "name does not resolve",
+        "'{ref}' does not resolve: {why}",
+        None,
+        "say: 'Hi {{ slots.patient_nme }}' where a step collects patient_name",
+    ),
+    Code(
+        "FOC706",
+        "warning",
+        "slot may be undefined",
+        "'{ref}' may be undefined here: {why}",
+        None,
+        "say: '{{ slots.order.total }}' where only one branch looked the order up",
     ),
     # 8xx: uniqueness
     Code(

@@ -146,19 +146,17 @@ CASES = {
         "scenario.yaml": SCENARIO + '    - id: «orphan\n      say: "?"\n      terminal: true\n'
     },
     "FOC403": {
-        "scenario.yaml": SCENARIO.replace(
-            "[{to: end}]", '[{to: end, when: "slots.x"}, {to: stuck}]'
-        )
+        "scenario.yaml": SCENARIO.replace("[{to: end}]", '[{to: end, when: "turn.x"}, {to: stuck}]')
         + '    - id: «stuck\n      say: "..."\n'
     },
     "FOC405": {
-        "scenario.yaml": SCENARIO.replace("[{to: end}]", '[{to: end, when: "slots.x"}, {to: ping}]')
+        "scenario.yaml": SCENARIO.replace("[{to: end}]", '[{to: end, when: "turn.x"}, {to: ping}]')
         + "    - id: «ping\n      transitions: [{to: pong}]\n    - id: pong\n      transitions: [{to: ping}]\n"
     },
     "FOC404": {
         "scenario.yaml": SCENARIO.replace(
             "    - id: end\n",
-            '    - id: pay\n      checkpoint: {description: paid}\n      transitions: [{to: end, when: "slots.ok"}, {to: «start}]\n    - id: end\n',
+            '    - id: pay\n      checkpoint: {description: paid}\n      transitions: [{to: end, when: "turn.ok"}, {to: «start}]\n    - id: end\n',
         ).replace("[{to: end}]", "[{to: pay}]")
     },
     "FOC406": {

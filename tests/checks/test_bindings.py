@@ -65,7 +65,7 @@ def test_find_cycle_is_deterministic() -> None:
 
 def test_phase_is_at_and_when_is_a_condition(tmp_path: Path) -> None:
     bindings = (
-        "        - {tool: lookup, at: before}\n"
+        "        - {tool: lookup, at: before, saveAs: amount}\n"
         "        - {tool: notify, at: after, when: \"slots.amount > 100 and intent == 'refund'\"}\n"
         '        - {tool: audit, when: "amount > 100"}\n'
     )

@@ -33,7 +33,7 @@ def test_unreachable_step_reported_once_at_its_id(tmp_path: Path) -> None:
 
 def test_dead_end_and_steps_stuck_behind_it_cannot_finish(tmp_path: Path) -> None:
     steps = (
-        '    - {id: start, transitions: [{to: end, when: "slots.x"}, {to: a}]}\n'
+        '    - {id: start, transitions: [{to: end, when: "turn.x"}, {to: a}]}\n'
         "    - {id: a, transitions: [{to: b}]}\n"
         "    - {id: b}\n"
         "    - {id: end, terminal: true}\n"
@@ -46,7 +46,7 @@ def test_dead_end_and_steps_stuck_behind_it_cannot_finish(tmp_path: Path) -> Non
 
 def test_closed_cycle_is_one_foc405_not_foc403_per_member(tmp_path: Path) -> None:
     steps = (
-        '    - {id: start, transitions: [{to: end, when: "slots.x"}, {to: ping}]}\n'
+        '    - {id: start, transitions: [{to: end, when: "turn.x"}, {to: ping}]}\n'
         "    - {id: ping, transitions: [{to: pong}]}\n"
         "    - {id: pong, transitions: [{to: pang}]}\n"
         "    - {id: pang, transitions: [{to: ping}]}\n"
@@ -60,7 +60,7 @@ def test_closed_cycle_is_one_foc405_not_foc403_per_member(tmp_path: Path) -> Non
 
 def test_self_loop_without_exit_is_a_cycle(tmp_path: Path) -> None:
     steps = (
-        '    - {id: start, transitions: [{to: end, when: "slots.x"}, {to: wait}]}\n'
+        '    - {id: start, transitions: [{to: end, when: "turn.x"}, {to: wait}]}\n'
         "    - {id: wait, transitions: [{to: wait}]}\n"
         "    - {id: end, terminal: true}\n"
     )
@@ -70,7 +70,7 @@ def test_self_loop_without_exit_is_a_cycle(tmp_path: Path) -> None:
 def test_cycle_whose_exit_is_a_dead_end_is_not_closed(tmp_path: Path) -> None:
     """The SCC {a, b} has an edge leaving it (to the dead end c): each stuck step is FOC403."""
     steps = (
-        '    - {id: start, transitions: [{to: end, when: "slots.x"}, {to: a}]}\n'
+        '    - {id: start, transitions: [{to: end, when: "turn.x"}, {to: a}]}\n'
         "    - {id: a, transitions: [{to: b}]}\n"
         "    - {id: b, transitions: [{to: a}, {to: c}]}\n"
         "    - {id: c}\n"
@@ -86,7 +86,7 @@ def test_cycle_whose_exit_is_a_dead_end_is_not_closed(tmp_path: Path) -> None:
 def test_cycle_with_an_exit_to_a_terminal_is_fine(tmp_path: Path) -> None:
     steps = (
         "    - {id: start, transitions: [{to: ask}]}\n"
-        '    - {id: ask, transitions: [{to: end, when: "slots.ok"}, {to: retry}]}\n'
+        '    - {id: ask, transitions: [{to: end, when: "turn.ok"}, {to: retry}]}\n'
         "    - {id: retry, transitions: [{to: ask}]}\n"
         "    - {id: end, terminal: true}\n"
     )
@@ -112,7 +112,7 @@ CHECKPOINTED = (
     "    - id: pay\n"
     "      checkpoint: {description: charged}\n"
     "      transitions: [{to: receipt}]\n"
-    '    - {id: receipt, transitions: [{to: end, when: "slots.ok"}, {to: BACK}]}\n'
+    '    - {id: receipt, transitions: [{to: end, when: "turn.ok"}, {to: BACK}]}\n'
     "    - {id: end, terminal: true}\n"
 )
 
@@ -136,7 +136,7 @@ def test_loop_back_to_the_checkpoint_or_within_its_region_is_fine(tmp_path: Path
 def test_forward_merge_into_a_shared_step_is_not_a_crossing(tmp_path: Path) -> None:
     """'bye' is reachable without the checkpoint, but the checkpoint cannot be reached from it."""
     steps = (
-        '    - {id: start, transitions: [{to: pay, when: "slots.buy"}, {to: bye}]}\n'
+        '    - {id: start, transitions: [{to: pay, when: "turn.buy"}, {to: bye}]}\n'
         "    - id: pay\n"
         "      checkpoint: {description: charged}\n"
         "      transitions: [{to: bye}]\n"
@@ -151,11 +151,11 @@ def test_leaving_the_checkpoint_region_towards_a_step_that_leads_back_is_a_cross
     """'side' is not after 'pay' (there is a path around it) and 'pay' is reachable from 'side'
     again: pay → side would let the conversation redo the point of no return."""
     steps = (
-        '    - {id: start, transitions: [{to: pay, when: "slots.buy"}, {to: side}]}\n'
+        '    - {id: start, transitions: [{to: pay, when: "turn.buy"}, {to: side}]}\n'
         "    - id: pay\n"
         "      checkpoint: {description: charged}\n"
         "      transitions: [{to: side}]\n"
-        '    - {id: side, transitions: [{to: end, when: "slots.done"}, {to: start}]}\n'
+        '    - {id: side, transitions: [{to: end, when: "turn.done"}, {to: start}]}\n'
         "    - {id: end, terminal: true}\n"
     )
     assert graph(tmp_path, steps) == {("FOC404", S, "/spec/steps/1/transitions/0/to")}
@@ -168,7 +168,7 @@ def test_nested_checkpoints_report_one_diagnostic_naming_the_innermost(tmp_path:
         "    - {id: start, transitions: [{to: c1}]}\n"
         "    - {id: c1, checkpoint: {description: one}, transitions: [{to: c2}]}\n"
         "    - {id: c2, checkpoint: {description: two}, transitions: [{to: last}]}\n"
-        '    - {id: last, transitions: [{to: end, when: "slots.ok"}, {to: start}]}\n'
+        '    - {id: last, transitions: [{to: end, when: "turn.ok"}, {to: start}]}\n'
         "    - {id: end, terminal: true}\n"
     )
     root = write(tmp_path, scenario=scenario(steps))

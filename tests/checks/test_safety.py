@@ -77,7 +77,7 @@ def test_irreversible_binding_in_or_after_a_checkpoint_is_fine(tmp_path: Path) -
 
 def test_a_checkpoint_on_only_one_path_does_not_guard(tmp_path: Path) -> None:
     steps = (
-        '    - {id: start, transitions: [{to: agree, when: "slots.x"}, {to: pay}]}\n'
+        '    - {id: start, transitions: [{to: agree, when: "turn.x"}, {to: pay}]}\n'
         "    - {id: agree, checkpoint: {description: agreed}, transitions: [{to: pay}]}\n"
         '    - {id: pay, terminal: true, tools: [{tool: refund, args: {id: "1"}}]}\n'
     )

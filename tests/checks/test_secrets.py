@@ -94,11 +94,11 @@ def test_literal_in_binding_args_and_agent_spec(tmp_path: Path) -> None:
     steps = (
         "    - id: start\n"
         "      terminal: true\n"
-        '      tools: [{tool: lookup, args: {password: "hunter2", id: "{{ slots.id }}"}}]\n'
+        '      tools: [{tool: lookup, args: {password: "hunter2", id: "{{ profile.id }}"}}]\n'
     )
     agent = AGENT + f"  catalog: {{line: {SHAPES['hex']}}}\n"
     root = write(tmp_path, tool=tool, agent=agent, scenario=scenario(steps))
-    assert found(root) == {
+    assert found(root, "FOC5") == {
         ("FOC510", "scenario.yaml", "/spec/steps/0/tools/0/args/password"),
         ("FOC510", "agent.yaml", "/spec/catalog/line"),
     }
@@ -108,7 +108,7 @@ def test_literal_in_binding_args_and_agent_spec(tmp_path: Path) -> None:
     "text",
     [
         "{{ '" + SHAPES["stripe"] + "' }}",  # a literal inside a template expression
-        '{{ slots.key or "' + SHAPES["stripe"] + '" }}',  # ... among other things
+        '{{ profile.key or "' + SHAPES["stripe"] + '" }}',  # ... among other things
         "https://api.example.com/v1?access_token={{ '' }}abcd1234SECRET",  # after an empty one
         "https://hooks.slack.com/services/" + "T0123ABCD/B0123ABCD/" + RANDOM[:24],
         "https://maps.example.com/api?key=" + "AIza" + "SyA-" + RANDOM[:31],

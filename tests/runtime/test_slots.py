@@ -153,3 +153,11 @@ def test_junk_is_rejected_or_accepted_but_never_raises(kind: str, junk: Any) -> 
     rule = SlotRule("x", kind, ENUM if kind == "enum" else ())
     result = coerce(rule, junk, now=NOW, tz=MADRID)
     assert result.ok or result.reason
+
+
+def test_a_wall_time_skipped_by_dst_becomes_the_instant_it_names() -> None:
+    """Found by hypothesis: Madrid jumped from 02:00 to 03:00 on 6 April 1980."""
+    rule = SlotRule("t", "datetime")
+    first = ok(rule, "1980-04-06T02:00", MADRID)
+    assert first == "1980-04-06T03:00:00+02:00"
+    assert ok(rule, first, MADRID) == first
