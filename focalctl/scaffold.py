@@ -110,6 +110,11 @@ spec:
 }
 
 
+# What focalctl writes beside a bundle and nobody should commit: the state store, the file
+# target and the partial-parse cache (.focal/), and plans saved with `plan -out`.
+GITIGNORE = (".focal/", "*.plan")
+
+
 def init(directory: Path, *, force: bool = False) -> list[Path]:
     """Write the starter bundle; refuses a non-empty directory unless ``force``."""
     if directory.exists() and not directory.is_dir():
@@ -122,5 +127,18 @@ def init(directory: Path, *, force: bool = False) -> list[Path]:
         path = directory / name
         path.write_text(_MODELINE.format(kind=kind) + body, encoding="utf-8")
         written.append(path)
+    if _gitignore(directory / ".gitignore"):
+        written.append(directory / ".gitignore")
     written.extend(schema.write(directory / "schemas"))
     return written
+
+
+def _gitignore(path: Path) -> bool:
+    """Write (or, with ``--force``, complete) the bundle's ``.gitignore``; keep what is there."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    missing = [line for line in GITIGNORE if line not in existing.splitlines()]
+    if not missing:
+        return False
+    head = "" if not existing or existing.endswith("\n") else "\n"
+    path.write_text(existing + head + "\n".join(missing) + "\n", encoding="utf-8")
+    return True

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from focalctl import schema as schema_lib
 from focalctl.cli.app import app
 from focalctl.cli.common import (
     EXIT_ERROR,
@@ -19,9 +18,7 @@ from focalctl.cli.common import (
     partial_cache,
     use_color,
 )
-from focalctl.diagnostics.render import FORMAT_NAMES, Report, formatters
-from focalctl.scaffold import init as scaffold_init
-from focalctl.validate import validate_paths
+from focalctl.diagnostics.render import FORMAT_NAMES
 
 DEFAULT_MAX_ERRORS = 50
 
@@ -57,6 +54,9 @@ def validate(
     ] = DEFAULT_MAX_ERRORS,
 ) -> None:
     """Parse and check a bundle; report every problem with file:line:col and a fix."""
+    from focalctl.diagnostics.render import Report, formatters
+    from focalctl.validate import validate_paths
+
     _check_format(fmt)
     roots = paths or [Path(".")]
     with partial_cache(roots, no_cache) as cache:
@@ -82,6 +82,8 @@ def schema(
     ] = False,
 ) -> None:
     """Write one JSON Schema per kind, for editor completion and validation."""
+    from focalctl import schema as schema_lib
+
     if check:
         stale = schema_lib.stale(out)
         if stale:
@@ -107,6 +109,8 @@ def init(
     ] = False,
 ) -> None:
     """Write a small, valid, commented bundle to start from."""
+    from focalctl.scaffold import init as scaffold_init
+
     try:
         written = scaffold_init(directory, force=force)
     except (FileExistsError, OSError) as exc:

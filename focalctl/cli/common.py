@@ -1,4 +1,9 @@
-"""What every command shares: colour and prompt policy, exit codes, error output."""
+"""What every command shares: colour and prompt policy, exit codes, error output.
+
+Start-up stays fast (``focalctl --help`` must not load the compiler, the store or the
+runtime): this module and the command modules import only typer and rich at the top; each
+command imports the library it calls inside its function.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from focalctl.names import InvalidName, check_lock_id, check_name
-from focalctl.partial import PartialCache
+if TYPE_CHECKING:
+    from focalctl.partial import PartialCache
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -54,6 +59,8 @@ def _name_callback(what: str) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is None:
             return None
+        from focalctl.names import InvalidName, check_name
+
         try:
             return check_name(what, value)
         except InvalidName as exc:
@@ -63,6 +70,8 @@ def _name_callback(what: str) -> Callable[[str | None], str | None]:
 
 
 def _lock_id_callback(value: str) -> str:
+    from focalctl.names import InvalidName, check_lock_id
+
     try:
         return check_lock_id(value)
     except InvalidName as exc:
@@ -93,6 +102,8 @@ def partial_cache(
     user-facing exit (its records are complete once validation has run). Not ``trusted``
     (for what apply publishes), the previous records are not read: the run is cold and only
     refreshes the cache."""
+    from focalctl.partial import PartialCache
+
     if no_cache:
         cache = PartialCache.off()
     else:

@@ -9,19 +9,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from focalctl.cli.app import app
 from focalctl.cli.common import NoCacheOpt, check_env_option, console, fail, partial_cache
-from focalctl.compile import compile_paths
-from focalctl.explain import ExplainError, Target, explain
-from focalctl.store import StoreError, open_store
-from runtime.snapshot import SnapshotError, load_snapshot
 
 
 @app.command("explain")
 def explain_cmd(
-    target: Annotated[str, typer.Argument(help="TENANT/AGENT[/SCENARIO[/STEP]]")],
+    target: Annotated[str, typer.Argument(help=escape("TENANT/AGENT[/SCENARIO[/STEP]]"))],
     channel: Annotated[
         str | None, typer.Option("--channel", help="Channel profile (default: the agent's first).")
     ] = None,
@@ -37,6 +32,12 @@ def explain_cmd(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Show the effective settings and where each value came from."""
+    from rich.table import Table
+
+    from focalctl.explain import ExplainError, Target, explain
+    from focalctl.store import StoreError
+    from runtime.snapshot import SnapshotError, load_snapshot
+
     try:
         parsed = Target.parse(target)
         raw, provenance, origin = _source(parsed.tenant, bundle, env, store, no_cache)
@@ -71,6 +72,10 @@ def explain_cmd(
 def _source(
     tenant: str, bundle: Path | None, env: str, store_url: str | None, no_cache: bool
 ) -> tuple[bytes, dict[str, Any], str]:
+    from focalctl.compile import compile_paths
+    from focalctl.explain import ExplainError
+    from focalctl.store import open_store
+
     if bundle is not None:
         with partial_cache([bundle], no_cache) as cache:
             result = compile_paths([bundle], cache)

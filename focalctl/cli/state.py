@@ -7,11 +7,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from focalctl.cli.app import app
 from focalctl.cli.common import (
@@ -25,24 +24,12 @@ from focalctl.cli.common import (
     partial_cache,
     use_color,
 )
-from focalctl.diagnostics import Diagnostic
-from focalctl.diagnostics.render import Report, formatters
-from focalctl.names import InvalidName
-from focalctl.plan.render import plan_json, render_text
-from focalctl.publish import PublishError, Target, open_target
-from focalctl.release import (
-    ConfigError,
-    TargetAhead,
-    TenantPlan,
-    apply_plan,
-    load_plan,
-    lock_ttl,
-    make_plans,
-    reconcile,
-    rollback,
-    save_plan,
-)
-from focalctl.store import Store, StoreError, open_store
+
+if TYPE_CHECKING:
+    from focalctl.diagnostics import Diagnostic
+    from focalctl.publish import Target
+    from focalctl.release import TenantPlan
+    from focalctl.store import Store
 
 StoreOpt = Annotated[
     str | None,
@@ -80,6 +67,10 @@ TenantOpt = Annotated[
 def _world(store_url: str | None, target_spec: str | None) -> Iterator[tuple[Store, Target]]:
     """Open store and target; turn their errors into one clear line (and how to fix it) and
     exit 1, or 2 for a usage error (a bad name, an unusable environment variable)."""
+    from focalctl.names import InvalidName
+    from focalctl.publish import PublishError, open_target
+    from focalctl.store import StoreError, open_store
+
     try:
         store = open_store(store_url)
     except StoreError as exc:
@@ -94,12 +85,17 @@ def _world(store_url: str | None, target_spec: str | None) -> Iterator[tuple[Sto
 
 
 def _fail(exc: Exception) -> NoReturn:
+    from focalctl.names import InvalidName
+    from focalctl.release import ConfigError
+
     code = EXIT_USAGE if isinstance(exc, ConfigError | InvalidName) else 1
     fail(str(exc), getattr(exc, "hint", None), code=code)
 
 
 def _check_lock_ttl() -> None:
     """Refuse an unusable FOCAL_LOCK_TTL before compiling anything."""
+    from focalctl.release import ConfigError, lock_ttl
+
     try:
         lock_ttl()
     except ConfigError as exc:
@@ -107,6 +103,8 @@ def _check_lock_ttl() -> None:
 
 
 def _invalid(diagnostics: list[Diagnostic], sources: dict[str, bytes] | None = None) -> NoReturn:
+    from focalctl.diagnostics.render import Report, formatters
+
     formatters()["text"](
         Report(diagnostics=diagnostics, sources=sources or {}),
         sys.stderr,
@@ -145,6 +143,9 @@ def plan(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
+    from focalctl.plan.render import plan_json, render_text
+    from focalctl.release import make_plans, save_plan
+
     # A saved plan is what apply releases: it is compiled cold, never from the cache.
     trusted = out is None
     with (
@@ -192,6 +193,9 @@ def apply(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
+    from focalctl.plan.render import render_text
+    from focalctl.release import apply_plan, load_plan, make_plans
+
     c = console()
     _check_lock_ttl()
     with _world(store, target) as (st, tg):
@@ -275,6 +279,8 @@ def rollback_cmd(
     message: Annotated[str, typer.Option("--message", "-m")] = "",
 ) -> None:
     """Release an earlier version's snapshot again, as a new version (no recompilation)."""
+    from focalctl.release import rollback
+
     c = console()
     _check_lock_ttl()
     with _world(store, target) as (st, tg):
@@ -307,6 +313,10 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
 ) -> None:
     """List the releases of a tenant in an environment."""
+    from rich.table import Table
+
+    from focalctl.release import TargetAhead, reconcile
+
     with _world(store, target) as (st, tg):
         try:
             reconcile(st, tg, tenant, env)

@@ -131,6 +131,19 @@ def test_init_writes_a_valid_bundle_and_refuses_non_empty(tmp_path: Path) -> Non
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_init_writes_a_gitignore_for_state_and_saved_plans(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "b" / ".gitignore").read_text() == ".focal/\n*.plan\n"
+    # --force into a directory keeps the lines already there and adds only what is missing.
+    other = tmp_path / "c"
+    other.mkdir()
+    (other / ".gitignore").write_text("node_modules/\n*.plan")
+    result = runner.invoke(app, ["init", "--force", str(other)])
+    assert result.exit_code == 0, result.output
+    assert (other / ".gitignore").read_text() == "node_modules/\n*.plan\n.focal/\n"
+
+
 def test_examples_have_modelines_that_resolve() -> None:
     for path in [*REPO.glob("examples/**/*.yaml"), *REPO.glob("agents.d/*.yaml")]:
         first = path.read_text().splitlines()[0]
