@@ -20,6 +20,10 @@ metadata:
 spec:
   displayName: My Company
   tier: free                  # free | pro | enterprise (sets rate limits)
+  businessHours:              # now.businessOpen in templates; goals can wait for it
+    timezone: Europe/London
+    weekly: {mon: ["09:00-17:30"], tue: ["09:00-17:30"], wed: ["09:00-17:30"], thu: ["09:00-17:30"], fri: ["09:00-16:00"]}
+    holidays: ["2026-12-25"]
   channels: [webchat, sms]    # channel types agents of this tenant may use
   defaults:                   # settings every agent, scenario and step inherits
     llm: {temperature: 0.5, maxTokens: 800}
@@ -39,7 +43,7 @@ kind: ChannelProfile
 metadata: {name: web, tenant: my-company}
 spec:
   channel: webchat
-  settings:
+  settings:                   # a full settings block: after the agent's, before the scenario's
     turn: {debounce: 600ms}   # messages closer than this are folded into one turn
   fallback: [sms]             # where to go when delivery fails (must send outbound)
 ---
@@ -48,6 +52,7 @@ kind: ChannelProfile
 metadata: {name: sms, tenant: my-company}
 spec:
   channel: sms
+  settings: {llm: {maxTokens: 200}}   # short answers for SMS
 """,
     ),
     "tools.yaml": (
@@ -83,6 +88,21 @@ spec:
   channels: [web, sms]
   tools: [lookup-order]
   scenarios: [order-status]
+  goals: [order-check-in]
+  catalog: {line: core}       # offerings whose labels match; templates read offerings.NAME
+""",
+    ),
+    "offerings.yaml": (
+        "offering",
+        """\
+# The catalog: what agents may offer. An agent's catalog selector picks by labels.
+apiVersion: focal/v1
+kind: Offering
+metadata: {name: express-delivery, tenant: my-company, labels: {line: core}}
+spec:
+  type: service
+  displayName: Express delivery
+  price: {amount: 4.99, currency: GBP}
 """,
     ),
     "scenario.yaml": (
@@ -96,15 +116,39 @@ spec:
   entry: {step: ask, when: "intent == 'order_status'"}
   steps:
     - id: ask
-      say: "What is your order number?"
-      collects: [order_id]
+      say:                    # variants: channel profile name > channel type > default
+        default: "What is your order number? You'll find it in your confirmation email."
+        sms: "Your order number?"
+      collects:               # a bare name, or a typed slot checked before it is stored
+        - name: order_id
+          type: string
+          pattern: "[A-Z]-[0-9]+"
+          prompt: "Order numbers look like A-1234. Which one is it?"
       transitions:
         - {to: answer, when: "slots.order_id"}
     - id: answer
-      tools:
+      tools:                  # at: before | during | after; when: a condition
         - {tool: lookup-order, at: before, args: {order_id: "{{ slots.order_id }}"}, saveAs: order}
-      say: "Order {{ slots.order_id }} is {{ slots.order.status }}."
+      say: "Order {{ slots.order_id }} is {{ slots.order.status }}.{% if slots.order.status == 'delayed' %} {{ offerings['express-delivery'].displayName }} is free on your next order.{% endif %}"
       terminal: true
+""",
+    ),
+    "goals.yaml": (
+        "goal",
+        """\
+# A goal schedules a follow-up when a conversation reaches (or leaves without) a step.
+apiVersion: focal/v1
+kind: Goal
+metadata: {name: order-check-in, tenant: my-company}
+spec:
+  agent: assistant
+  trigger: {scenario: order-status, reachedStep: answer}
+  when: "slots.order.status == 'delayed'"   # only for delayed orders
+  action: follow_up
+  after: 24h
+  withinBusinessHours: true
+  message: "Hi, has order {{ slots.order_id }} arrived? Reply YES or NO."
+  channels: [sms]
 """,
     ),
 }
