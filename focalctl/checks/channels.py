@@ -66,82 +66,71 @@ def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
 
 def _say(view: View, placed: PlacedStep) -> Iterator[Diagnostic]:
     """Variant keys resolve, ``default`` exists, and each fixed text fits where it is sent:
-    a profile's variant on that profile, a type's on the tenant's profiles of that type,
-    ``default`` (or a plain ``say``) on the agents' profiles that no other variant covers."""
+    on the profiles the agents running the scenario speak on, a profile's variant on that
+    profile, a type's on those of that type, ``default`` (or a plain ``say``) on the rest."""
     say = placed.step.say
     if say is None:
         return
     tenant = placed.owner.tenant
-    profiles = {
-        name: prof
-        for name in view.object_names(tenant, "ChannelProfile")
-        if (prof := view.get(tenant, "ChannelProfile", name)) is not None
-        and isinstance(prof.spec, ChannelProfileSpec)
-    }
     variants = say if isinstance(say, dict) else {SAY_DEFAULT: say}
     if isinstance(say, dict):
         for key in variants:
-            if key != SAY_DEFAULT and key not in profiles and key not in CHANNEL_TYPES:
-                choices = [SAY_DEFAULT, *profiles, *CHANNEL_TYPES]
-                yield placed.diag(
-                    "FOC607",
-                    ("say", key),
-                    target="key",
-                    step=placed.step.id,
-                    key=key,
-                    tenant=tenant,
-                    hint=did_you_mean(key, choices)
-                    or f"use a profile ({', '.join(sorted(profiles)) or 'none defined'}), "
-                    f"a channel type ({', '.join(CHANNEL_TYPES)}) or 'default'",
-                )
+            if key in (SAY_DEFAULT, *CHANNEL_TYPES) or view.declared(tenant, "ChannelProfile", key):
+                continue
+            profiles = view.declared_names(tenant, "ChannelProfile")
+            yield placed.diag(
+                "FOC607",
+                ("say", key),
+                target="key",
+                step=placed.step.id,
+                key=key,
+                tenant=tenant,
+                hint=did_you_mean(key, [SAY_DEFAULT, *profiles, *CHANNEL_TYPES])
+                or f"use a profile ({', '.join(sorted(profiles)) or 'none defined'}), "
+                f"a channel type ({', '.join(CHANNEL_TYPES)}) or 'default'",
+            )
         if SAY_DEFAULT not in say:
             yield placed.diag("FOC606", ("say",), target="key", step=placed.step.id)
-    for key, text in variants.items():
-        if not is_fixed(text):
-            continue
-        for name in _sent_on(view, placed, key, variants, profiles):
-            limit = _caps(profiles[name]).get("maxMessageLength")
-            if isinstance(limit, int) and len(text) > limit:
-                parts = ("say", key) if isinstance(say, dict) else ("say",)
-                yield placed.diag(
-                    "FOC604",
-                    parts,
-                    what=f"say of step '{placed.step.id}'"
-                    + (f" ({key})" if isinstance(say, dict) else ""),
-                    length=len(text),
-                    channel=name,
-                    limit=limit,
-                )
+    fixed = {key: text for key, text in variants.items() if is_fixed(text)}
+    if not fixed:
+        return
+    for name, profile in _spoken_on(view, placed):
+        assert isinstance(profile.spec, ChannelProfileSpec)
+        key = (
+            name
+            if name in variants
+            else profile.spec.channel
+            if profile.spec.channel in variants
+            else SAY_DEFAULT
+        )
+        text = fixed.get(key)
+        limit = _caps(profile).get("maxMessageLength")
+        if text is not None and isinstance(limit, int) and len(text) > limit:
+            yield placed.diag(
+                "FOC604",
+                ("say", key) if isinstance(say, dict) else ("say",),
+                what=f"say of step '{placed.step.id}'"
+                + (f" ({key})" if isinstance(say, dict) else ""),
+                length=len(text),
+                channel=name,
+                limit=limit,
+            )
 
 
-def _sent_on(
-    view: View,
-    placed: PlacedStep,
-    key: str,
-    variants: dict[str, str],
-    profiles: dict[str, BundleObject],
-) -> list[str]:
-    """The profiles a variant's text is sent on."""
-    if key in profiles:
-        return [key]
-    channel_of = {
-        name: prof.spec.channel
-        for name, prof in profiles.items()
-        if isinstance(prof.spec, ChannelProfileSpec)
-    }
-    if key in CHANNEL_TYPES:
-        return sorted(n for n, c in channel_of.items() if c == key and n not in variants)
-    if key != SAY_DEFAULT:
-        return []
+def _spoken_on(view: View, placed: PlacedStep) -> list[tuple[str, BundleObject]]:
+    """The channel profiles of the agents that run the step's scenario, by name."""
     owner = placed.owner
     scenario = owner.spec.scenario if isinstance(owner.spec, StandaloneStepSpec) else owner.name
-    spoken: set[str] = set()
+    names: set[str] = set()
     for agent in view.agents_listing(owner.tenant, scenario):
         if isinstance(agent.spec, AgentSpec):
-            spoken.update(agent.spec.channels)
-    return sorted(
-        n for n in spoken if n in channel_of and n not in variants and channel_of[n] not in variants
-    )
+            names.update(agent.spec.channels)
+    out = []
+    for name in sorted(names):
+        profile = view.get(owner.tenant, "ChannelProfile", name)
+        if profile is not None and isinstance(profile.spec, ChannelProfileSpec):
+            out.append((name, profile))
+    return out
 
 
 def _fallback(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
