@@ -1,0 +1,24 @@
+"""Tools: the ToolEffectRegistry every call goes through, and the gateways calls travel by."""
+
+from runtime.tools.gateways import Gateway, GatewayError, HttpGateway, InternalGateway
+from runtime.tools.registry import (
+    CallResult,
+    Outcome,
+    ToolEffectRegistry,
+    args_problems,
+    idempotency_key,
+    needs_confirmation,
+)
+
+__all__ = [
+    "CallResult",
+    "Gateway",
+    "GatewayError",
+    "HttpGateway",
+    "InternalGateway",
+    "Outcome",
+    "ToolEffectRegistry",
+    "args_problems",
+    "idempotency_key",
+    "needs_confirmation",
+]
