@@ -43,6 +43,7 @@ _FALSE = frozenset({"no", "n", "false", "0", "off", "nope", "nah", "non", "nein"
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)$")
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([ap]\.?m\.?)?$", re.IGNORECASE)
 _RELATIVE = re.compile(r"^(today|now)\s*(?:([+-])\s*(\S+))?$")
+_RULE_KEYS = ("values", "pattern", "min", "max", "region")
 MAX_TEXT = 2000  # longer answers are rejected, never stored
 
 
@@ -137,6 +138,30 @@ def rule_problems(rule: SlotRule) -> list[str]:
     ):
         problems.append(f"min {rule.min!r} is greater than max {rule.max!r}: no value can pass")
     return problems
+
+
+def slot_problems(data: Any) -> list[str]:
+    """:func:`rule_problems` of a typed slot's raw mapping (before its fields are validated:
+    anything not of the right shape is left to field validation, which reports it)."""
+    if not isinstance(data, Mapping):
+        return []
+    kind = data.get("type", "string")
+    if kind != "enum" and all(data.get(k) is None for k in _RULE_KEYS):
+        return []  # a slot with no rules of its own: nothing can be wrong with them
+    values = data.get("values") or ()
+    if kind not in SLOT_TYPES or not isinstance(values, list | tuple):
+        return []
+    if not all(isinstance(v, str) for v in values):
+        return []
+    pattern, region = data.get("pattern"), data.get("region")
+    if not isinstance(pattern, str | None) or not isinstance(region, str | None):
+        return []
+    low, high = data.get("min"), data.get("max")
+    if not all(isinstance(b, int | float | str | None) for b in (low, high)):
+        return []
+    return rule_problems(
+        SlotRule(str(data.get("name")), kind, tuple(values), pattern, low, high, region)
+    )
 
 
 def _bound(rule: SlotRule, raw: Any, tz: tzinfo, now: datetime) -> Any:

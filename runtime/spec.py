@@ -29,7 +29,7 @@ from pydantic import (
 
 from runtime.durations import Duration, parse_duration
 from runtime.hours import date_problem, range_problems
-from runtime.slots import SlotRule, rule_problems
+from runtime.slots import slot_problems
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -308,22 +308,15 @@ class TypedSlot(SpecModel):
     prompt: str | None = None
     retries: int = Field(2, ge=0, le=10)
 
-    @model_validator(mode="after")
-    def _usable(self) -> TypedSlot:
-        problems = rule_problems(
-            SlotRule(
-                self.name,
-                self.type,
-                tuple(self.values or ()),
-                self.pattern,
-                self.min,
-                self.max,
-                self.region,
-            )
-        )
+    @model_validator(mode="before")
+    @classmethod
+    def _usable(cls, data: Any) -> Any:
+        # A before validator on the raw mapping: the runtime's wire validator runs it without
+        # building a model per slot (an after validator would need one).
+        problems = slot_problems(data)
         if problems:
             raise ValueError("; ".join(problems))
-        return self
+        return data
 
 
 def _bare_slot(value: Any) -> Any:
