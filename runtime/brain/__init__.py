@@ -1,0 +1,15 @@
+"""The brain: the turn semantics the bundle language exists for (see :mod:`.engine`), over a
+snapshot compiled once for turns (:mod:`.compiled`)."""
+
+from runtime.brain.compiled import CompiledSnapshot, CompileError
+from runtime.brain.engine import MAX_CHAIN, Brain, Message, ToolReport, TurnResult
+
+__all__ = [
+    "MAX_CHAIN",
+    "Brain",
+    "CompileError",
+    "CompiledSnapshot",
+    "Message",
+    "ToolReport",
+    "TurnResult",
+]

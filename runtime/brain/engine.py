@@ -1,0 +1,421 @@
+"""The brain: one turn of one conversation, exactly as the design's turn semantics state.
+
+1. The message updates the context: ``intent`` is this message's; ``slots`` accumulate (typed
+   ones are coerced or rejected first; a rejected value is not stored and its ``prompt`` is
+   asked again with the reason); a tool result lands in ``slots.<saveAs>``.
+2. With no active scenario, the agent's scenarios are tried in order and the first whose
+   ``entry.when`` holds is entered. With one, the current step's transitions are evaluated
+   (highest ``priority`` first, then file order) and the first that holds is followed; none:
+   a re-prompt (the missing slot's ``prompt``, else the step's ``say`` again).
+3. Entering a step: ``before`` and ``during`` bindings (``dependsOn`` ordered; a binding whose
+   ``when`` does not hold is skipped and audited), its ``say`` (the channel's variant), then
+   ``after`` bindings; then its transitions at once (a chain of at most 8 steps per turn). A
+   ``terminal`` step ends the scenario.
+4. A binding whose tool needs a confirmation it does not have for these exact args stops the
+   chain before it runs; the reply ends with the tool's confirmation prompt. The next message
+   with intent ``confirm`` (or ``slots.confirmed == true``) runs it and the step goes on;
+   ``deny`` skips it.
+5. The reply is the ``say`` of every step entered, in order, plus any confirmation prompt.
+
+A turn runs on the snapshot it started on. A conversation whose scenario or step no longer
+exists in it restarts at the scenario's entry (or leaves it), with an audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from runtime.brain.compiled import Binding, CompiledSnapshot, Scenario, Step
+from runtime.hours import Hours
+from runtime.ports import AuditEvent, AuditLog, Clock, Conversation, PendingConfirmation
+from runtime.slots import SlotRule, coerce
+from runtime.tools import Outcome, ToolEffectRegistry, idempotency_key
+
+MAX_CHAIN = 8
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str
+    intent: str | None = None
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    profile: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolReport:
+    tool: str
+    args: dict[str, Any]
+    status: str
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tool": self.tool, "args": self.args, "status": self.status}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    conversation: Conversation
+    replies: list[str]
+    tools: list[ToolReport]
+    entered: list[str]  # step ids entered this turn, in order
+    confirmation: str | None = None  # the prompt asked, if the turn stopped for one
+
+
+class Brain:
+    """Runs turns on one compiled snapshot."""
+
+    def __init__(
+        self,
+        compiled: CompiledSnapshot,
+        registry: ToolEffectRegistry,
+        clock: Clock,
+        audit: AuditLog,
+        *,
+        stream: str = "live",
+    ) -> None:
+        self.snap = compiled
+        self.registry = registry
+        self.clock = clock
+        self.audit = audit
+        self.stream = stream
+        tenant_spec = compiled.tenant.get("spec", {})
+        hours = tenant_spec.get("businessHours")
+        self.hours = Hours.of(hours) if hours else None
+        zone = (hours or {}).get("timezone") or (
+            (tenant_spec.get("outbound") or {}).get("quietHours") or {}
+        ).get("timezone")
+        self.zone = ZoneInfo(zone) if zone else ZoneInfo("UTC")
+
+    def turn(
+        self, conversation: Conversation, message: Message, *, turn_id: str, channel: str
+    ) -> TurnResult:
+        return _Turn(self, conversation, message, turn_id, channel).run()
+
+
+class _Turn:
+    def __init__(
+        self, brain: Brain, conv: Conversation, message: Message, turn_id: str, channel: str
+    ) -> None:
+        self.b = brain
+        self.conv = conv
+        self.message = message
+        self.turn_id = turn_id
+        self.channel = channel
+        self.slots: dict[str, Any] = dict(conv.slots)
+        self.confirmed = set(conv.confirmed)
+        self.denied: set[str] = set()
+        self.pending = conv.pending
+        self.replies: list[str] = []
+        self.tools: list[ToolReport] = []
+        self.entered: list[str] = []
+        self.confirmation: str | None = None
+        agent = brain.snap.agent(conv.agent) or {}
+        self.agent = agent
+        self.scenario: Scenario | None = None
+        self.step: str | None = conv.step
+        profile = brain.snap.channel(channel) or {}
+        self.channel_ctx = {"name": channel, "type": profile.get("channel")}
+        self.offerings = brain.snap.offerings_for(agent)
+
+    # -- audit and context ------------------------------------------------------------------
+
+    def event(self, kind: str, **data: Any) -> None:
+        self.b.audit.append(
+            AuditEvent(
+                self.conv.tenant,
+                kind,
+                self.b.clock.now(),
+                self.conv.id,
+                self.turn_id,
+                data,
+                self.b.stream,
+            )
+        )
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        now = self.b.clock.now()
+        local = now.astimezone(self.b.zone)
+        now_ctx: dict[str, Any] = {
+            "iso": now.isoformat(),
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+            "weekday": _DAYS[local.weekday()],
+        }
+        if self.b.hours is not None:
+            now_ctx["businessOpen"] = self.b.hours.is_open(now)
+        tenant = self.b.snap.tenant
+        return {
+            "intent": self.message.intent,
+            "slots": self.slots,
+            "profile": dict(self.message.profile),
+            "channel": self.channel_ctx,
+            "turn": {"id": self.turn_id, "text": self.message.text},
+            "now": now_ctx,
+            "tenant": {"name": tenant.get("name"), **tenant.get("spec", {})},
+            "agent": {"name": self.conv.agent, **self.agent},
+            "offerings": self.offerings,
+            **extra,
+        }
+
+    # -- the turn -----------------------------------------------------------------------------
+
+    def run(self) -> TurnResult:
+        conv = self.conv
+        if conv.scenario:
+            self.scenario = self.b.snap.scenario(conv.scenario)
+            if self.scenario is None or (conv.step and conv.step not in self.scenario.steps):
+                self.event(
+                    "conversation.restarted",
+                    scenario=conv.scenario,
+                    step=conv.step,
+                    reason="not in this snapshot",
+                )
+                self.step = self.scenario.entry if self.scenario else None
+                self.pending = None
+        rejected = self._take_slots() if self.scenario is not None else {}
+        if self.pending is not None and self.scenario is not None:
+            self._answer_confirmation()
+        elif self.scenario is None:
+            self._start()
+        else:
+            self._continue(rejected)
+        return self._result()
+
+    def _take_slots(self) -> dict[str, str]:
+        rules = self._rules()
+        rejected: dict[str, str] = {}
+        for name, value in self.message.slots.items():
+            rule = rules.get(name)
+            if rule is None:
+                self.slots[name] = value
+                continue
+            result = coerce(rule, value, now=self.b.clock.now(), tz=self.b.zone)
+            if result.ok:
+                self.slots[name] = result.value
+            else:
+                rejected[name] = result.reason or "not a valid value"
+                self.event("slot.rejected", slot=name, reason=rejected[name])
+        return rejected
+
+    def _rules(self) -> dict[str, SlotRule]:
+        """The typed rules that apply: the current step's first, then its scenario's."""
+        rules: dict[str, SlotRule] = {}
+        scenarios = [self.scenario] if self.scenario else []
+        for scenario in scenarios:
+            for step in scenario.steps.values():
+                for rule in step.collects:
+                    rules.setdefault(rule.name, rule)
+            current = scenario.steps.get(self.step or "")
+            if current is not None:
+                rules.update({r.name: r for r in current.collects})
+        return rules
+
+    def _start(self) -> None:
+        # Entry conditions see the message's slots as given; once a scenario is chosen, its
+        # typed rules decide what is stored.
+        ctx = self.context(slots={**self.slots, **self.message.slots})
+        for name in self.agent.get("scenarios", []):
+            scenario = self.b.snap.scenario(name)
+            if scenario is None:
+                continue
+            if scenario.entry_when is None or scenario.entry_when(ctx):
+                self.scenario = scenario
+                self.event("scenario.entered", scenario=name)
+                self._take_slots()
+                self._enter(scenario.entry)
+                return
+        for name, value in self.message.slots.items():
+            self.slots[name] = value
+        self.event("scenario.none", intent=self.message.intent)
+
+    def _continue(self, rejected: dict[str, str]) -> None:
+        assert self.scenario is not None
+        step = self.scenario.steps[self.step or self.scenario.entry]
+        mine = {r.name for r in step.collects}
+        for name, reason in rejected.items():
+            if name in mine:
+                self._reprompt(step, name, reason)
+                return
+        target = self._transition(step)
+        if target is not None:
+            self._enter(target)
+        else:
+            self._reprompt(step)
+
+    def _reprompt(self, step: Step, slot: str | None = None, reason: str | None = None) -> None:
+        ctx = self.context()
+        missing = slot or next(
+            (r.name for r in step.collects if r.name in step.required and r.name not in self.slots),
+            None,
+        )
+        prompt = step.prompts.get(missing or "")
+        text = prompt(ctx) if prompt else self._say(step, ctx)
+        if reason:
+            text = f"{_sentence(reason)} {text}".strip()
+        if text:
+            self.replies.append(text)
+        self.event("step.reprompted", step=step.id, slot=missing)
+
+    def _transition(self, step: Step) -> str | None:
+        ctx = self.context()
+        for target, when in step.transitions:
+            if target in (self.scenario.steps if self.scenario else {}) and (
+                when is None or when(ctx)
+            ):
+                return target
+        return None
+
+    def _enter(self, step_id: str, *, resuming: bool = False) -> None:
+        assert self.scenario is not None
+        for _ in range(MAX_CHAIN):
+            step = self.scenario.steps[step_id]
+            self.step = step_id
+            if not resuming:
+                self.entered.append(step_id)
+                self.event("step.entered", scenario=self.scenario.name, step=step_id)
+            resuming = False
+            if not self._bindings(step, ("before", "during")):
+                return
+            said = self._say(step, self.context())
+            if said:
+                self.replies.append(said)
+            if not self._bindings(step, ("after",)):
+                return
+            if step.terminal:
+                self.event("scenario.finished", scenario=self.scenario.name, step=step_id)
+                self.scenario = None
+                return
+            target = self._transition(step)
+            if target is None:
+                return
+            step_id = target
+        self.event("chain.limit", step=step_id, limit=MAX_CHAIN)
+
+    def _say(self, step: Step, ctx: Mapping[str, Any]) -> str:
+        for key in (self.channel, self.channel_ctx.get("type"), "default"):
+            template = step.say.get(str(key))
+            if template is not None:
+                return template(ctx).strip()
+        return ""
+
+    def _bindings(self, step: Step, phases: tuple[str, ...]) -> bool:
+        """Run the step's bindings of ``phases``; False when one stopped for a confirmation."""
+        for binding in step.bindings:
+            if binding.at not in phases:
+                continue
+            ctx = self.context()
+            if binding.when is not None and not binding.when(ctx):
+                self.event("binding.skipped", step=step.id, tool=binding.tool, reason="when")
+                continue
+            if not self._call(step, binding, ctx):
+                return False
+        return True
+
+    def _call(self, step: Step, binding: Binding, ctx: Mapping[str, Any]) -> bool:
+        spec = self.b.snap.tool(binding.tool)
+        if spec is None:
+            self.tools.append(ToolReport(binding.tool, {}, "failed", "unknown tool"))
+            return True
+        args = _typed_args(spec, {k: v(ctx) if callable(v) else v for k, v in binding.args.items()})
+        key = idempotency_key(binding.tool, spec, args)
+        if key in self.denied:
+            self.event("binding.skipped", step=step.id, tool=binding.tool, reason="denied")
+            self.tools.append(ToolReport(binding.tool, args, "denied"))
+            return True
+        result = self.b.registry.call(
+            self.conv.tenant,
+            binding.tool,
+            spec,
+            args,
+            confirmed=self.confirmed,
+            conversation=self.conv.id,
+            turn=self.turn_id,
+        )
+        if result.outcome == Outcome.NEEDS_CONFIRMATION:
+            self.pending = PendingConfirmation(binding.tool, args, key, step.id)
+            prompt = (spec.get("confirmation") or {}).get("prompt") or (
+                f"Shall I go ahead with {binding.tool}?"
+            )
+            self.confirmation = self.b.snap.template(prompt)(self.context(args=args)).strip()
+            self.replies.append(self.confirmation)
+            self.tools.append(ToolReport(binding.tool, args, "needs_confirmation"))
+            return False
+        self.tools.append(ToolReport(binding.tool, args, str(result.outcome), result.error))
+        if result.outcome in (Outcome.EXECUTED, Outcome.REPLAYED) and binding.save_as:
+            self.slots[binding.save_as] = result.result
+        return True
+
+    def _answer_confirmation(self) -> None:
+        assert self.pending is not None and self.scenario is not None
+        pending = self.pending
+        intent = self.message.intent
+        if intent == "confirm" or self.slots.get("confirmed") is True:
+            self.confirmed.add(pending.key)
+            self.event("confirmation.given", tool=pending.tool, key=pending.key)
+        elif intent == "deny" or self.slots.get("confirmed") is False:
+            self.denied.add(pending.key)
+            self.event("confirmation.denied", tool=pending.tool, key=pending.key)
+        else:  # neither: ask again
+            tool = self.b.snap.tool(pending.tool) or {}
+            prompt = (tool.get("confirmation") or {}).get("prompt") or "Shall I go ahead?"
+            self.confirmation = self.b.snap.template(prompt)(
+                self.context(args=pending.args)
+            ).strip()
+            self.replies.append(self.confirmation)
+            return
+        self.slots.pop("confirmed", None)
+        self.pending = None
+        if pending.step in self.scenario.steps:
+            self._enter(pending.step, resuming=True)
+
+    def _result(self) -> TurnResult:
+        conv = replace(
+            self.conv,
+            scenario=self.scenario.name if self.scenario else None,
+            step=self.step,
+            slots=self.slots,
+            pending=self.pending,
+            confirmed=tuple(sorted(self.confirmed)),
+            snapshot=self.b.snap.id,
+            turns=self.conv.turns + 1,
+        )
+        return TurnResult(conv, self.replies, self.tools, self.entered, self.confirmation)
+
+
+def _typed_args(spec: Mapping[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """Rendered template args coerced to the type the tool's parameters give them."""
+    props = (spec.get("parameters") or {}).get("properties") or {}
+    out = {}
+    for name, value in args.items():
+        kind = (props.get(name) or {}).get("type")
+        out[name] = _as(kind, value) if isinstance(value, str) else value
+    return out
+
+
+def _as(kind: Any, text: str) -> Any:
+    try:
+        if kind == "number":
+            try:
+                return int(text)
+            except ValueError:
+                return float(text)
+        if kind == "integer":
+            return int(float(text))
+        if kind == "boolean":
+            return text.strip().lower() in ("true", "yes", "1")
+    except ValueError:
+        return text  # the registry's parameter check reports it
+    return text
+
+
+def _sentence(reason: str) -> str:
+    text = reason[0].upper() + reason[1:] if reason else reason
+    return text if text.endswith((".", "?", "!")) else text + "."
