@@ -43,6 +43,25 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.turns = Counter(
+            "focal_turns",
+            "Inbound messages by outcome",
+            ["tenant", "status"],
+            registry=self.registry,
+        )
+        self.turn_seconds = Histogram(
+            "focal_turn_seconds",
+            "Time to process one turn (lease, brain, tools, save)",
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )
+        self.tool_calls = Counter(
+            "focal_tool_calls",
+            "Tool calls by tool and outcome",
+            ["tenant", "tool", "outcome"],
+            registry=self.registry,
+        )
+
     def attach(self, snapshots: SnapshotRegistry) -> None:
         snapshots.listeners.append(self._on_event)
 

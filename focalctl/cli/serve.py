@@ -46,15 +46,28 @@ def serve(
         typer.Option("--resync", min=0.1, help="Seconds between full rescans of the source."),
     ] = 15.0,
     log_level: Annotated[LogLevel, typer.Option("--log-level")] = LogLevel.info,
+    state: Annotated[
+        str,
+        typer.Option(
+            "--state",
+            envvar="FOCAL_STATE",
+            help="Conversations, tool calls and audit: memory, sqlite:///PATH, "
+            "postgresql://USER@HOST/DB or redis://HOST:PORT/DB[?prefix=P].",
+        ),
+    ] = "sqlite:///.focal/runtime.db",
 ) -> None:
     """Run the runtime: hot-load released snapshots and serve them over HTTP."""
     import uvicorn
 
     from runtime.cache import LocalCache
+    from runtime.conversations import TurnService
     from runtime.metrics import Metrics
+    from runtime.ports import StateError, SystemClock, open_state
     from runtime.registry import SnapshotRegistry
     from runtime.server import create_app
     from runtime.sources import FileSource, SourceError, boot_from_cache, open_source
+    from runtime.tools import HttpGateway
+    from runtime.tools.demo import demo_gateway
 
     logging.basicConfig(
         level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -75,16 +88,37 @@ def serve(
             f"restored {restored} tenant(s) from {escape(str(cache_dir))} "
             "(stale until the source confirms them)"
         )
+    try:
+        backend = open_state(state)
+    except StateError as exc:
+        fail(str(exc), exc.hint, code=EXIT_USAGE)
+    except Exception as exc:  # a driver's own error: unreachable, refused, no such database
+        fail(
+            f"cannot open the state at {state}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+            "check that the service is running and the URL is right, or use --state memory",
+        )
+    try:
+        backend.load("-", "-")  # a cheap probe: say now, not at the first turn
+    except Exception as exc:
+        logging.getLogger("focal.runtime").warning(
+            "state at %s does not answer (%s); turns get 503 until it does",
+            backend.description,
+            type(exc).__name__,
+        )
+    turns = TurnService(
+        registry, backend, SystemClock(), {"internal": demo_gateway(), "http": HttpGateway()}
+    )
     if isinstance(src, FileSource):
         src.scan()
     tenants = ", ".join(f"{t} v{registry.version(t)}" for t in registry.tenants()) or "none yet"
     console(stderr=True).print(
         escape(
-            f"focal runtime on http://{host}:{port} from {src.name} (env {env}); loaded: {tenants}"
+            f"focal runtime on http://{host}:{port} from {src.name} (env {env}), state "
+            f"{backend.description}; loaded: {tenants}"
         )
     )
     uvicorn.run(
-        create_app(registry, [src], metrics),
+        create_app(registry, [src], metrics, turns),
         host=host,
         port=port,
         log_level="warning",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -19,13 +21,17 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runtime.conversations import TurnError, TurnRequest, TurnService
 from runtime.metrics import Metrics
 from runtime.registry import Active, SnapshotRegistry
 from runtime.server.errors import HEADER, ApiError, error
 from runtime.sources.base import Source, SourceHealth, supervise
+
+log = logging.getLogger("focal.runtime.server")
 
 
 @dataclass(slots=True)
@@ -37,6 +43,7 @@ class Runtime:
     metrics: Metrics
     healths: list[SourceHealth] = field(default_factory=list)
     config_cache: dict[str, tuple[tuple[str, int, bool], bytes]] = field(default_factory=dict)
+    turns: TurnService | None = None
 
 
 def runtime(request: Request) -> Runtime:
@@ -177,11 +184,98 @@ async def effective(
     return JSONResponse(body, headers={HEADER: active.id})
 
 
+MAX_TEXT = 4096  # characters of one message
+
+
+class _TurnBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str = Field(min_length=1, max_length=63)
+    agent: str = Field(min_length=1, max_length=63)
+    channel: str = Field(min_length=1, max_length=63)
+    conversation_id: str = Field(min_length=1, max_length=255)
+    message_id: str = Field(min_length=1, max_length=255)
+    text: str
+    intent: str | None = Field(None, max_length=63)
+    slots: dict[str, Any] = Field(default_factory=dict)
+    profile: dict[str, Any] = Field(default_factory=dict)
+
+
+_TURN_BODY = TypeAdapter(_TurnBody)
+
+
+def _turn_error(exc: TurnError, snapshot: str = "none") -> JSONResponse:
+    try:
+        code = ApiError(exc.code)
+    except ValueError:
+        code = ApiError.HTTP_ERROR
+    return error(code, exc.message, snapshot)
+
+
+async def post_turn(rt: RuntimeDep, request: Request) -> JSONResponse:
+    """One inbound message: ``processed`` (with the reply) or ``duplicate``."""
+    if rt.turns is None:
+        return error(ApiError.TURNS_DISABLED, "start the server with --state to run turns")
+    raw = await request.body()
+    if len(raw) > 64 * 1024:
+        return error(ApiError.TOO_LARGE, f"the request is {len(raw)} bytes; at most 65536")
+    try:
+        body = _TURN_BODY.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        return error(ApiError.INVALID_TURN, f"{where}: {first['msg']}")
+    if len(body.text) > MAX_TEXT:
+        return error(ApiError.TOO_LARGE, f"text is {len(body.text)} characters; at most {MAX_TEXT}")
+    turns = rt.turns
+    started = time.perf_counter()
+    try:
+        response = await run_in_threadpool(
+            turns.handle,
+            TurnRequest(
+                body.tenant,
+                body.agent,
+                body.channel,
+                body.conversation_id,
+                body.message_id,
+                body.text,
+                body.intent,
+                body.slots,
+                body.profile,
+            ),
+        )
+    except TurnError as exc:
+        rt.metrics.turns.labels(body.tenant, exc.code).inc()
+        return _turn_error(exc)
+    except Exception as exc:  # the state backend (Redis, SQL) failed: not the request's fault
+        log.exception("turn for %s/%s failed", body.tenant, body.conversation_id)
+        rt.metrics.turns.labels(body.tenant, "state_unavailable").inc()
+        return error(ApiError.STATE_UNAVAILABLE, f"state backend error: {type(exc).__name__}")
+    rt.metrics.turns.labels(body.tenant, response.status).inc()
+    rt.metrics.turn_seconds.observe(time.perf_counter() - started)
+    for tool in response.result.tools if response.result else []:
+        rt.metrics.tool_calls.labels(body.tenant, tool.tool, tool.status).inc()
+    return JSONResponse(response.to_json(), headers={HEADER: response.snapshot})
+
+
+async def get_conversation(rt: RuntimeDep, conversation_id: str, tenant: str) -> JSONResponse:
+    if rt.turns is None:
+        return error(ApiError.TURNS_DISABLED, "start the server with --state to run turns")
+    conv = await run_in_threadpool(rt.turns.state.load, tenant, conversation_id)
+    if conv is None:
+        return error(
+            ApiError.NOT_FOUND, f"tenant '{tenant}' has no conversation '{conversation_id}'"
+        )
+    return JSONResponse(conv.to_json(), headers={HEADER: conv.snapshot or "none"})
+
+
 ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/healthz", healthz),
     ("GET", "/metrics", prometheus),
     ("GET", "/v1/tenants/{tenant}/config", config),
     ("GET", "/v1/tenants/{tenant}/effective", effective),
+    ("POST", "/v1/turns", post_turn),
+    ("GET", "/v1/conversations/{conversation_id}", get_conversation),
 ]
 
 
@@ -217,14 +311,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(
-    registry: SnapshotRegistry, sources: Sequence[Source] = (), metrics: Metrics | None = None
+    registry: SnapshotRegistry,
+    sources: Sequence[Source] = (),
+    metrics: Metrics | None = None,
+    turns: TurnService | None = None,
 ) -> FastAPI:
     """The app over ``registry``. Pass the ``metrics`` already attached to it when snapshots
     are loaded before serving (``focalctl serve`` does), so those loads are counted too."""
     if metrics is None:
         metrics = Metrics()
         metrics.attach(registry)
-    rt = Runtime(registry, sources, metrics, [SourceHealth(s.name) for s in sources])
+    rt = Runtime(registry, sources, metrics, [SourceHealth(s.name) for s in sources], turns=turns)
     metrics.watch(rt.healths)
     app = FastAPI(title="Focal runtime", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = rt

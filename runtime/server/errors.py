@@ -2,7 +2,8 @@
 
 Every error body is ``{"error": {"code", "message"}}``; ``code`` is one of :class:`ApiError`
 (a stable slug clients may branch on) and ``message`` says what was wrong with this request.
-Bad input is always a 4xx; a 5xx only ever means the runtime itself is not ready.
+Bad input is always a 4xx; a 5xx only ever means the runtime itself is not ready (its state
+backend does not answer).
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ class ApiError(StrEnum):
     UNKNOWN_TENANT = "unknown_tenant"
     UNKNOWN_NAME = "unknown_name"
     UNRESOLVABLE = "unresolvable"
+    INVALID_TURN = "invalid_turn"
+    TOO_LARGE = "too_large"
+    BUSY = "busy"
+    CONFLICT = "conflict"
+    TURNS_DISABLED = "turns_disabled"
+    STATE_UNAVAILABLE = "state_unavailable"
     HTTP_ERROR = "http_error"
 
     @property
@@ -39,6 +46,12 @@ _STATUS: dict[ApiError, tuple[int, str]] = {
     ApiError.UNKNOWN_TENANT: (404, "no snapshot is loaded for the tenant"),
     ApiError.UNKNOWN_NAME: (404, "an agent, scenario, step or channel the snapshot lacks"),
     ApiError.UNRESOLVABLE: (422, "the settings of this combination do not resolve"),
+    ApiError.INVALID_TURN: (422, "a turn request is not of the documented shape"),
+    ApiError.TOO_LARGE: (413, "the message text is longer than the runtime accepts"),
+    ApiError.BUSY: (409, "the conversation has a turn in progress for longer than the wait"),
+    ApiError.CONFLICT: (409, "the conversation changed during the turn"),
+    ApiError.TURNS_DISABLED: (404, "this runtime was started without turn state"),
+    ApiError.STATE_UNAVAILABLE: (503, "the state backend does not answer; retry later"),
     ApiError.HTTP_ERROR: (400, "any other protocol-level problem with the request"),
 }
 

@@ -1,0 +1,178 @@
+"""The turn service: one inbound message → at most one turn, on one snapshot, saved once.
+
+For each message: the channel message id is claimed (a redelivery within 5 minutes is a
+``duplicate`` and changes nothing); the conversation's turn lease is taken (another process
+or request working on the same conversation makes this one wait, up to a bound); the active
+snapshot is read once and the turn runs on it to its end, even if a reload swaps it meanwhile;
+the conversation is saved by compare-and-set and the lease released. A compiled snapshot
+(:class:`~runtime.brain.CompiledSnapshot`) is built on its first turn and dropped when its
+snapshot is no longer active.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from runtime.brain import Brain, CompiledSnapshot, Message, TurnResult
+from runtime.ports import Clock, Conversation, StateBackend
+from runtime.registry import SnapshotRegistry
+from runtime.tools import Gateway, ToolEffectRegistry
+
+DUPLICATE_WINDOW = timedelta(minutes=5)
+LEASE = timedelta(seconds=30)
+LEASE_WAIT_S = 10.0
+
+
+class TurnError(Exception):
+    """A request that cannot become a turn: ``code`` is an API error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    tenant: str
+    agent: str
+    channel: str
+    conversation_id: str
+    message_id: str
+    text: str
+    intent: str | None = None
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    profile: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResponse:
+    status: str  # processed | duplicate
+    turn_id: str | None
+    snapshot: str
+    result: TurnResult | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status,
+            "turn_id": self.turn_id,
+            "snapshot": self.snapshot,
+        }
+        if self.result is not None:
+            conv = self.result.conversation
+            out.update(
+                scenario=conv.scenario,
+                step=conv.step,
+                reply={"parts": self.result.replies},
+                tools=[t.to_json() for t in self.result.tools],
+                entered=self.result.entered,
+                awaiting_confirmation=self.result.confirmation is not None,
+            )
+        return out
+
+
+class TurnService:
+    def __init__(
+        self,
+        snapshots: SnapshotRegistry,
+        state: StateBackend,
+        clock: Clock,
+        gateways: Mapping[str, Gateway],
+        *,
+        stream: str = "live",
+    ) -> None:
+        self.snapshots = snapshots
+        self.state = state
+        self.clock = clock
+        self.tools = ToolEffectRegistry(state, clock, gateways, stream=stream)
+        self.stream = stream
+        self._compiled: dict[str, CompiledSnapshot] = {}
+        self._lock = threading.Lock()
+        self.holder = f"{uuid.uuid4().hex[:8]}"
+
+    def compiled(self, snapshot_id: str, raw: bytes) -> CompiledSnapshot:
+        found = self._compiled.get(snapshot_id)
+        if found is None:
+            with self._lock:
+                found = self._compiled.get(snapshot_id)
+                if found is None:
+                    found = CompiledSnapshot(snapshot_id, raw)
+                    active = {
+                        a.id for t in self.snapshots.tenants() if (a := self.snapshots.get(t))
+                    }
+                    self._compiled = {k: v for k, v in self._compiled.items() if k in active} | {
+                        snapshot_id: found
+                    }
+        return found
+
+    def handle(self, request: TurnRequest) -> TurnResponse:
+        active = self.snapshots.get(request.tenant)  # read once: the turn's snapshot
+        if active is None:
+            raise TurnError(
+                "unknown_tenant", f"no snapshot is loaded for tenant '{request.tenant}'"
+            )
+        compiled = self.compiled(active.id, active.raw)
+        agent = compiled.agent(request.agent)
+        if agent is None or not agent.get("enabled", True):
+            raise TurnError(
+                "unknown_name", f"tenant '{request.tenant}' has no enabled agent '{request.agent}'"
+            )
+        if request.channel not in agent.get("channels", []):
+            speaks = ", ".join(agent.get("channels", [])) or "none"
+            raise TurnError(
+                "unknown_name",
+                f"agent '{request.agent}' does not speak on channel profile '{request.channel}' (it speaks on: {speaks})",
+            )
+        turn_id = f"turn-{uuid.uuid4().hex[:12]}"
+        holder = f"{self.holder}:{turn_id}"
+        self._lease(request, holder)  # first: a message claimed as seen is always processed
+        try:
+            if not self.state.first_delivery(
+                request.tenant,
+                request.channel,
+                request.message_id,
+                self.clock.now(),
+                DUPLICATE_WINDOW,
+            ):
+                return TurnResponse("duplicate", None, active.id)
+            conversation = self.state.load(request.tenant, request.conversation_id) or Conversation(
+                request.tenant, request.conversation_id, request.agent, request.channel
+            )
+            brain = Brain(compiled, self.tools, self.clock, self.state, stream=self.stream)
+            message = Message(
+                request.text, request.intent, dict(request.slots), dict(request.profile)
+            )
+            result = brain.turn(conversation, message, turn_id=turn_id, channel=request.channel)
+            saved = self.state.save(result.conversation, self.clock.now())
+            if saved is None:
+                raise TurnError(
+                    "conflict", "the conversation changed during the turn; send the message again"
+                )
+        finally:
+            self.state.release_turn(request.tenant, request.conversation_id, holder)
+        return TurnResponse(
+            "processed",
+            turn_id,
+            active.id,
+            TurnResult(saved, result.replies, result.tools, result.entered, result.confirmation),
+        )
+
+    def _lease(self, request: TurnRequest, holder: str) -> None:
+        deadline = time.monotonic() + LEASE_WAIT_S
+        delay = 0.005
+        while not self.state.acquire_turn(
+            request.tenant, request.conversation_id, holder, self.clock.now(), LEASE
+        ):
+            if time.monotonic() > deadline:
+                raise TurnError(
+                    "busy",
+                    f"conversation '{request.conversation_id}' has a turn in progress; retry shortly",
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
