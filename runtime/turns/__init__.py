@@ -6,6 +6,15 @@ the gateway's async driver and a simulated clock use them alike.
 
 from __future__ import annotations
 
+from runtime.turns.coalesce import Coalescer, Identified, Offered, ReadyBurst
 from runtime.turns.ratelimit import Decision, TokenBuckets, limits_for
 
-__all__ = ["Decision", "TokenBuckets", "limits_for"]
+__all__ = [
+    "Coalescer",
+    "Decision",
+    "Identified",
+    "Offered",
+    "ReadyBurst",
+    "TokenBuckets",
+    "limits_for",
+]
