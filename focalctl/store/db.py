@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -22,11 +22,11 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
-from sqlalchemy.pool import NullPool
 
 from focalctl.names import check_lock_id, check_name
 from focalctl.store.migrations import SchemaTooNew, migrate
 from focalctl.store.tables import LockRow, ReleaseRow, SnapshotRow
+from runtime.ports.sql import sql_engine
 from runtime.snapshot import snapshot_id as content_id
 
 DEFAULT_STORE_URL = "sqlite:///.focal/state.db"
@@ -181,24 +181,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    """The runtime's engine setup (SQLite: WAL, busy timeout, ``BEGIN IMMEDIATE``), shared so
+    the store and the runtime state treat one database file the same way."""
+    return sql_engine(url)
 
 
 class Store:
