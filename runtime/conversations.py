@@ -23,6 +23,7 @@ from runtime.brain import Brain, CompiledSnapshot, Message, TurnResult
 from runtime.ports import Clock, Conversation, StateBackend
 from runtime.registry import SnapshotRegistry
 from runtime.tools import Gateway, ToolEffectRegistry
+from runtime.turns import TokenBuckets, limits_for
 
 DUPLICATE_WINDOW = timedelta(minutes=5)
 LEASE = timedelta(seconds=30)
@@ -30,12 +31,14 @@ LEASE_WAIT_S = 10.0
 
 
 class TurnError(Exception):
-    """A request that cannot become a turn: ``code`` is an API error code."""
+    """A request that cannot become a turn: ``code`` is an API error code; ``retry_after``
+    (whole seconds) when waiting would help."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class TurnService:
         self.clock = clock
         self.tools = ToolEffectRegistry(state, clock, gateways, stream=stream)
         self.stream = stream
+        self.limits = TokenBuckets(clock)
         self._compiled: dict[str, CompiledSnapshot] = {}
         self._lock = threading.Lock()
         self.holder = f"{uuid.uuid4().hex[:8]}"
@@ -129,6 +133,7 @@ class TurnService:
                 "unknown_name",
                 f"agent '{request.agent}' does not speak on channel profile '{request.channel}' (it speaks on: {speaks})",
             )
+        self._rate_limit(request, compiled)
         turn_id = f"turn-{uuid.uuid4().hex[:12]}"
         holder = f"{self.holder}:{turn_id}"
         self._lease(request, holder)  # first: a message claimed as seen is always processed
@@ -162,6 +167,30 @@ class TurnService:
             active.id,
             TurnResult(saved, result.replies, result.tools, result.entered, result.confirmation),
         )
+
+    def _rate_limit(self, request: TurnRequest, compiled: CompiledSnapshot) -> None:
+        """The tenant's tier (or ``rateLimit``) and the channel profile's ``perMinute``, each a
+        token bucket in this process. A profile's burst is ten seconds' worth (at least 1)."""
+        per_minute, burst = limits_for(compiled.tenant.get("spec", {}))
+        checks = [(f"tenant:{request.tenant}", per_minute, burst)]
+        profile = compiled.channel(request.channel) or {}
+        profile_rate = (profile.get("rateLimit") or {}).get("perMinute")
+        if isinstance(profile_rate, int) and profile_rate > 0:
+            checks.append(
+                (
+                    f"profile:{request.tenant}/{request.channel}",
+                    profile_rate,
+                    max(1, profile_rate // 6),
+                )
+            )
+        for key, rate, size in checks:
+            decision = self.limits.take(key, rate, size)
+            if not decision.allowed:
+                raise TurnError(
+                    "rate_limited",
+                    f"{key.split(':', 1)[0]} rate limit of {rate} turns per minute reached",
+                    decision.retry_after_header,
+                )
 
     def _lease(self, request: TurnRequest, holder: str) -> None:
         deadline = time.monotonic() + LEASE_WAIT_S

@@ -209,7 +209,7 @@ def _turn_error(exc: TurnError, snapshot: str = "none") -> JSONResponse:
         code = ApiError(exc.code)
     except ValueError:
         code = ApiError.HTTP_ERROR
-    return error(code, exc.message, snapshot)
+    return error(code, exc.message, snapshot, exc.retry_after)
 
 
 async def post_turn(rt: RuntimeDep, request: Request) -> JSONResponse:

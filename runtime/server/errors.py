@@ -28,6 +28,7 @@ class ApiError(StrEnum):
     CONFLICT = "conflict"
     TURNS_DISABLED = "turns_disabled"
     STATE_UNAVAILABLE = "state_unavailable"
+    RATE_LIMITED = "rate_limited"
     HTTP_ERROR = "http_error"
 
     @property
@@ -52,15 +53,21 @@ _STATUS: dict[ApiError, tuple[int, str]] = {
     ApiError.CONFLICT: (409, "the conversation changed during the turn"),
     ApiError.TURNS_DISABLED: (404, "this runtime was started without turn state"),
     ApiError.STATE_UNAVAILABLE: (503, "the state backend does not answer; retry later"),
+    ApiError.RATE_LIMITED: (429, "too many turns for the tenant or channel; see Retry-After"),
     ApiError.HTTP_ERROR: (400, "any other protocol-level problem with the request"),
 }
 
 assert set(_STATUS) == set(ApiError), "every API error needs a status and a meaning"
 
 
-def error(code: ApiError, message: str, snapshot: str = "none") -> JSONResponse:
+def error(
+    code: ApiError, message: str, snapshot: str = "none", retry_after: int | None = None
+) -> JSONResponse:
+    headers = {HEADER: snapshot}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(
         {"error": {"code": str(code), "message": message}},
         status_code=code.status,
-        headers={HEADER: snapshot},
+        headers=headers,
     )

@@ -1,0 +1,114 @@
+"""The turn service in process: rate limits, and the money-safety invariants under random
+conversations (bursts, redeliveries, confirmations, denials, two conversations interleaved)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runtime.conversations import TurnError, TurnRequest, TurnService
+from runtime.ports import SimulatedClock
+from runtime.ports.memory import MemoryState
+from runtime.registry import SnapshotRegistry
+from runtime.turns import limits_for
+
+from .test_engine import retail
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+class RecordingTools:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def call(self, name: str, spec: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        self.calls.append((name, dict(args)))
+        if name == "lookup-order":
+            total = 150.0 if str(args["order_id"]).endswith("7") else 40.0
+            return {"status": "delivered", "total": total}
+        return {"refund_id": f"R-{args.get('order_id')}", "amount": args.get("amount")}
+
+
+def _service() -> tuple[TurnService, SimulatedClock, RecordingTools, MemoryState]:
+    reg = SnapshotRegistry()
+    sid, raw = retail()
+    assert reg.offer("acme", "dev", 1, sid, raw, "test") is not None
+    clock, tools, state = SimulatedClock(T0), RecordingTools(), MemoryState()
+    return TurnService(reg, state, clock, {"http": tools, "internal": tools}), clock, tools, state
+
+
+def _request(conv: str, mid: str, **fields: Any) -> TurnRequest:
+    return TurnRequest("acme", "support", "wa-main", conv, mid, fields.pop("text", "hi"), **fields)
+
+
+def test_the_tenant_and_channel_limits_answer_with_a_retry_after() -> None:
+    service, clock, _, _ = _service()
+    tenant_rate, tenant_burst = limits_for(
+        service.compiled(*retail()).tenant["spec"]  # pro tier: 600 / 50
+    )
+    profile_burst = max(1, 60 // 6)  # wa-main: whatsapp's 60 per minute
+    allowed = min(tenant_burst, profile_burst)
+    for i in range(allowed):
+        service.handle(_request(f"c{i}", f"m{i}"))
+    with pytest.raises(TurnError) as info:
+        service.handle(_request("cx", "mx"))
+    assert info.value.code == "rate_limited" and info.value.retry_after == 1
+    clock.advance(timedelta(seconds=1))
+    assert service.handle(_request("cx", "mx")).status == "processed"
+    assert tenant_rate == 600
+
+
+EVENT = st.one_of(
+    st.tuples(
+        st.just("say"),
+        st.sampled_from(["a", "b"]),  # conversation
+        st.sampled_from(["refund", "confirm", "deny", "store_credit", "refund_to_card", None]),
+        st.sampled_from([None, "O-1", "O-7", "O-1", "banana"]),
+        st.integers(1, 40),  # seconds since the previous event
+    ),
+    st.tuples(st.just("redeliver"), st.integers(0, 5), st.integers(1, 40)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=st.lists(EVENT, min_size=1, max_size=25))
+def test_no_money_moves_twice_or_unconfirmed_and_no_message_is_lost(
+    events: list[tuple[Any, ...]],
+) -> None:
+    service, clock, tools, state = _service()
+    sent: list[tuple[TurnRequest, datetime]] = []
+    outcomes: dict[str, list[str]] = {}
+    for event in events:
+        if event[0] == "say":
+            _, conv, intent, order, gap = event
+            clock.advance(timedelta(seconds=gap))
+            slots = {"order_id": order} if order else {}
+            request = _request(conv, f"m{len(sent)}", intent=intent, slots=slots)
+            sent.append((request, clock.now()))
+        else:
+            _, back, gap = event
+            if not sent:
+                continue
+            clock.advance(timedelta(seconds=gap))
+            request = sent[max(0, len(sent) - 1 - back)][0]
+        outcomes.setdefault(request.message_id, []).append(service.handle(request).status)
+
+    # every message: processed exactly once; every redelivery inside the window: a duplicate
+    for mid, seen in outcomes.items():
+        assert seen[0] == "processed" and set(seen[1:]) <= {"duplicate"}, (mid, seen)
+    # no refund executes twice for one order (its business key), whatever the conversation
+    refunds = [args["order_id"] for name, args in tools.calls if name == "issue-refund"]
+    assert len(refunds) == len(set(refunds))
+    # every refund that ran was confirmed first, for exactly that key, in its conversation
+    for tenant_events in [state.events("acme", limit=10_000)]:
+        confirmed: set[tuple[str | None, str]] = set()
+        for e in tenant_events:
+            if e.kind == "confirmation.given":
+                confirmed.add((e.conversation, e.data["key"]))
+            if e.kind == "tool.call" and e.data["tool"] == "issue-refund":
+                assert (e.conversation, e.data["key"]) in confirmed, e
