@@ -21,6 +21,7 @@ from typing import Any
 
 from runtime.brain import Brain, CompiledSnapshot, Message, TurnResult
 from runtime.ports import Clock, Conversation, StateBackend
+from runtime.ports.base import BufferedAudit
 from runtime.registry import SnapshotRegistry
 from runtime.tools import Gateway, ToolEffectRegistry
 from runtime.turns import TokenBuckets, limits_for
@@ -93,7 +94,7 @@ class TurnService:
         self.snapshots = snapshots
         self.state = state
         self.clock = clock
-        self.tools = ToolEffectRegistry(state, clock, gateways, stream=stream)
+        self.gateways = dict(gateways)
         self.stream = stream
         self.limits = TokenBuckets(clock)
         self._compiled: dict[str, CompiledSnapshot] = {}
@@ -149,12 +150,17 @@ class TurnService:
             conversation = self.state.load(request.tenant, request.conversation_id) or Conversation(
                 request.tenant, request.conversation_id, request.agent, request.channel
             )
-            brain = Brain(compiled, self.tools, self.clock, self.state, stream=self.stream)
+            audit = BufferedAudit(self.state)  # one write of the turn's events, at its end
+            tools = ToolEffectRegistry(
+                self.state, self.clock, self.gateways, stream=self.stream, audit=audit
+            )
+            brain = Brain(compiled, tools, self.clock, audit, stream=self.stream)
             message = Message(
                 request.text, request.intent, dict(request.slots), dict(request.profile)
             )
             result = brain.turn(conversation, message, turn_id=turn_id, channel=request.channel)
             saved = self.state.save(result.conversation, self.clock.now())
+            audit.flush()
             if saved is None:
                 raise TurnError(
                     "conflict", "the conversation changed during the turn; send the message again"

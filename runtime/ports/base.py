@@ -8,6 +8,7 @@ keys on their own (Redis TTLs) as garbage collection only, never earlier than ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -78,6 +79,10 @@ class AuditLog(Protocol):
         """Append; returns the event with its ``seq`` (1, 2, … per tenant and stream)."""
         ...
 
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+        """Append several in order, in one round trip where the backend allows."""
+        ...
+
     def events(
         self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000
     ) -> list[AuditEvent]:
@@ -95,3 +100,30 @@ class StateBackend(ConversationStore, InboundLog, ToolCallLog, AuditLog, Protoco
     description: str
 
     def close(self) -> None: ...
+
+
+class BufferedAudit:
+    """An audit log that keeps a turn's events and writes them in one :meth:`flush` (one
+    round trip instead of one per event). Durable facts (tool calls in flight) live in the
+    tool call records, so a process that dies mid-turn loses only that turn's narrative."""
+
+    def __init__(self, target: AuditLog) -> None:
+        self.target = target
+        self.pending: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> AuditEvent:
+        self.pending.append(event)
+        return event
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+        self.pending.extend(events)
+        return list(events)
+
+    def events(
+        self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000
+    ) -> list[AuditEvent]:
+        return self.target.events(tenant, stream=stream, after=after, limit=limit)
+
+    def flush(self) -> list[AuditEvent]:
+        written, self.pending = self.target.append_many(self.pending), []
+        return written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +120,9 @@ class MemoryState:
             stored = replace(event, seq=len(stream) + 1)
             stream.append(stored)
             return stored
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+        return [self.append(event) for event in events]
 
     def events(
         self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000

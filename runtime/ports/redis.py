@@ -17,6 +17,7 @@ Instants compared are the caller's clock, not Redis's; TTLs only collect garbage
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -217,6 +218,17 @@ class RedisState:
         doc = _dumps(replace(event, seq=0).to_json())
         seq = self._append(keys=[stream, stream + ":seq"], args=[doc])
         return replace(event, seq=int(seq))
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+        if not events:
+            return []
+        with self.client.pipeline(transaction=False) as pipe:
+            for event in events:
+                stream = self._k(event.tenant, "audit", event.stream)
+                doc = _dumps(replace(event, seq=0).to_json())
+                self._append(keys=[stream, stream + ":seq"], args=[doc], client=pipe)
+            seqs = pipe.execute()
+        return [replace(e, seq=int(s)) for e, s in zip(events, seqs, strict=True)]
 
     def events(
         self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000

@@ -9,7 +9,7 @@ metadata of their own, created on open: ``focal_rt_*``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -337,6 +337,19 @@ class SqlState:
                 .returning(_AUDIT.c.seq)
             ).scalar_one()
         return replace(event, seq=int(seq))
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+        out = []
+        with self._tx() as conn:
+            for event in events:
+                doc = _dumps(replace(event, seq=0).to_json())
+                seq = conn.execute(
+                    insert(_AUDIT)
+                    .values(tenant=event.tenant, stream=event.stream, doc=doc)
+                    .returning(_AUDIT.c.seq)
+                ).scalar_one()
+                out.append(replace(event, seq=int(seq)))
+        return out
 
     def events(
         self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000

@@ -27,7 +27,7 @@ from typing import Any
 import rfc8785
 
 from runtime.durations import parse_duration
-from runtime.ports import AuditEvent, CallStatus, Clock, StateBackend, ToolCall
+from runtime.ports import AuditEvent, AuditLog, CallStatus, Clock, StateBackend, ToolCall
 from runtime.tools.gateways import Gateway, GatewayError
 
 WINDOW = timedelta(hours=24)
@@ -85,8 +85,10 @@ class ToolEffectRegistry:
         *,
         stream: str = "live",
         window: timedelta = WINDOW,
+        audit: AuditLog | None = None,
     ) -> None:
         self.state = state
+        self.audit: AuditLog = audit if audit is not None else state
         self.clock = clock
         self.gateways = dict(gateways)
         self.stream = stream
@@ -95,7 +97,7 @@ class ToolEffectRegistry:
     def _audit(
         self, tenant: str, kind: str, conversation: str | None, turn: str | None, **data: Any
     ) -> None:
-        self.state.append(
+        self.audit.append(
             AuditEvent(tenant, kind, self.clock.now(), conversation, turn, data, self.stream)
         )
 

@@ -218,3 +218,16 @@ def test_the_simulated_clock_only_moves_forward() -> None:
         clock.advance(-1)
     with pytest.raises(ValueError):
         SimulatedClock(datetime(2026, 3, 2))
+
+
+def test_appending_many_keeps_their_order_in_one_call(state: StateBackend) -> None:
+    state.append(AuditEvent("acme", "first", T0))
+    written = state.append_many(
+        [AuditEvent("acme", f"e{i}", T0, "c1", "t1", {"i": i}) for i in range(5)]
+        + [AuditEvent("acme", "sim", T0, stream="simulated")]
+    )
+    assert [e.kind for e in written] == ["e0", "e1", "e2", "e3", "e4", "sim"]
+    live = [e.seq for e in written[:5]]
+    assert live == sorted(live) and len(set(live)) == 5
+    assert [e.kind for e in state.events("acme")] == ["first", "e0", "e1", "e2", "e3", "e4"]
+    assert state.append_many([]) == []
