@@ -11,6 +11,7 @@ snapshot is no longer active.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -138,6 +139,7 @@ class TurnService:
         turn_id = f"turn-{uuid.uuid4().hex[:12]}"
         holder = f"{self.holder}:{turn_id}"
         self._lease(request, holder)  # first: a message claimed as seen is always processed
+        claimed = False
         try:
             if not self.state.first_delivery(
                 request.tenant,
@@ -147,6 +149,7 @@ class TurnService:
                 DUPLICATE_WINDOW,
             ):
                 return TurnResponse("duplicate", None, active.id)
+            claimed = True
             conversation = self.state.load(request.tenant, request.conversation_id) or Conversation(
                 request.tenant, request.conversation_id, request.agent, request.channel
             )
@@ -160,11 +163,17 @@ class TurnService:
             )
             result = brain.turn(conversation, message, turn_id=turn_id, channel=request.channel)
             saved = self.state.save(result.conversation, self.clock.now())
-            audit.flush()
             if saved is None:
                 raise TurnError(
                     "conflict", "the conversation changed during the turn; send the message again"
                 )
+            claimed = False  # the turn is stored: the claim stands for good
+            audit.flush()
+        except BaseException:
+            if claimed:  # the turn was not stored: the sender's retry must run it, not be dropped
+                with contextlib.suppress(Exception):
+                    self.state.forget_delivery(request.tenant, request.channel, request.message_id)
+            raise
         finally:
             self.state.release_turn(request.tenant, request.conversation_id, holder)
         return TurnResponse(

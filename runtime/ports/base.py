@@ -48,6 +48,10 @@ class InboundLog(Protocol):
         redelivery."""
         ...
 
+    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
+        """Undo a claim whose turn failed, so the sender's retry is processed, not dropped."""
+        ...
+
 
 class ToolCallLog(Protocol):
     def begin(self, call: ToolCall) -> ToolCall | None:

@@ -74,6 +74,10 @@ class MemoryState:
             self._inbound[key] = now + ttl
             return True
 
+    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
+        with self._lock:
+            self._inbound.pop((tenant, channel, message_id), None)
+
     # ToolCallLog
     def begin(self, call: ToolCall) -> ToolCall | None:
         with self._lock:

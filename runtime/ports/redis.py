@@ -151,6 +151,9 @@ class RedisState:
         key = self._k(tenant, "inbound", channel, message_id)
         return bool(self._claim(keys=[key], args=["", _ms(now), _ms(now + ttl), _gc_ms(ttl), "0"]))
 
+    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
+        self.client.delete(self._k(tenant, "inbound", channel, message_id))
+
     # ToolCallLog
     def begin(self, call: ToolCall) -> ToolCall | None:
         record = replace(call, status=CallStatus.IN_FLIGHT)

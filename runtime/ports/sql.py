@@ -257,6 +257,16 @@ class SqlState:
             )
             return renewed.rowcount == 1
 
+    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                delete(_INBOUND).where(
+                    _INBOUND.c.tenant == tenant,
+                    _INBOUND.c.channel == channel,
+                    _INBOUND.c.message_id == message_id,
+                )
+            )
+
     # ToolCallLog
     def begin(self, call: ToolCall) -> ToolCall | None:
         record = replace(call, status=CallStatus.IN_FLIGHT)

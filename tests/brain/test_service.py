@@ -120,3 +120,26 @@ def test_no_money_moves_twice_or_unconfirmed_and_no_message_is_lost(
                 confirmed.add((e.conversation, e.data["key"]))
             if e.kind == "tool.call" and e.data["tool"] == "issue-refund":
                 assert (e.conversation, e.data["key"]) in confirmed, e
+
+
+def test_a_turn_that_fails_to_be_stored_is_run_again_on_the_senders_retry() -> None:
+    service, _, tools, state = _service()
+
+    class Flaky(MemoryState):
+        failures = 1
+
+        def save(self, conversation: Any, now: datetime) -> Any:
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise ConnectionError("state backend went away")
+            return super().save(conversation, now)
+
+    flaky = Flaky()
+    service.state = flaky
+    request = _request("c1", "m1", intent="order_status")
+    with pytest.raises(ConnectionError):
+        service.handle(request)
+    retry = service.handle(request)
+    assert retry.status == "processed", "the retry must not be taken for a duplicate"
+    assert service.handle(request).status == "duplicate"
+    assert state is not flaky and tools.calls == []

@@ -231,3 +231,12 @@ def test_appending_many_keeps_their_order_in_one_call(state: StateBackend) -> No
     assert live == sorted(live) and len(set(live)) == 5
     assert [e.kind for e in state.events("acme")] == ["first", "e0", "e1", "e2", "e3", "e4"]
     assert state.append_many([]) == []
+
+
+def test_a_forgotten_delivery_is_new_again(state: StateBackend) -> None:
+    ttl = timedelta(minutes=5)
+    assert state.first_delivery("acme", "wa-main", "m9", T0, ttl)
+    state.forget_delivery("acme", "wa-main", "m9")
+    assert state.first_delivery("acme", "wa-main", "m9", T0, ttl)
+    assert not state.first_delivery("acme", "wa-main", "m9", T0, ttl)
+    state.forget_delivery("acme", "wa-main", "never-seen")  # nothing to forget: no error
