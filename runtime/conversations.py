@@ -1,10 +1,13 @@
 """The turn service: one inbound message → at most one turn, on one snapshot, saved once.
 
-For each message: the channel message id is claimed (a redelivery within 5 minutes is a
-``duplicate`` and changes nothing); the conversation's turn lease is taken (another process
-or request working on the same conversation makes this one wait, up to a bound); the active
-snapshot is read once and the turn runs on it to its end, even if a reload swaps it meanwhile;
-the conversation is saved by compare-and-set and the lease released. A compiled snapshot
+For each message: the tenant's and the channel profile's rate limits are taken (a refusal is
+``rate_limited`` with a retry-after); the conversation's turn lease is taken (another process
+or request working on the same conversation makes this one wait, up to a bound); under it, the
+channel message id is claimed (a redelivery within 5 minutes is a ``duplicate`` and changes
+nothing); the active snapshot, read once, runs the turn to its end even if a reload swaps it
+meanwhile; the conversation is saved by compare-and-set, then the turn's audit events are
+written in one round trip and the lease released. A turn that fails before it is stored gives
+the message id back, so the sender's retry is processed. A compiled snapshot
 (:class:`~runtime.brain.CompiledSnapshot`) is built on its first turn and dropped when its
 snapshot is no longer active.
 """
