@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 import zoneinfo
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -240,6 +241,13 @@ class TenantSpec(SpecModel):
 
 
 # --- agent ----------------------------------------------------------------------------------
+
+
+def catalog_selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """An agent's ``catalog`` label selector: an offering is selected when its labels include
+    every ``key: value`` of the selector (an empty selector selects every offering). The one
+    definition the compiler's checks and the runtime's brain share."""
+    return all(labels.get(key) == value for key, value in selector.items())
 
 
 class AgentSpec(SpecModel):

@@ -52,6 +52,7 @@ from runtime.spec import (
     StandaloneStepSpec,
     TenantSpec,
     ToolEffectSpec,
+    catalog_selects,
 )
 
 _FREE = frozenset({"profile", "channel", "intent", "turn"})
@@ -90,11 +91,10 @@ def _empty_catalog(view: View, agent: BundleObject) -> Iterator[Diagnostic]:
 def catalog(view: View, agent: BundleObject) -> list[str]:
     """The offerings an agent's ``catalog`` label selector selects (all when it is empty)."""
     assert isinstance(agent.spec, AgentSpec)
-    wanted = agent.spec.catalog.items()
     out = []
     for name in view.object_names(agent.tenant, "Offering"):
         offering = view.get(agent.tenant, "Offering", name)
-        if offering is not None and all(offering.metadata.labels.get(k) == v for k, v in wanted):
+        if offering is not None and catalog_selects(agent.spec.catalog, offering.metadata.labels):
             out.append(name)
     return out
 

@@ -14,12 +14,16 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from runtime.hours import Hours
 from runtime.slots import SlotRule
+from runtime.spec import catalog_selects
 
 _ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
 
@@ -116,6 +120,21 @@ class CompiledSnapshot:
         self._scenarios: dict[str, Scenario] = {}
         self._lock = threading.Lock()
 
+    @cached_property
+    def hours(self) -> Hours | None:
+        """The tenant's business hours, if it has them."""
+        spec = self.body["tenant"].get("spec", {}).get("businessHours")
+        return Hours.of(spec) if spec else None
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The tenant's timezone: its business hours', else its quiet hours', else UTC."""
+        spec = self.body["tenant"].get("spec", {})
+        zone = (spec.get("businessHours") or {}).get("timezone") or (
+            (spec.get("outbound") or {}).get("quietHours") or {}
+        ).get("timezone")
+        return ZoneInfo(zone) if zone else ZoneInfo("UTC")
+
     @property
     def tenant(self) -> dict[str, Any]:
         tenant: dict[str, Any] = self.body["tenant"]
@@ -134,11 +153,10 @@ class CompiledSnapshot:
         return entry["spec"] if entry else None
 
     def offerings_for(self, agent: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        wanted = (agent.get("catalog") or {}).items()
+        selector = agent.get("catalog") or {}
         out = {}
         for name, entry in self.body.get("offerings", {}).items():
-            labels = entry.get("labels") or {}
-            if all(labels.get(k) == v for k, v in wanted):
+            if catalog_selects(selector, entry.get("labels") or {}):
                 spec = entry["spec"]
                 out[name] = {
                     "displayName": spec.get("displayName"),

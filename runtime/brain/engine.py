@@ -26,10 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from runtime.brain.compiled import Binding, CompiledSnapshot, Scenario, Step
-from runtime.hours import Hours
 from runtime.ports import AuditEvent, AuditLog, Clock, Conversation, PendingConfirmation
 from runtime.slots import SlotRule, coerce
 from runtime.tools import Outcome, ToolEffectRegistry, idempotency_key
@@ -86,13 +84,8 @@ class Brain:
         self.clock = clock
         self.audit = audit
         self.stream = stream
-        tenant_spec = compiled.tenant.get("spec", {})
-        hours = tenant_spec.get("businessHours")
-        self.hours = Hours.of(hours) if hours else None
-        zone = (hours or {}).get("timezone") or (
-            (tenant_spec.get("outbound") or {}).get("quietHours") or {}
-        ).get("timezone")
-        self.zone = ZoneInfo(zone) if zone else ZoneInfo("UTC")
+        self.hours = compiled.hours  # computed once per snapshot
+        self.zone = compiled.zone
 
     def turn(
         self, conversation: Conversation, message: Message, *, turn_id: str, channel: str
