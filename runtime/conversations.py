@@ -24,9 +24,10 @@ from datetime import timedelta
 from typing import Any
 
 from runtime.brain import Brain, CompiledSnapshot, Message, TurnResult
-from runtime.ports import Clock, Conversation, StateBackend
+from runtime.ports import AuditEvent, Clock, Conversation, StateBackend
 from runtime.ports.base import BufferedAudit
-from runtime.registry import SnapshotRegistry
+from runtime.providers import NoProvider, Provider
+from runtime.registry import Active, SnapshotRegistry
 from runtime.tools import Gateway, ToolEffectRegistry
 from runtime.turns import TokenBuckets, limits_for
 
@@ -94,7 +95,9 @@ class TurnService:
         gateways: Mapping[str, Gateway],
         *,
         stream: str = "live",
+        provider: Provider | None = None,
     ) -> None:
+        self.provider: Provider = provider or NoProvider()
         self.snapshots = snapshots
         self.state = state
         self.clock = clock
@@ -161,9 +164,10 @@ class TurnService:
                 self.state, self.clock, self.gateways, stream=self.stream, audit=audit
             )
             brain = Brain(compiled, tools, self.clock, audit, stream=self.stream)
-            message = Message(
-                request.text, request.intent, dict(request.slots), dict(request.profile)
-            )
+            intent, slots = request.intent, dict(request.slots)
+            if intent is None and not slots:
+                intent, slots = self._understand(request, active, compiled, conversation, audit)
+            message = Message(request.text, intent, slots, dict(request.profile))
             result = brain.turn(conversation, message, turn_id=turn_id, channel=request.channel)
             saved = self.state.save(result.conversation, self.clock.now())
             if saved is None:
@@ -185,6 +189,41 @@ class TurnService:
             active.id,
             TurnResult(saved, result.replies, result.tools, result.entered, result.confirmation),
         )
+
+    def _understand(
+        self,
+        request: TurnRequest,
+        active: Active,
+        compiled: CompiledSnapshot,
+        conversation: Conversation,
+        audit: BufferedAudit,
+    ) -> tuple[str | None, dict[str, Any]]:
+        """Ask the provider for intent and slots when the request labelled nothing."""
+        if isinstance(self.provider, NoProvider):
+            return None, {}
+        agent = compiled.agent(request.agent) or {}
+        intents, slots = compiled.vocabulary(agent, conversation.scenario, conversation.step)
+        try:
+            settings = active.effective(
+                request.agent, conversation.scenario, conversation.step, request.channel
+            )["settings"]
+        except (KeyError, ValueError):
+            settings = active.effective(request.agent, None, None, request.channel)["settings"]
+        found = self.provider.understand(
+            request.text, intents=intents, slots=slots, llm=settings.get("llm", {})
+        )
+        audit.append(
+            AuditEvent(
+                request.tenant,
+                "provider.understood" if found.source == "llm" else "provider.fallback",
+                self.clock.now(),
+                request.conversation_id,
+                None,
+                {"intent": found.intent, "slots": sorted(found.slots), "error": found.error},
+                self.stream,
+            )
+        )
+        return found.intent, dict(found.slots)
 
     def _rate_limit(self, request: TurnRequest, compiled: CompiledSnapshot) -> None:
         """The tenant's tier (or ``rateLimit``) and the channel profile's ``perMinute``, each a

@@ -55,14 +55,36 @@ def serve(
             "postgresql://USER@HOST/DB or redis://HOST:PORT/DB[?prefix=P].",
         ),
     ] = "sqlite:///.focal/runtime.db",
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            envvar="FOCAL_LLM_URL",
+            help="An OpenAI-compatible API (e.g. http://127.0.0.1:11434/v1) that extracts "
+            "intent and slots from messages that carry neither.",
+        ),
+    ] = None,
+    llm_key_env: Annotated[
+        str,
+        typer.Option(
+            "--llm-key-env", help="Environment variable that holds the API key (never logged)."
+        ),
+    ] = "FOCAL_LLM_API_KEY",
 ) -> None:
     """Run the runtime: hot-load released snapshots and serve them over HTTP."""
+    if llm is not None and not llm.startswith(("http://", "https://")):
+        fail(
+            f"--llm {llm!r} is not an http(s) URL",
+            "e.g. --llm http://127.0.0.1:11434/v1",
+            code=EXIT_USAGE,
+        )
     import uvicorn
 
     from runtime.cache import LocalCache
     from runtime.conversations import TurnService
     from runtime.metrics import Metrics
     from runtime.ports import StateError, SystemClock, open_state
+    from runtime.providers import OpenAIChatProvider
     from runtime.registry import SnapshotRegistry
     from runtime.server import create_app
     from runtime.sources import FileSource, SourceError, boot_from_cache, open_source
@@ -106,7 +128,11 @@ def serve(
             type(exc).__name__,
         )
     turns = TurnService(
-        registry, backend, SystemClock(), {"internal": demo_gateway(), "http": HttpGateway()}
+        registry,
+        backend,
+        SystemClock(),
+        {"internal": demo_gateway(), "http": HttpGateway()},
+        provider=OpenAIChatProvider(llm, key_env=llm_key_env) if llm else None,
     )
     if isinstance(src, FileSource):
         src.scan()

@@ -11,6 +11,7 @@ compiler already warned about every name that may be undefined).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from runtime.slots import SlotRule
 from runtime.spec import catalog_selects
 
 _ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+_INTENT = re.compile(r"""intent\s*==\s*['"]([^'"]+)['"]""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,32 @@ class CompiledSnapshot:
                     "attributes": spec.get("attributes") or {},
                 }
         return out
+
+    def vocabulary(
+        self, agent: Mapping[str, Any], scenario: str | None, step: str | None
+    ) -> tuple[list[str], list[str]]:
+        """What a model provider may answer here: the intents the agent's scenarios test for
+        (plus ``confirm`` and ``deny``), and the slots the current step collects (with no
+        active scenario: those of the scenarios' entry steps)."""
+        intents = {"confirm", "deny"}
+        slot_names: list[str] = []
+        for name in agent.get("scenarios", []):
+            entry = self.body.get("scenarios", {}).get(name)
+            if entry is None:
+                continue
+            spec = entry["spec"]
+            sources = [spec["entry"].get("when") or ""] + [
+                t.get("when") or "" for s in spec.get("steps", []) for t in s.get("transitions", [])
+            ]
+            for source in sources:
+                intents.update(_INTENT.findall(source))
+            compiled = self.scenario(name)
+            if compiled is None:
+                continue
+            here = step if scenario == name else (compiled.entry if scenario is None else None)
+            if here in compiled.steps:
+                slot_names += [r.name for r in compiled.steps[here].collects]
+        return sorted(intents), sorted(set(slot_names))
 
     def scenario(self, name: str) -> Scenario | None:
         found = self._scenarios.get(name)

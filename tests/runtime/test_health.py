@@ -175,6 +175,7 @@ def test_redis_unreachable_at_boot_is_logged_and_reported(tmp_path: Path) -> Non
         (["--log-level", "loud"], "--log-level"),
         (["--resync", "0"], "--resync"),
         (["--env", "../evil"], "--env"),
+        (["--llm", "ftp://model"], "http(s) URL"),
     ],
 )
 def test_serve_refuses_bad_options_with_a_usage_error(args: list[str], says: str) -> None:
