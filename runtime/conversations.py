@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -187,7 +187,7 @@ class TurnService:
             "processed",
             turn_id,
             active.id,
-            TurnResult(saved, result.replies, result.tools, result.entered, result.confirmation),
+            replace(result, conversation=saved),
         )
 
     def _understand(

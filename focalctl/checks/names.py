@@ -37,7 +37,7 @@ from focalctl.bundle.view import View
 from focalctl.checks.slotflow import Flow, scenario_flow, slots_set_by, tenant_slots
 from focalctl.checks.templates import FIELDS, matches, old_phase
 from focalctl.diagnostics import Diagnostic
-from focalctl.diagnostics.suggest import did_you_mean
+from focalctl.diagnostics.suggest import closest
 from focalctl.templating import (
     CONTEXT_VARS,
     NameRef,
@@ -131,9 +131,9 @@ class _Resolver:
     def _unknown(
         self, path: tuple[str | int, ...], ref: NameRef, why: str, known: list[str]
     ) -> Diagnostic:
-        close = did_you_mean(ref.attr, known)
+        close = closest(ref.attr, known)
         hint = (
-            f"did you mean '{ref.var}.{close.split(chr(39))[1]}'?"
+            f"did you mean '{ref.var}.{close}'?"
             if close
             else (f"known: {', '.join(sorted(known)[:12])}" if known else None)
         )

@@ -201,14 +201,14 @@ class _Turn:
     def _rules(self) -> dict[str, SlotRule]:
         """The typed rules that apply: the current step's first, then its scenario's."""
         rules: dict[str, SlotRule] = {}
-        scenarios = [self.scenario] if self.scenario else []
-        for scenario in scenarios:
-            for step in scenario.steps.values():
-                for rule in step.collects:
-                    rules.setdefault(rule.name, rule)
-            current = scenario.steps.get(self.step or "")
-            if current is not None:
-                rules.update({r.name: r for r in current.collects})
+        if self.scenario is None:
+            return rules
+        for step in self.scenario.steps.values():
+            for rule in step.collects:
+                rules.setdefault(rule.name, rule)
+        current = self.scenario.steps.get(self.step or "")
+        if current is not None:
+            rules.update({r.name: r for r in current.collects})
         return rules
 
     def _start(self) -> None:
