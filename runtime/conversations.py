@@ -18,12 +18,19 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from runtime.brain import Brain, CompiledSnapshot, Message, TurnResult
+from runtime.brain import (
+    Brain,
+    CancelToken,
+    CompiledSnapshot,
+    Message,
+    TurnCancelled,
+    TurnResult,
+)
 from runtime.ports import AuditEvent, Clock, Conversation, StateBackend
 from runtime.ports.base import BufferedAudit
 from runtime.providers import NoProvider, Provider
@@ -123,8 +130,10 @@ class TurnService:
                     }
         return found
 
-    def handle(self, request: TurnRequest) -> TurnResponse:
-        active = self.snapshots.get(request.tenant)  # read once: the turn's snapshot
+    def admit(self, request: TurnRequest) -> CompiledSnapshot:
+        """Check the request's names against the active snapshot and take its rate limits;
+        raises :class:`TurnError` (``unknown_tenant``, ``unknown_name``, ``rate_limited``)."""
+        active = self.snapshots.get(request.tenant)
         if active is None:
             raise TurnError(
                 "unknown_tenant", f"no snapshot is loaded for tenant '{request.tenant}'"
@@ -142,53 +151,116 @@ class TurnService:
                 f"agent '{request.agent}' does not speak on channel profile '{request.channel}' (it speaks on: {speaks})",
             )
         self._rate_limit(request, compiled)
+        return compiled
+
+    def handle(self, request: TurnRequest) -> TurnResponse:
+        """One message, one turn (no coalescing): what the gateway does with debounce 0."""
+        self.admit(request)
+        return self.run([request])[0]
+
+    def run(
+        self, requests: Sequence[TurnRequest], cancel: CancelToken | None = None
+    ) -> list[TurnResponse]:
+        """One turn for a burst of one conversation's admitted messages, in arrival order.
+
+        Each message id is claimed under the conversation's lease; one seen before (or twice in
+        the burst) is a ``duplicate``. The claimed messages make one turn: texts joined by
+        newlines, the last intent given, slots and profile merged in order. The first claimed
+        message's answer is ``processed``, the others' ``coalesced`` (same turn). Raises
+        :class:`TurnCancelled` when ``cancel`` stopped the turn; its claims are given back so
+        the messages can run in the next turn.
+        """
+        if not requests:
+            return []
+        first = requests[0]
+        active = self.snapshots.get(first.tenant)  # read once: the turn's snapshot
+        if active is None:
+            raise TurnError("unknown_tenant", f"no snapshot is loaded for tenant '{first.tenant}'")
+        compiled = self.compiled(active.id, active.raw)
         turn_id = f"turn-{uuid.uuid4().hex[:12]}"
         holder = f"{self.holder}:{turn_id}"
-        self._lease(request, holder)  # first: a message claimed as seen is always processed
-        claimed = False
+        self._lease(first, holder)  # first: a message claimed as seen is always processed
+        claimed: list[TurnRequest] = []
+        audit = BufferedAudit(self.state)  # one write of the turn's events, at its end
+        stored = False
         try:
-            if not self.state.first_delivery(
-                request.tenant,
-                request.channel,
-                request.message_id,
-                self.clock.now(),
-                DUPLICATE_WINDOW,
-            ):
-                return TurnResponse("duplicate", None, active.id)
-            claimed = True
-            conversation = self.state.load(request.tenant, request.conversation_id) or Conversation(
-                request.tenant, request.conversation_id, request.agent, request.channel
+            seen: set[str] = set()
+            for request in requests:
+                if request.message_id in seen:
+                    continue
+                seen.add(request.message_id)
+                if self.state.first_delivery(
+                    request.tenant,
+                    request.channel,
+                    request.message_id,
+                    self.clock.now(),
+                    DUPLICATE_WINDOW,
+                ):
+                    claimed.append(request)
+            if not claimed:
+                return [TurnResponse("duplicate", None, active.id) for _ in requests]
+            last = claimed[-1]
+            conversation = self.state.load(first.tenant, first.conversation_id) or Conversation(
+                first.tenant, first.conversation_id, first.agent, last.channel
             )
-            audit = BufferedAudit(self.state)  # one write of the turn's events, at its end
             tools = ToolEffectRegistry(
                 self.state, self.clock, self.gateways, stream=self.stream, audit=audit
             )
             brain = Brain(compiled, tools, self.clock, audit, stream=self.stream)
-            intent, slots = request.intent, dict(request.slots)
-            if intent is None and not slots:
-                intent, slots = self._understand(request, active, compiled, conversation, audit)
-            message = Message(request.text, intent, slots, dict(request.profile))
-            result = brain.turn(conversation, message, turn_id=turn_id, channel=request.channel)
+            message = _merge(claimed)
+            if message.intent is None and not message.slots:
+                intent, slots = self._understand(last, active, compiled, conversation, audit)
+                message = replace(message, intent=intent, slots=slots)
+            result = brain.turn(
+                conversation, message, turn_id=turn_id, channel=last.channel, cancel=cancel
+            )
             saved = self.state.save(result.conversation, self.clock.now())
             if saved is None:
                 raise TurnError(
                     "conflict", "the conversation changed during the turn; send the message again"
                 )
-            claimed = False  # the turn is stored: the claim stands for good
+            stored = True  # the claims stand for good
             audit.flush()
-        except BaseException:
-            if claimed:  # the turn was not stored: the sender's retry must run it, not be dropped
-                with contextlib.suppress(Exception):
-                    self.state.forget_delivery(request.tenant, request.channel, request.message_id)
+        except BaseException as exc:
+            if not stored:  # not stored: the sender's retry (or the next turn) must run them
+                for request in claimed:
+                    with contextlib.suppress(Exception):
+                        self.state.forget_delivery(
+                            request.tenant, request.channel, request.message_id
+                        )
+                if not isinstance(exc, TurnCancelled):
+                    audit.append(
+                        AuditEvent(
+                            first.tenant,
+                            "turn.failed",
+                            self.clock.now(),
+                            first.conversation_id,
+                            turn_id,
+                            {"error": type(exc).__name__},
+                            self.stream,
+                        )
+                    )
+                with contextlib.suppress(Exception):  # what the turn did is still recorded
+                    audit.flush()
             raise
         finally:
-            self.state.release_turn(request.tenant, request.conversation_id, holder)
-        return TurnResponse(
-            "processed",
-            turn_id,
-            active.id,
-            replace(result, conversation=saved),
-        )
+            self.state.release_turn(first.tenant, first.conversation_id, holder)
+        body = replace(result, conversation=saved)
+        ids = {r.message_id for r in claimed}
+        lead = claimed[0].message_id
+        out: list[TurnResponse] = []
+        for request in requests:
+            if request.message_id not in ids:
+                status = "duplicate"
+            else:
+                status = "processed" if request.message_id == lead else "coalesced"
+                ids.discard(request.message_id)  # a second copy in the burst is a duplicate
+            out.append(
+                TurnResponse(status, None, active.id)
+                if status == "duplicate"
+                else TurnResponse(status, turn_id, active.id, body)
+            )
+        return out
 
     def _understand(
         self,
@@ -262,3 +334,16 @@ class TurnService:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+def _merge(burst: Sequence[TurnRequest]) -> Message:
+    """A burst as one message: texts joined by newlines, the last intent any message gave,
+    slots and profile fields merged in arrival order (a later value wins)."""
+    intent = None
+    slots: dict[str, Any] = {}
+    profile: dict[str, Any] = {}
+    for request in burst:
+        intent = request.intent if request.intent is not None else intent
+        slots.update(request.slots)
+        profile.update(request.profile)
+    return Message("\n".join(r.text for r in burst), intent, slots, profile)

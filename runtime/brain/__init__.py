@@ -2,14 +2,24 @@
 snapshot compiled once for turns (:mod:`.compiled`)."""
 
 from runtime.brain.compiled import CompiledSnapshot, CompileError
-from runtime.brain.engine import MAX_CHAIN, Brain, Message, ToolReport, TurnResult
+from runtime.brain.engine import (
+    MAX_CHAIN,
+    Brain,
+    CancelToken,
+    Message,
+    ToolReport,
+    TurnCancelled,
+    TurnResult,
+)
 
 __all__ = [
     "MAX_CHAIN",
     "Brain",
+    "CancelToken",
     "CompileError",
     "CompiledSnapshot",
     "Message",
     "ToolReport",
+    "TurnCancelled",
     "TurnResult",
 ]

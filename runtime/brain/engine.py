@@ -19,6 +19,10 @@
 
 A turn runs on the snapshot it started on. A conversation whose scenario or step no longer
 exists in it restarts at the scenario's entry (or leaves it), with an audit event.
+
+A turn given a :class:`CancelToken` stops with :class:`TurnCancelled` when the token is set at
+a safe point (before a non-pure tool call, and at the turn's end) as long as no non-pure tool
+has run in it (``cancelInFlight: safe``); once one has, the turn runs to its end.
 """
 
 from __future__ import annotations
@@ -33,6 +37,26 @@ from runtime.slots import SlotRule, coerce
 from runtime.tools import Outcome, ToolEffectRegistry, idempotency_key
 
 MAX_CHAIN = 8
+
+
+class TurnCancelled(Exception):
+    """A turn stopped at a safe point because a newer message asked for it; nothing it did
+    needs undoing (only pure tools ran)."""
+
+
+class CancelToken:
+    """Set by the gateway when a newer message arrives for a conversation whose turn is
+    running; read by that turn at its safe points. Setting it is a request, not a guarantee."""
+
+    __slots__ = ("requested",)
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def cancel(self) -> None:
+        self.requested = True
+
+
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -88,16 +112,30 @@ class Brain:
         self.zone = compiled.zone
 
     def turn(
-        self, conversation: Conversation, message: Message, *, turn_id: str, channel: str
+        self,
+        conversation: Conversation,
+        message: Message,
+        *,
+        turn_id: str,
+        channel: str,
+        cancel: CancelToken | None = None,
     ) -> TurnResult:
-        return _Turn(self, conversation, message, turn_id, channel).run()
+        return _Turn(self, conversation, message, turn_id, channel, cancel).run()
 
 
 class _Turn:
     def __init__(
-        self, brain: Brain, conv: Conversation, message: Message, turn_id: str, channel: str
+        self,
+        brain: Brain,
+        conv: Conversation,
+        message: Message,
+        turn_id: str,
+        channel: str,
+        cancel: CancelToken | None,
     ) -> None:
         self.b = brain
+        self.cancel = cancel
+        self.committed = False  # a non-pure tool has run: the turn can no longer be cancelled
         self.conv = conv
         self.message = message
         self.turn_id = turn_id
@@ -180,7 +218,14 @@ class _Turn:
             self._start()
         else:
             self._continue(rejected)
+        self._checkpoint()
         return self._result()
+
+    def _checkpoint(self) -> None:
+        """Stop here if a newer message asked to and nothing irrevocable has happened."""
+        if self.cancel is not None and self.cancel.requested and not self.committed:
+            self.event("turn.cancelled", reason="newer message", tools=len(self.tools))
+            raise TurnCancelled(self.turn_id)
 
     def _take_slots(self) -> dict[str, str]:
         rules = self._rules()
@@ -323,6 +368,9 @@ class _Turn:
             self.event("binding.skipped", step=step.id, tool=binding.tool, reason="denied")
             self.tools.append(ToolReport(binding.tool, args, "denied"))
             return True
+        pure = spec.get("effect") == "pure"
+        if not pure:
+            self._checkpoint()
         result = self.b.registry.call(
             self.conv.tenant,
             binding.tool,
@@ -341,6 +389,8 @@ class _Turn:
             self.replies.append(self.confirmation)
             self.tools.append(ToolReport(binding.tool, args, "needs_confirmation"))
             return False
+        if not pure and result.outcome not in (Outcome.INVALID, Outcome.REPLAYED):
+            self.committed = True
         self.tools.append(ToolReport(binding.tool, args, str(result.outcome), result.error))
         if result.outcome in (Outcome.EXECUTED, Outcome.REPLAYED) and binding.save_as:
             self.slots[binding.save_as] = result.result

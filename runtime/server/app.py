@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.conversations import TurnError, TurnRequest, TurnService
+from runtime.gateway import TurnGateway
 from runtime.metrics import Metrics
 from runtime.registry import Active, SnapshotRegistry
 from runtime.server.errors import HEADER, ApiError, error
@@ -43,7 +44,7 @@ class Runtime:
     metrics: Metrics
     healths: list[SourceHealth] = field(default_factory=list)
     config_cache: dict[str, tuple[tuple[str, int, bool], bytes]] = field(default_factory=dict)
-    turns: TurnService | None = None
+    turns: TurnGateway | None = None
 
 
 def runtime(request: Request) -> Runtime:
@@ -213,7 +214,8 @@ def _turn_error(exc: TurnError, snapshot: str = "none") -> JSONResponse:
 
 
 async def post_turn(rt: RuntimeDep, request: Request) -> JSONResponse:
-    """One inbound message: ``processed`` (with the reply) or ``duplicate``."""
+    """One inbound message through the gateway: ``processed`` or ``coalesced`` (with the
+    turn's reply), ``duplicate``, or ``queued`` (accepted; its turn had not finished in time)."""
     if rt.turns is None:
         return error(ApiError.TURNS_DISABLED, "start the server with --state to run turns")
     raw = await request.body()
@@ -261,7 +263,7 @@ async def post_turn(rt: RuntimeDep, request: Request) -> JSONResponse:
 async def get_conversation(rt: RuntimeDep, conversation_id: str, tenant: str) -> JSONResponse:
     if rt.turns is None:
         return error(ApiError.TURNS_DISABLED, "start the server with --state to run turns")
-    conv = await run_in_threadpool(rt.turns.state.load, tenant, conversation_id)
+    conv = await run_in_threadpool(rt.turns.service.state.load, tenant, conversation_id)
     if conv is None:
         return error(
             ApiError.NOT_FOUND, f"tenant '{tenant}' has no conversation '{conversation_id}'"
@@ -298,6 +300,8 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run every source under its supervisor for the life of the server."""
     rt: Runtime = app.state.runtime
+    if rt.turns is not None:
+        rt.turns.start()
     tasks = [
         asyncio.create_task(supervise(s, h), name=s.name)
         for s, h in zip(rt.sources, rt.healths, strict=True)
@@ -308,16 +312,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if rt.turns is not None:
+            await run_in_threadpool(rt.turns.close)  # pending bursts run before we stop
 
 
 def create_app(
     registry: SnapshotRegistry,
     sources: Sequence[Source] = (),
     metrics: Metrics | None = None,
-    turns: TurnService | None = None,
+    turns: TurnService | TurnGateway | None = None,
 ) -> FastAPI:
     """The app over ``registry``. Pass the ``metrics`` already attached to it when snapshots
-    are loaded before serving (``focalctl serve`` does), so those loads are counted too."""
+    are loaded before serving (``focalctl serve`` does), so those loads are counted too.
+    A bare ``TurnService`` gets a :class:`TurnGateway` with its defaults."""
+    if isinstance(turns, TurnService):
+        turns = TurnGateway(turns)
     if metrics is None:
         metrics = Metrics()
         metrics.attach(registry)
