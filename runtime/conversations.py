@@ -2,12 +2,13 @@
 
 For each message: the tenant's and the channel profile's rate limits are taken (a refusal is
 ``rate_limited`` with a retry-after); the conversation's turn lease is taken (another process
-or request working on the same conversation makes this one wait, up to a bound); under it, the
-channel message id is claimed (a redelivery within 5 minutes is a ``duplicate`` and changes
-nothing); the active snapshot, read once, runs the turn to its end even if a reload swaps it
-meanwhile; the conversation is saved by compare-and-set, then the turn's audit events are
-written in one round trip and the lease released. A turn that fails before it is stored gives
-the message id back, so the sender's retry is processed. A compiled snapshot
+or request working on the same conversation makes this one wait, up to a bound); under it, a
+channel message id the conversation's stored turns took within 5 minutes is a ``duplicate``
+and changes nothing; the active snapshot, read once, runs the turn to its end even if a reload
+swaps it meanwhile; the conversation is saved by compare-and-set together with the message ids
+the turn took, then the turn's audit events are written in one round trip and the lease
+released. A turn that is not stored (it failed, was cancelled, or its process died) recorded
+no message id, so the sender's retry is processed: exactly once, by construction. A compiled snapshot
 (:class:`~runtime.brain.CompiledSnapshot`) is built on its first turn and dropped when its
 snapshot is no longer active.
 """
@@ -39,6 +40,7 @@ from runtime.tools import Gateway, ToolEffectRegistry
 from runtime.turns import TokenBuckets, limits_for
 
 DUPLICATE_WINDOW = timedelta(minutes=5)
+MAX_INBOUND = 256  # message ids kept per conversation (the most recent), within the window
 LEASE = timedelta(seconds=30)
 LEASE_WAIT_S = 10.0
 
@@ -163,12 +165,14 @@ class TurnService:
     ) -> list[TurnResponse]:
         """One turn for a burst of one conversation's admitted messages, in arrival order.
 
-        Each message id is claimed under the conversation's lease; one seen before (or twice in
-        the burst) is a ``duplicate``. The claimed messages make one turn: texts joined by
+        Under the conversation's lease, a message id its stored turns took within 5 minutes
+        (or one twice in the burst) is a ``duplicate``; the ids a turn takes are saved with it,
+        in one compare-and-set, so a turn that is not stored (failed, cancelled, its process
+        killed) leaves its messages to be run by the sender's retry, never dropped. The claimed messages make one turn: texts joined by
         newlines, the last intent given, slots and profile merged in order. The first claimed
         message's answer is ``processed``, the others' ``coalesced`` (same turn). Raises
-        :class:`TurnCancelled` when ``cancel`` stopped the turn; its claims are given back so
-        the messages can run in the next turn.
+        :class:`TurnCancelled` when ``cancel`` stopped the turn; nothing of it is stored, so
+        its messages run in the next turn.
         """
         if not requests:
             return []
@@ -180,29 +184,22 @@ class TurnService:
         turn_id = f"turn-{uuid.uuid4().hex[:12]}"
         holder = f"{self.holder}:{turn_id}"
         self._lease(first, holder)  # first: a message claimed as seen is always processed
-        claimed: list[TurnRequest] = []
         audit = BufferedAudit(self.state)  # one write of the turn's events, at its end
-        stored = False
+        claimed: list[TurnRequest] = []
         try:
-            seen: set[str] = set()
+            now = self.clock.now()
+            conversation = self.state.load(first.tenant, first.conversation_id) or Conversation(
+                first.tenant, first.conversation_id, first.agent, requests[-1].channel
+            )
+            inbound = {k: at for k, at in conversation.inbound if now - at < DUPLICATE_WINDOW}
             for request in requests:
-                if request.message_id in seen:
-                    continue
-                seen.add(request.message_id)
-                if self.state.first_delivery(
-                    request.tenant,
-                    request.channel,
-                    request.message_id,
-                    self.clock.now(),
-                    DUPLICATE_WINDOW,
-                ):
+                key = f"{request.channel}:{request.message_id}"
+                if key not in inbound:
+                    inbound[key] = now
                     claimed.append(request)
             if not claimed:
                 return [TurnResponse("duplicate", None, active.id) for _ in requests]
             last = claimed[-1]
-            conversation = self.state.load(first.tenant, first.conversation_id) or Conversation(
-                first.tenant, first.conversation_id, first.agent, last.channel
-            )
             tools = ToolEffectRegistry(
                 self.state, self.clock, self.gateways, stream=self.stream, audit=audit
             )
@@ -214,34 +211,30 @@ class TurnService:
             result = brain.turn(
                 conversation, message, turn_id=turn_id, channel=last.channel, cancel=cancel
             )
-            saved = self.state.save(result.conversation, self.clock.now())
+            kept = sorted(inbound.items(), key=lambda item: item[1])[-MAX_INBOUND:]
+            saved = self.state.save(replace(result.conversation, inbound=tuple(kept)), now)
             if saved is None:
                 raise TurnError(
                     "conflict", "the conversation changed during the turn; send the message again"
                 )
-            stored = True  # the claims stand for good
             audit.flush()
         except BaseException as exc:
-            if not stored:  # not stored: the sender's retry (or the next turn) must run them
-                for request in claimed:
-                    with contextlib.suppress(Exception):
-                        self.state.forget_delivery(
-                            request.tenant, request.channel, request.message_id
-                        )
-                if not isinstance(exc, TurnCancelled):
-                    audit.append(
-                        AuditEvent(
-                            first.tenant,
-                            "turn.failed",
-                            self.clock.now(),
-                            first.conversation_id,
-                            turn_id,
-                            {"error": type(exc).__name__},
-                            self.stream,
-                        )
+            # Not stored: its message ids were not recorded either, so the sender's retry (or
+            # the next turn, after a cancel) runs them. What the turn did is still audited.
+            if not isinstance(exc, TurnCancelled):
+                audit.append(
+                    AuditEvent(
+                        first.tenant,
+                        "turn.failed",
+                        self.clock.now(),
+                        first.conversation_id,
+                        turn_id,
+                        {"error": type(exc).__name__},
+                        self.stream,
                     )
-                with contextlib.suppress(Exception):  # what the turn did is still recorded
-                    audit.flush()
+                )
+            with contextlib.suppress(Exception):
+                audit.flush()
             raise
         finally:
             self.state.release_turn(first.tenant, first.conversation_id, holder)

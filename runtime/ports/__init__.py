@@ -1,4 +1,4 @@
-"""State ports: conversations, inbound message ids, tool call records and the audit stream.
+"""State ports: conversations (with the inbound message ids their turns took), tool call records and the audit stream.
 
 Each port is a Protocol (:mod:`runtime.ports.base`) with three implementations side by side:
 in memory (one process: tests, simulate), Redis and SQL (SQLite or PostgreSQL; shared by
@@ -11,7 +11,6 @@ from __future__ import annotations
 from runtime.ports.base import (
     AuditLog,
     ConversationStore,
-    InboundLog,
     StateBackend,
     ToolCallLog,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "Clock",
     "Conversation",
     "ConversationStore",
-    "InboundLog",
     "PendingConfirmation",
     "SimulatedClock",
     "StateBackend",

@@ -1,7 +1,7 @@
 """The state ports: what the turn pipeline reads and writes, as Protocols.
 
 Every method that decides by time takes ``now`` from the caller's :class:`~runtime.ports.clock.Clock`
-(a lock's lease, an inbound id's and a tool call's expiry are stored as instants and compared
+(a lock's lease and a tool call's expiry are stored as instants and compared
 with it), so every backend behaves the same under a simulated clock. Backends may also expire
 keys on their own (Redis TTLs) as garbage collection only, never earlier than ``now`` would.
 """
@@ -37,19 +37,6 @@ class ConversationStore(Protocol):
 
     def release_turn(self, tenant: str, conversation: str, holder: str) -> None:
         """Give the lease back if ``holder`` still holds it."""
-        ...
-
-
-class InboundLog(Protocol):
-    def first_delivery(
-        self, tenant: str, channel: str, message_id: str, now: datetime, ttl: timedelta
-    ) -> bool:
-        """True the first time a channel message id is seen within ``ttl``; False for a
-        redelivery."""
-        ...
-
-    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
-        """Undo a claim whose turn failed, so the sender's retry is processed, not dropped."""
         ...
 
 
@@ -98,7 +85,7 @@ def expired(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is None or expires_at <= now
 
 
-class StateBackend(ConversationStore, InboundLog, ToolCallLog, AuditLog, Protocol):
+class StateBackend(ConversationStore, ToolCallLog, AuditLog, Protocol):
     """One backend implements every port (they share its connection)."""
 
     description: str

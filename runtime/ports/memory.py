@@ -22,7 +22,6 @@ class MemoryState:
         self._lock = threading.Lock()
         self._conversations: dict[tuple[str, str], Conversation] = {}
         self._leases: dict[tuple[str, str], tuple[str, datetime]] = {}
-        self._inbound: dict[tuple[str, str, str], datetime] = {}
         self._calls: dict[tuple[str, str], ToolCall] = {}
         self._audit: dict[tuple[str, str], list[AuditEvent]] = {}
 
@@ -62,21 +61,6 @@ class MemoryState:
             lease = self._leases.get((tenant, conversation))
             if lease is not None and lease[0] == holder:
                 del self._leases[(tenant, conversation)]
-
-    # InboundLog
-    def first_delivery(
-        self, tenant: str, channel: str, message_id: str, now: datetime, ttl: timedelta
-    ) -> bool:
-        key = (tenant, channel, message_id)
-        with self._lock:
-            if not expired(self._inbound.get(key), now):
-                return False
-            self._inbound[key] = now + ttl
-            return True
-
-    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
-        with self._lock:
-            self._inbound.pop((tenant, channel, message_id), None)
 
     # ToolCallLog
     def begin(self, call: ToolCall) -> ToolCall | None:

@@ -55,6 +55,9 @@ class Conversation:
     turns: int = 0
     revision: int = 0
     updated_at: datetime | None = None
+    # channel message ids ("channel:id") the conversation's stored turns took, with when: the
+    # inbound idempotency record, written in the same compare-and-set as the turn it belongs to
+    inbound: tuple[tuple[str, datetime], ...] = ()
 
     def evolve(self, **changes: Any) -> Conversation:
         return replace(self, **changes)
@@ -74,6 +77,7 @@ class Conversation:
             "turns": self.turns,
             "revision": self.revision,
             "updated_at": _ts(self.updated_at),
+            "inbound": [[key, _ts(at)] for key, at in self.inbound],
         }
 
     @classmethod
@@ -93,6 +97,11 @@ class Conversation:
             turns=int(data.get("turns", 0)),
             revision=int(data.get("revision", 0)),
             updated_at=_dt(data.get("updated_at")),
+            inbound=tuple(
+                (str(key), at)
+                for key, raw in data.get("inbound") or ()
+                if (at := _dt(raw)) is not None
+            ),
         )
 
 

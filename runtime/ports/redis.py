@@ -5,7 +5,6 @@ Keys (``prefix`` defaults to ``focal``; tenant names never contain ``:``)::
     {p}:{tenant}:conv:{id}               hash: rev, doc (JSON), at (scenario/step)
     {p}:{tenant}:steps                   hash: "scenario/step" -> conversations there
     {p}:{tenant}:turn:{id}               "expires_ms|holder": the conversation's turn lease
-    {p}:{tenant}:inbound:{channel}:{id}  "expires_ms|": a seen channel message id
     {p}:{tenant}:call:{key}              hash: doc (JSON), exp (ms)
     {p}:{tenant}:calls:in-flight         set of keys recorded in flight
     {p}:{tenant}:audit:{stream}          stream; entry id "<seq>-0", field doc
@@ -143,16 +142,6 @@ class RedisState:
 
     def release_turn(self, tenant: str, conversation: str, holder: str) -> None:
         self._release(keys=[self._k(tenant, "turn", conversation)], args=[holder])
-
-    # InboundLog
-    def first_delivery(
-        self, tenant: str, channel: str, message_id: str, now: datetime, ttl: timedelta
-    ) -> bool:
-        key = self._k(tenant, "inbound", channel, message_id)
-        return bool(self._claim(keys=[key], args=["", _ms(now), _ms(now + ttl), _gc_ms(ttl), "0"]))
-
-    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
-        self.client.delete(self._k(tenant, "inbound", channel, message_id))
 
     # ToolCallLog
     def begin(self, call: ToolCall) -> ToolCall | None:

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Text,
-    and_,
     create_engine,
     delete,
     event,
@@ -65,14 +64,6 @@ class TurnLeaseRow(_Base, table=True):
     expires_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class InboundRow(_Base, table=True):
-    __tablename__ = "focal_rt_inbound"
-    tenant: str = Field(primary_key=True, max_length=63)
-    channel: str = Field(primary_key=True, max_length=63)
-    message_id: str = Field(primary_key=True, max_length=255)
-    expires_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
-
-
 class ToolCallRow(_Base, table=True):
     __tablename__ = "focal_rt_tool_calls"
     tenant: str = Field(primary_key=True, max_length=63)
@@ -92,7 +83,6 @@ class AuditRow(_Base, table=True):
 
 _CONV = ConversationRow.__table__  # type: ignore[attr-defined]
 _LEASE = TurnLeaseRow.__table__  # type: ignore[attr-defined]
-_INBOUND = InboundRow.__table__  # type: ignore[attr-defined]
 _CALL = ToolCallRow.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
 
@@ -235,35 +225,6 @@ class SqlState:
                     _LEASE.c.tenant == tenant,
                     _LEASE.c.conversation == conversation,
                     _LEASE.c.holder == holder,
-                )
-            )
-
-    # InboundLog
-    def first_delivery(
-        self, tenant: str, channel: str, message_id: str, now: datetime, ttl: timedelta
-    ) -> bool:
-        expires = _ms(now + ttl)
-        key = {"tenant": tenant, "channel": channel, "message_id": message_id}
-        with self._tx() as conn:
-            if self._insert(conn, _INBOUND, expires_ms=expires, **key):
-                return True
-            renewed = conn.execute(
-                update(_INBOUND)
-                .where(
-                    and_(*(_INBOUND.c[k] == v for k, v in key.items())),
-                    _INBOUND.c.expires_ms <= _ms(now),
-                )
-                .values(expires_ms=expires)
-            )
-            return renewed.rowcount == 1
-
-    def forget_delivery(self, tenant: str, channel: str, message_id: str) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                delete(_INBOUND).where(
-                    _INBOUND.c.tenant == tenant,
-                    _INBOUND.c.channel == channel,
-                    _INBOUND.c.message_id == message_id,
                 )
             )
 

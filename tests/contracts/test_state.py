@@ -73,11 +73,13 @@ def test_a_conversation_is_written_by_compare_and_set(state: StateBackend) -> No
         confirmed=("k0",),
         snapshot="sha256:" + "a" * 64,
         turns=1,
+        inbound=(("wa-main:m1", T0), ("sms-main:m1", T0 + timedelta(seconds=1))),
     )
     second = state.save(moved, T0 + timedelta(seconds=5))
     assert second is not None and second.revision == 2
     assert state.save(moved, T0) is None, "a writer that read revision 1 lost the race"
     assert state.load("acme", "c1") == second
+    assert second.inbound[1] == ("sms-main:m1", T0 + timedelta(seconds=1)), "kept with the turn"
     assert state.load("other", "c1") is None, "tenants are separate"
 
 
@@ -139,15 +141,6 @@ def test_racing_processes_take_a_lease_once(state: StateBackend) -> None:
     for t in threads:
         t.join()
     assert len(winners) == 1
-
-
-def test_an_inbound_message_id_is_new_once_per_window(state: StateBackend) -> None:
-    ttl = timedelta(minutes=5)
-    assert state.first_delivery("acme", "wa-main", "m1", T0, ttl)
-    assert not state.first_delivery("acme", "wa-main", "m1", T0 + timedelta(minutes=4), ttl)
-    assert state.first_delivery("acme", "sms-main", "m1", T0, ttl), "per channel"
-    assert state.first_delivery("other", "wa-main", "m1", T0, ttl), "per tenant"
-    assert state.first_delivery("acme", "wa-main", "m1", T0 + timedelta(minutes=5), ttl)
 
 
 def test_a_tool_call_is_recorded_before_it_runs_and_answered_from_the_record(
@@ -231,12 +224,3 @@ def test_appending_many_keeps_their_order_in_one_call(state: StateBackend) -> No
     assert live == sorted(live) and len(set(live)) == 5
     assert [e.kind for e in state.events("acme")] == ["first", "e0", "e1", "e2", "e3", "e4"]
     assert state.append_many([]) == []
-
-
-def test_a_forgotten_delivery_is_new_again(state: StateBackend) -> None:
-    ttl = timedelta(minutes=5)
-    assert state.first_delivery("acme", "wa-main", "m9", T0, ttl)
-    state.forget_delivery("acme", "wa-main", "m9")
-    assert state.first_delivery("acme", "wa-main", "m9", T0, ttl)
-    assert not state.first_delivery("acme", "wa-main", "m9", T0, ttl)
-    state.forget_delivery("acme", "wa-main", "never-seen")  # nothing to forget: no error
