@@ -32,6 +32,7 @@ from runtime.brain import (
     TurnCancelled,
     TurnResult,
 )
+from runtime.failpoints import failpoint
 from runtime.ports import AuditEvent, Clock, Conversation, StateBackend
 from runtime.ports.base import BufferedAudit
 from runtime.providers import NoProvider, Provider
@@ -105,7 +106,9 @@ class TurnService:
         *,
         stream: str = "live",
         provider: Provider | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
+        self.lease = lease
         self.provider: Provider = provider or NoProvider()
         self.snapshots = snapshots
         self.state = state
@@ -212,6 +215,7 @@ class TurnService:
                 conversation, message, turn_id=turn_id, channel=last.channel, cancel=cancel
             )
             kept = sorted(inbound.items(), key=lambda item: item[1])[-MAX_INBOUND:]
+            failpoint("turn.before-save", *(t.tool for t in result.tools if t.status == "executed"))
             saved = self.state.save(replace(result.conversation, inbound=tuple(kept)), now)
             if saved is None:
                 raise TurnError(
@@ -254,6 +258,21 @@ class TurnService:
                 else TurnResponse(status, turn_id, active.id, body)
             )
         return out
+
+    def recover(self) -> int:
+        """Reconcile the tool calls that processes which died left in flight, for every
+        tenant served (see :meth:`ToolEffectRegistry.recover`); a call is considered
+        abandoned after its tool's timeout plus the turn lease. Returns how many changed."""
+        changed = 0
+        for tenant in self.snapshots.tenants():
+            active = self.snapshots.get(tenant)
+            if active is None:
+                continue
+            tools = self.compiled(active.id, active.raw).body.get("tools", {})
+            registry = ToolEffectRegistry(self.state, self.clock, self.gateways, stream=self.stream)
+            specs = {name: entry["spec"] for name, entry in tools.items()}
+            changed += len(registry.recover(tenant, specs, grace=self.lease))
+        return changed
 
     def _understand(
         self,
@@ -318,7 +337,7 @@ class TurnService:
         deadline = time.monotonic() + LEASE_WAIT_S
         delay = 0.005
         while not self.state.acquire_turn(
-            request.tenant, request.conversation_id, holder, self.clock.now(), LEASE
+            request.tenant, request.conversation_id, holder, self.clock.now(), self.lease
         ):
             if time.monotonic() > deadline:
                 raise TurnError(

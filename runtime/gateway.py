@@ -18,15 +18,18 @@ For each admitted message (names checked, rate limits taken: :meth:`TurnService.
    it has not finished within the caller's wait (the message is accepted and will run; a
    retry of it is then a ``duplicate``).
 
-Bursts that become due are released by a timer thread (:meth:`start`), or by :meth:`pump` on a
-simulated clock (``inline=True`` runs turns in the caller's thread, for simulations and tests).
+Bursts that become due are released by a timer thread (:meth:`start`), which also has the
+service reconcile tool calls that dead processes left in flight (every half lease, in a
+worker), or by :meth:`pump` on a simulated clock (``inline=True`` runs turns in the caller's thread, for simulations and tests).
 Coalescing and cancellation are per process; the lease and the inbound log keep two processes
 sharing a state backend from running one conversation's turns at once or a message twice.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -38,6 +41,8 @@ from runtime.brain import CancelToken, CompiledSnapshot, TurnCancelled
 from runtime.conversations import TurnRequest, TurnResponse, TurnService
 from runtime.durations import parse_duration
 from runtime.turns import Coalescer, ReadyBurst
+
+log = logging.getLogger("focal.runtime.gateway")
 
 WAIT_S = 25.0  # how long a caller waits for its turn before it is answered ``queued``
 
@@ -100,6 +105,7 @@ class TurnGateway:
         self._timer: threading.Thread | None = None
         self._closed = False
         self._max_debounce: dict[tuple[str, str, str], float] = {}
+        self._recovering = threading.Lock()
 
     # -- the caller's side --------------------------------------------------------------------
 
@@ -192,17 +198,36 @@ class TurnGateway:
 
     def _tick(self) -> None:
         clock = self.service.clock
+        every = max(1.0, self.service.lease.total_seconds() / 2)
+        next_sweep = time.monotonic()
         while True:
+            if time.monotonic() >= next_sweep and self._pool is not None:
+                next_sweep = time.monotonic() + every
+                self._pool.submit(self._recover)
             with self._lock:
                 if self._closed:
                     return
                 deadline = self.coalescer.next_deadline()
                 delay = 1.0 if deadline is None else (deadline - clock.now()).total_seconds()
                 if delay > 0:
-                    self._wake.wait(min(delay, 1.0))
+                    self._wake.wait(min(delay, every))
                 if self._closed:
                     return
             self.pump()
+
+    def _recover(self) -> None:
+        if not self._recovering.acquire(blocking=False):
+            return  # the last sweep is still asking an endpoint
+        try:
+            changed = self.service.recover()
+            if changed:
+                log.warning(
+                    "reconciled %d tool call(s) left in flight by a stopped process", changed
+                )
+        except Exception:
+            log.exception("reconciling tool calls left in flight failed; retrying next sweep")
+        finally:
+            self._recovering.release()
 
     # -- running turns ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -70,12 +71,32 @@ def serve(
             "--llm-key-env", help="Environment variable that holds the API key (never logged)."
         ),
     ] = "FOCAL_LLM_API_KEY",
+    turn_lease: Annotated[
+        str,
+        typer.Option(
+            "--turn-lease",
+            help="How long a conversation stays locked by a turn whose server died; also how "
+            "long after its tool's timeout a call left in flight is reconciled (e.g. 30s).",
+        ),
+    ] = "30s",
 ) -> None:
     """Run the runtime: hot-load released snapshots and serve them over HTTP."""
     if llm is not None and not llm.startswith(("http://", "https://")):
         fail(
             f"--llm {llm!r} is not an http(s) URL",
             "e.g. --llm http://127.0.0.1:11434/v1",
+            code=EXIT_USAGE,
+        )
+    from runtime.durations import parse_duration
+
+    try:
+        lease_ms = parse_duration(turn_lease)
+    except ValueError as exc:
+        fail(f"--turn-lease: {exc}", "e.g. --turn-lease 30s", code=EXIT_USAGE)
+    if lease_ms < 1000:
+        fail(
+            f"--turn-lease {turn_lease} is under a second",
+            "a turn must fit in it: use 1s or more (30s by default)",
             code=EXIT_USAGE,
         )
     import uvicorn
@@ -133,6 +154,7 @@ def serve(
         SystemClock(),
         {"internal": demo_gateway(), "http": HttpGateway()},
         provider=OpenAIChatProvider(llm, key_env=llm_key_env) if llm else None,
+        lease=timedelta(milliseconds=lease_ms),
     )
     if isinstance(src, FileSource):
         src.scan()

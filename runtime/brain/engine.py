@@ -12,7 +12,8 @@
    ``after`` bindings; then its transitions at once (a chain of at most 8 steps per turn). A
    ``terminal`` step ends the scenario.
 4. A binding whose tool needs a confirmation it does not have for these exact args stops the
-   chain before it runs; the reply ends with the tool's confirmation prompt. The next message
+   chain before it runs (so does a non-pure call found in flight, asking to look again, or
+   whose effect is unknown after a crash, saying so: neither is ever run twice); the reply ends with the tool's confirmation prompt. The next message
    with intent ``confirm`` (or ``slots.confirmed == true``) runs it and the step goes on;
    ``deny`` skips it.
 5. The reply is the ``say`` of every step entered, in order, plus any confirmation prompt.
@@ -391,6 +392,23 @@ class _Turn:
             return False
         if not pure and result.outcome not in (Outcome.INVALID, Outcome.REPLAYED):
             self.committed = True
+        if not pure and result.outcome == Outcome.IN_FLIGHT:
+            # another turn (or a process that died) is executing these exact args: never run
+            # them again here; ask, and the customer's yes looks at the record once more
+            self.pending = PendingConfirmation(binding.tool, args, key, step.id)
+            self.confirmation = (
+                f"An earlier attempt at {binding.tool} is still being checked. Shall I look again?"
+            )
+            self.replies.append(self.confirmation)
+            self.tools.append(ToolReport(binding.tool, args, str(result.outcome), result.error))
+            return False
+        if not pure and result.outcome == Outcome.UNKNOWN:
+            self.replies.append(
+                f"I could not confirm whether {binding.tool} went through; "
+                "it is being checked and we will get back to you."
+            )
+            self.tools.append(ToolReport(binding.tool, args, str(result.outcome), result.error))
+            return False
         self.tools.append(ToolReport(binding.tool, args, str(result.outcome), result.error))
         if result.outcome in (Outcome.EXECUTED, Outcome.REPLAYED) and binding.save_as:
             self.slots[binding.save_as] = result.result

@@ -3,7 +3,8 @@
 ``internal``: a Python callable registered by name (the examples' tools get fakes; tests and
 simulate use stubs). ``http``: a POST of the args as JSON to the tool's endpoint (a template
 over ``args``, rendered in the sandbox), with ``Authorization: Bearer <secret>`` read from the
-environment variable the tool's ``auth.secretRef`` names, and the tool's ``timeout``. A secret
+environment variable the tool's ``auth.secretRef`` names, an ``Idempotency-Key`` header (the
+sha256 of the call's idempotency key) on every non-pure call, and the tool's ``timeout``. A secret
 never appears in a result, an error or a log line.
 """
 
@@ -17,6 +18,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from runtime.durations import parse_duration
+from runtime.tools.keys import header_value, idempotency_key
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -66,6 +68,8 @@ class HttpGateway:
         except Exception as exc:
             raise GatewayError(f"endpoint of '{name}' does not render: {exc}") from exc
         headers = {"Content-Type": "application/json"}
+        if spec.get("effect") != "pure":  # a repeat with this key is the same call
+            headers["Idempotency-Key"] = header_value(idempotency_key(name, spec, args))
         secret_ref = (gateway.get("auth") or {}).get("secretRef")
         secret = None
         if secret_ref:

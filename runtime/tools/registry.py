@@ -17,18 +17,17 @@ Every call, result, replay, refusal, compensation and recovery is an audit event
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-import rfc8785
-
 from runtime.durations import parse_duration
+from runtime.failpoints import failpoint
 from runtime.ports import AuditEvent, AuditLog, CallStatus, Clock, StateBackend, ToolCall
 from runtime.tools.gateways import Gateway, GatewayError
+from runtime.tools.keys import idempotency_key
 
 WINDOW = timedelta(hours=24)
 
@@ -54,14 +53,6 @@ class CallResult:
 def needs_confirmation(spec: Mapping[str, Any]) -> bool:
     confirmation = spec.get("confirmation") or {}
     return spec.get("effect") == "irreversible" or bool(confirmation.get("required"))
-
-
-def idempotency_key(tool: str, spec: Mapping[str, Any], args: Mapping[str, Any]) -> str:
-    """``tool:`` + the business key fields, or + sha256 of the canonical args."""
-    fields = list(spec.get("idempotencyKey") or [])
-    if fields:
-        return f"{tool}:" + rfc8785.dumps({f: args.get(f) for f in fields}).decode()
-    return f"{tool}:sha256:" + hashlib.sha256(rfc8785.dumps(dict(args))).hexdigest()
 
 
 def args_problems(spec: Mapping[str, Any], args: Mapping[str, Any]) -> list[str]:
@@ -179,13 +170,12 @@ class ToolEffectRegistry:
         turn: str | None,
     ) -> CallResult:
         ids = {"conversation": conversation, "turn": turn}
-        kind = str((spec.get("gateway") or {}).get("type") or "internal")
         self._audit(tenant, "tool.call", **ids, tool=tool, key=key, effect=spec.get("effect"))
-        gateway = self.gateways.get(kind)
         try:
-            if gateway is None:
-                raise GatewayError(f"no '{kind}' gateway is configured in this runtime")
+            gateway = self._gateway(spec)
+            failpoint("tool.before", tool)
             result = gateway.call(tool, spec, args)
+            failpoint("tool.after", tool)
         except GatewayError as exc:
             self.state.finish(tenant, key, CallStatus.FAILED, self.clock.now(), error=str(exc))
             self._audit(tenant, "tool.error", **ids, tool=tool, key=key, error=str(exc))
@@ -193,6 +183,13 @@ class ToolEffectRegistry:
         self.state.finish(tenant, key, CallStatus.SUCCEEDED, self.clock.now(), result=result)
         self._audit(tenant, "tool.result", **ids, tool=tool, key=key)
         return CallResult(Outcome.EXECUTED, key, result)
+
+    def _gateway(self, spec: Mapping[str, Any]) -> Gateway:
+        kind = str((spec.get("gateway") or {}).get("type") or "internal")
+        gateway = self.gateways.get(kind)
+        if gateway is None:
+            raise GatewayError(f"no '{kind}' gateway is configured in this runtime")
+        return gateway
 
     def compensate(
         self,
@@ -238,8 +235,12 @@ class ToolEffectRegistry:
         self, tenant: str, specs: Mapping[str, Mapping[str, Any]], *, grace: timedelta | None = None
     ) -> list[ToolCall]:
         """Reconcile calls left in flight by a dead process (older than the tool's timeout
-        plus ``grace``): pure and idempotent ones are released to run again, the others are
-        marked ``unknown``. Returns the calls it changed."""
+        plus ``grace``). Pure and idempotent ones are released to run again. An irreversible or
+        compensatable one whose tool declares an ``idempotencyKey`` is asked again with the
+        same key (its endpoint answers a repeat from its own record, as payment APIs do with
+        ``Idempotency-Key``): its answer completes the record (``tool.reconciled``); if the
+        endpoint cannot be reached, it stays in flight for the next sweep. Any other is marked
+        ``unknown`` and surfaced, never repeated. Returns the calls it changed."""
         now = self.clock.now()
         changed = []
         for call in self.state.in_flight(tenant):
@@ -247,13 +248,28 @@ class ToolEffectRegistry:
             timeout = timedelta(milliseconds=parse_duration(str(spec.get("timeout", "10s"))))
             if call.started_at + timeout + (grace or timedelta(seconds=30)) > now:
                 continue  # may still be running somewhere
+            result: Any = None
+            error: str | None = "in flight when its process stopped"
             if spec.get("effect") in ("pure", "idempotent"):
                 status, kind = CallStatus.FAILED, "tool.released"
+            elif spec.get("idempotencyKey"):
+                try:
+                    result = self._gateway(spec).call(call.tool, spec, call.args)
+                except GatewayError as exc:
+                    self._audit(
+                        tenant,
+                        "tool.reconcile_failed",
+                        call.conversation,
+                        call.turn,
+                        tool=call.tool,
+                        key=call.key,
+                        error=str(exc),
+                    )
+                    continue
+                status, kind, error = CallStatus.SUCCEEDED, "tool.reconciled", None
             else:
                 status, kind = CallStatus.UNKNOWN, "tool.unknown"
-            updated = self.state.finish(
-                tenant, call.key, status, now, error="in flight when its process stopped"
-            )
+            updated = self.state.finish(tenant, call.key, status, now, result=result, error=error)
             if updated is not None:
                 changed.append(updated)
                 self._audit(

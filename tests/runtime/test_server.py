@@ -30,9 +30,16 @@ from .helpers import REPO, corrupt, free_port, release
 
 
 class Server:
-    def __init__(self, source: str, cwd: Path, port: int, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        cwd: Path,
+        port: int,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+        env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
         self.log = cwd / f"serve-{port}.log"
         with self.log.open("w") as out:  # a file, not a pipe: a full pipe would block the server
             self.proc = subprocess.Popen(

@@ -82,6 +82,9 @@ class Calls:
         return InternalGateway({n: fn(n) for n in ("refund", "lookup", "credit", "revoke")})
 
 
+UNKEYED = {k: v for k, v in REFUND.items() if k != "idempotencyKey"}
+
+
 def _registry(state: StateBackend, calls: Calls) -> tuple[ToolEffectRegistry, SimulatedClock]:
     clock = SimulatedClock(T0)
     return ToolEffectRegistry(state, clock, {"internal": calls.gateway()}), clock
@@ -148,9 +151,10 @@ def test_args_that_do_not_fit_the_parameters_are_refused_before_anything_runs(
 def test_a_call_in_flight_when_its_process_died_is_never_repeated_blindly(
     state: StateBackend,
 ) -> None:
+    """An irreversible tool without an idempotency key: its endpoint cannot be asked."""
     calls = Calls()
     reg, clock = _registry(state, calls)
-    key = idempotency_key("issue-refund", REFUND, ARGS)
+    key = idempotency_key("issue-refund", UNKEYED, ARGS)
     # what a process that died mid-call leaves behind: the claim, no result
     state.begin(
         ToolCall(
@@ -169,16 +173,41 @@ def test_a_call_in_flight_when_its_process_died_is_never_repeated_blindly(
             T0 + timedelta(hours=24),
         )
     )
-    specs = {"issue-refund": REFUND, "lookup-order": LOOKUP}
-    assert reg.call("acme", "issue-refund", REFUND, ARGS, confirmed={key}).outcome == "in_flight"
+    specs = {"issue-refund": UNKEYED, "lookup-order": LOOKUP}
+    assert reg.call("acme", "issue-refund", UNKEYED, ARGS, confirmed={key}).outcome == "in_flight"
     assert reg.recover("acme", specs) == []  # too recent: it may still be running
     clock.advance(timedelta(minutes=2))
     changed = {c.tool: c.status for c in reg.recover("acme", specs)}
     assert changed == {"issue-refund": CallStatus.UNKNOWN, "lookup-order": CallStatus.FAILED}
-    unknown = reg.call("acme", "issue-refund", REFUND, ARGS, confirmed={key})
+    unknown = reg.call("acme", "issue-refund", UNKEYED, ARGS, confirmed={key})
     assert unknown.outcome == Outcome.UNKNOWN and calls.log == []
     assert reg.call("acme", "lookup-order", LOOKUP, {"order_id": "O-1"}).outcome == "executed"
     assert [e.kind for e in state.events("acme") if e.kind.startswith("tool.u")] == ["tool.unknown"]
+
+
+def test_a_keyed_call_in_flight_when_its_process_died_is_asked_again_with_its_key(
+    state: StateBackend,
+) -> None:
+    calls = Calls()
+    reg, clock = _registry(state, calls)
+    key = idempotency_key("issue-refund", REFUND, ARGS)
+    state.begin(
+        ToolCall(
+            "acme", key, "issue-refund", ARGS, CallStatus.IN_FLIGHT, T0, T0 + timedelta(hours=24)
+        )
+    )
+    specs = {"issue-refund": REFUND}
+    calls.fail = True  # the endpoint is down: the call stays in flight for the next sweep
+    clock.advance(timedelta(minutes=2))
+    assert reg.recover("acme", specs) == []
+    assert [c.key for c in state.in_flight("acme")] == [key]
+    calls.fail = False
+    changed = reg.recover("acme", specs)
+    assert [(c.tool, c.status) for c in changed] == [("issue-refund", CallStatus.SUCCEEDED)]
+    again = reg.call("acme", "issue-refund", REFUND, ARGS, confirmed={key})
+    assert again.outcome == Outcome.REPLAYED and again.result == changed[0].result
+    kinds = [e.kind for e in state.events("acme") if e.kind.startswith("tool.")]
+    assert kinds == ["tool.reconcile_failed", "tool.reconciled", "tool.replayed"]
 
 
 def test_a_failed_call_is_retried_only_where_that_is_safe(state: StateBackend) -> None:
