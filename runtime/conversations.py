@@ -186,12 +186,13 @@ class TurnService:
         compiled = self.compiled(active.id, active.raw)
         turn_id = f"turn-{uuid.uuid4().hex[:12]}"
         holder = f"{self.holder}:{turn_id}"
-        self._lease(first, holder)  # first: a message claimed as seen is always processed
+        stored = self._lease(first, holder)  # the lease, then the conversation under it
+        released = False
         audit = BufferedAudit(self.state)  # one write of the turn's events, at its end
         claimed: list[TurnRequest] = []
         try:
             now = self.clock.now()
-            conversation = self.state.load(first.tenant, first.conversation_id) or Conversation(
+            conversation = stored or Conversation(
                 first.tenant, first.conversation_id, first.agent, requests[-1].channel
             )
             inbound = {k: at for k, at in conversation.inbound if now - at < DUPLICATE_WINDOW}
@@ -216,12 +217,19 @@ class TurnService:
             )
             kept = sorted(inbound.items(), key=lambda item: item[1])[-MAX_INBOUND:]
             failpoint("turn.before-save", *(t.tool for t in result.tools if t.status == "executed"))
-            saved = self.state.save(replace(result.conversation, inbound=tuple(kept)), now)
+            saved = self.state.end_turn(  # save, the turn's audit, the lease: one trip
+                first.tenant,
+                first.conversation_id,
+                holder,
+                now,
+                replace(result.conversation, inbound=tuple(kept)),
+                audit.pending,
+            )
+            released, audit.pending = True, []
             if saved is None:
                 raise TurnError(
                     "conflict", "the conversation changed during the turn; send the message again"
                 )
-            audit.flush()
         except BaseException as exc:
             # Not stored: its message ids were not recorded either, so the sender's retry (or
             # the next turn, after a cancel) runs them. What the turn did is still audited.
@@ -241,7 +249,8 @@ class TurnService:
                 audit.flush()
             raise
         finally:
-            self.state.release_turn(first.tenant, first.conversation_id, holder)
+            if not released:
+                self.state.release_turn(first.tenant, first.conversation_id, holder)
         body = replace(result, conversation=saved)
         ids = {r.message_id for r in claimed}
         lead = claimed[0].message_id
@@ -333,12 +342,17 @@ class TurnService:
                     decision.retry_after_header,
                 )
 
-    def _lease(self, request: TurnRequest, holder: str) -> None:
+    def _lease(self, request: TurnRequest, holder: str) -> Conversation | None:
+        """Take the conversation's turn lease (waiting up to a bound); returns the stored
+        conversation, read under it."""
         deadline = time.monotonic() + LEASE_WAIT_S
         delay = 0.005
-        while not self.state.acquire_turn(
-            request.tenant, request.conversation_id, holder, self.clock.now(), self.lease
-        ):
+        while True:
+            taken, conversation = self.state.begin_turn(
+                request.tenant, request.conversation_id, holder, self.clock.now(), self.lease
+            )
+            if taken:
+                return conversation
             if time.monotonic() > deadline:
                 raise TurnError(
                     "busy",

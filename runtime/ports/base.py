@@ -39,6 +39,26 @@ class ConversationStore(Protocol):
         """Give the lease back if ``holder`` still holds it."""
         ...
 
+    def begin_turn(
+        self, tenant: str, conversation: str, holder: str, now: datetime, ttl: timedelta
+    ) -> tuple[bool, Conversation | None]:
+        """:meth:`acquire_turn`, and when the lease is taken, :meth:`load` (one round trip
+        where the backend allows)."""
+        ...
+
+    def end_turn(
+        self,
+        tenant: str,
+        conversation: str,
+        holder: str,
+        now: datetime,
+        save: Conversation | None,
+        events: Sequence[AuditEvent],
+    ) -> Conversation | None:
+        """:meth:`save` ``save`` (if given), append ``events``, :meth:`release_turn` (one round
+        trip where the backend allows). Returns what :meth:`save` returned."""
+        ...
+
 
 class ToolCallLog(Protocol):
     def begin(self, call: ToolCall) -> ToolCall | None:
@@ -79,6 +99,39 @@ class AuditLog(Protocol):
     ) -> list[AuditEvent]:
         """Events with ``seq > after``, oldest first."""
         ...
+
+
+class ComposedTurn:
+    """:meth:`begin_turn` and :meth:`end_turn` as calls of the primitives, for backends where
+    they cost no round trips (memory) or compose into few (SQL)."""
+
+    def begin_turn(
+        self: StateBackend,
+        tenant: str,
+        conversation: str,
+        holder: str,
+        now: datetime,
+        ttl: timedelta,
+    ) -> tuple[bool, Conversation | None]:
+        if not self.acquire_turn(tenant, conversation, holder, now, ttl):
+            return False, None
+        return True, self.load(tenant, conversation)
+
+    def end_turn(
+        self: StateBackend,
+        tenant: str,
+        conversation: str,
+        holder: str,
+        now: datetime,
+        save: Conversation | None,
+        events: Sequence[AuditEvent],
+    ) -> Conversation | None:
+        try:
+            saved = self.save(save, now) if save is not None else None
+            self.append_many(events)
+        finally:
+            self.release_turn(tenant, conversation, holder)
+        return saved
 
 
 def expired(expires_at: datetime | None, now: datetime) -> bool:

@@ -9,11 +9,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from runtime.ports.base import expired
+from runtime.ports.base import ComposedTurn, expired
 from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
 
 
-class MemoryState:
+class MemoryState(ComposedTurn):
     """Implements every state port over dicts guarded by one lock."""
 
     description = "memory"

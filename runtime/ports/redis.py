@@ -5,7 +5,8 @@ Keys (``prefix`` defaults to ``focal``; tenant names never contain ``:``)::
     {p}:{tenant}:conv:{id}               hash: rev, doc (JSON), at (scenario/step)
     {p}:{tenant}:steps                   hash: "scenario/step" -> conversations there
     {p}:{tenant}:turn:{id}               "expires_ms|holder": the conversation's turn lease
-    {p}:{tenant}:call:{key}              hash: doc (JSON), exp (ms)
+    {p}:{tenant}:call:{key}              hash: doc (the call as begun, JSON), exp (ms), out
+                                         (JSON: status, result, error, finished_at; once set)
     {p}:{tenant}:calls:in-flight         set of keys recorded in flight
     {p}:{tenant}:audit:{stream}          stream; entry id "<seq>-0", field doc
     {p}:{tenant}:audit:{stream}:seq      the stream's last seq
@@ -18,12 +19,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import redis
-from redis.exceptions import WatchError
 
 from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
 
@@ -60,11 +60,23 @@ return 0
 
 _BEGIN = """
 local exp = redis.call('HGET', KEYS[1], 'exp')
-if exp and tonumber(exp) > tonumber(ARGV[3]) then return redis.call('HGET', KEYS[1], 'doc') end
+if exp and tonumber(exp) > tonumber(ARGV[3]) then
+  return redis.call('HMGET', KEYS[1], 'doc', 'out')
+end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'exp', ARGV[5])
+redis.call('HDEL', KEYS[1], 'out')
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[2])
 return false
+"""
+
+_FINISH = """
+local doc = redis.call('HGET', KEYS[1], 'doc')
+if not doc then return false end
+redis.call('HSET', KEYS[1], 'out', ARGV[1])
+if ARGV[3] == '1' then redis.call('SADD', KEYS[2], ARGV[2])
+else redis.call('SREM', KEYS[2], ARGV[2]) end
+return {doc, ARGV[1]}
 """
 
 _APPEND = """
@@ -87,6 +99,14 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _call(doc: bytes | str, outcome: bytes | str | None) -> ToolCall:
+    """A call record: as begun, with its outcome (a separate field, written in one step)."""
+    data = json.loads(doc)
+    if outcome:
+        data.update(json.loads(outcome))
+    return ToolCall.from_json(data)
+
+
 def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
@@ -106,6 +126,7 @@ class RedisState:
         self._claim = self.client.register_script(_CLAIM)
         self._release = self.client.register_script(_RELEASE)
         self._begin = self.client.register_script(_BEGIN)
+        self._finish = self.client.register_script(_FINISH)
         self._append = self.client.register_script(_APPEND)
 
     def _k(self, tenant: str, *parts: str) -> str:
@@ -117,13 +138,24 @@ class RedisState:
         return Conversation.from_json(json.loads(doc)) if doc else None
 
     def save(self, conversation: Conversation, now: datetime) -> Conversation | None:
+        new, stored = self._save_one(conversation, now, self.client)
+        return new if stored == 1 else None
+
+    def _save_one(self, conversation: Conversation, now: datetime, client: Any) -> Any:
+        """The compare-and-set script for ``conversation`` on ``client`` (or a pipeline)."""
         new = replace(conversation, revision=conversation.revision + 1, updated_at=now)
         at = f"{new.scenario}/{new.step}" if new.scenario and new.step else ""
         stored = self._save(
             keys=[self._k(new.tenant, "conv", new.id), self._k(new.tenant, "steps")],
             args=[str(conversation.revision), str(new.revision), _dumps(new.to_json()), at],
+            client=client,
         )
-        return new if stored == 1 else None
+        return new, stored
+
+    def _append_to(self, event: AuditEvent, client: Any) -> Any:
+        stream = self._k(event.tenant, "audit", event.stream)
+        doc = _dumps(replace(event, seq=0).to_json())
+        return self._append(keys=[stream, stream + ":seq"], args=[doc], client=client)
 
     def count_by_step(self, tenant: str) -> dict[tuple[str, str], int]:
         counts: dict[tuple[str, str], int] = {}
@@ -143,6 +175,37 @@ class RedisState:
     def release_turn(self, tenant: str, conversation: str, holder: str) -> None:
         self._release(keys=[self._k(tenant, "turn", conversation)], args=[holder])
 
+    def begin_turn(
+        self, tenant: str, conversation: str, holder: str, now: datetime, ttl: timedelta
+    ) -> tuple[bool, Conversation | None]:
+        args: list[str | int] = [holder, _ms(now), _ms(now + ttl), _gc_ms(ttl), "1"]
+        with self.client.pipeline(transaction=False) as pipe:
+            self._claim(keys=[self._k(tenant, "turn", conversation)], args=args, client=pipe)
+            pipe.hget(self._k(tenant, "conv", conversation), "doc")
+            taken, doc = pipe.execute()
+        if not taken:
+            return False, None  # the read raced the holder's write: not used
+        return True, Conversation.from_json(json.loads(doc)) if doc else None
+
+    def end_turn(
+        self,
+        tenant: str,
+        conversation: str,
+        holder: str,
+        now: datetime,
+        save: Conversation | None,
+        events: Sequence[AuditEvent],
+    ) -> Conversation | None:
+        new = None
+        with self.client.pipeline(transaction=False) as pipe:
+            if save is not None:
+                new, _ = self._save_one(save, now, pipe)
+            for event in events:
+                self._append_to(event, pipe)
+            self._release(keys=[self._k(tenant, "turn", conversation)], args=[holder], client=pipe)
+            replies = pipe.execute()
+        return new if save is not None and replies[0] == 1 else None
+
     # ToolCallLog
     def begin(self, call: ToolCall) -> ToolCall | None:
         record = replace(call, status=CallStatus.IN_FLIGHT)
@@ -157,7 +220,7 @@ class RedisState:
                 _ms(call.expires_at),
             ],
         )
-        return ToolCall.from_json(json.loads(existing)) if existing else None
+        return _call(existing[0], existing[1]) if existing else None
 
     def finish(
         self,
@@ -168,33 +231,17 @@ class RedisState:
         result: Any = None,
         error: str | None = None,
     ) -> ToolCall | None:
-        name = self._k(tenant, "call", key)
-        with self.client.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(name)  # type: ignore[no-untyped-call]
-                    doc = pipe.hget(name, "doc")
-                    if not doc:
-                        pipe.reset()
-                        return None
-                    new = replace(
-                        ToolCall.from_json(json.loads(doc)),
-                        status=status,
-                        result=result,
-                        error=error,
-                        finished_at=now,
-                    )
-                    pipe.multi()
-                    pipe.hset(name, "doc", _dumps(new.to_json()))
-                    pipe.srem(self._k(tenant, "calls:in-flight"), key)
-                    pipe.execute()
-                    return new
-                except WatchError:
-                    continue
+        outcome = {"status": str(status), "result": result, "error": error}
+        outcome["finished_at"] = now.astimezone(UTC).isoformat()
+        found = self._finish(
+            keys=[self._k(tenant, "call", key), self._k(tenant, "calls:in-flight")],
+            args=[_dumps(outcome), key, "1" if status == CallStatus.IN_FLIGHT else "0"],
+        )
+        return _call(found[0], found[1]) if found else None
 
     def lookup(self, tenant: str, key: str) -> ToolCall | None:
-        doc = self.client.hget(self._k(tenant, "call", key), "doc")
-        return ToolCall.from_json(json.loads(doc)) if doc else None
+        doc, outcome = self.client.hmget(self._k(tenant, "call", key), ["doc", "out"])
+        return _call(doc, outcome) if doc else None
 
     def in_flight(self, tenant: str) -> list[ToolCall]:
         calls = []
@@ -206,19 +253,14 @@ class RedisState:
 
     # AuditLog
     def append(self, event: AuditEvent) -> AuditEvent:
-        stream = self._k(event.tenant, "audit", event.stream)
-        doc = _dumps(replace(event, seq=0).to_json())
-        seq = self._append(keys=[stream, stream + ":seq"], args=[doc])
-        return replace(event, seq=int(seq))
+        return replace(event, seq=int(self._append_to(event, self.client)))
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
         if not events:
             return []
         with self.client.pipeline(transaction=False) as pipe:
             for event in events:
-                stream = self._k(event.tenant, "audit", event.stream)
-                doc = _dumps(replace(event, seq=0).to_json())
-                self._append(keys=[stream, stream + ":seq"], args=[doc], client=pipe)
+                self._append_to(event, pipe)
             seqs = pipe.execute()
         return [replace(e, seq=int(s)) for e, s in zip(events, seqs, strict=True)]
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import registry
 from sqlalchemy.pool import NullPool
 from sqlmodel import Field, SQLModel
 
+from runtime.ports.base import ComposedTurn
 from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
 
 _registry = registry()
@@ -122,7 +123,7 @@ def sql_engine(url: str) -> Engine:
     return engine
 
 
-class SqlState:
+class SqlState(ComposedTurn):
     """Implements every state port on one SQL database."""
 
     def __init__(self, url: str) -> None:

@@ -224,3 +224,20 @@ def test_appending_many_keeps_their_order_in_one_call(state: StateBackend) -> No
     assert live == sorted(live) and len(set(live)) == 5
     assert [e.kind for e in state.events("acme")] == ["first", "e0", "e1", "e2", "e3", "e4"]
     assert state.append_many([]) == []
+
+
+def test_a_turn_begins_with_its_lease_and_conversation_and_ends_in_one_step(
+    state: StateBackend,
+) -> None:
+    lease = timedelta(seconds=30)
+    assert state.begin_turn("acme", "c1", "p1", T0, lease) == (True, None)
+    assert state.begin_turn("acme", "c1", "p2", T0, lease) == (False, None), "p1 holds it"
+    events = [AuditEvent("acme", "turn.a", T0, "c1"), AuditEvent("acme", "turn.b", T0, "c1")]
+    saved = state.end_turn("acme", "c1", "p1", T0, _conv(), events)
+    assert saved is not None and saved.revision == 1
+    assert [e.kind for e in state.events("acme")] == ["turn.a", "turn.b"]
+    taken, stored = state.begin_turn("acme", "c1", "p2", T0, lease)
+    assert taken and stored == saved, "released, and the conversation read under the lease"
+    assert state.end_turn("acme", "c1", "p2", T0, _conv(), []) is None, "a stale revision"
+    assert state.begin_turn("acme", "c1", "p3", T0, lease)[0], "released even when not saved"
+    assert state.end_turn("acme", "c1", "p3", T0, None, []) is None
