@@ -7,9 +7,10 @@ import json
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runtime.offerings.index import Hit, OfferingIndex
+if TYPE_CHECKING:
+    from runtime.offerings.index import Hit, OfferingIndex
 
 
 class UnknownName(LookupError):
@@ -27,6 +28,8 @@ class SnapshotCatalog:
 
     @classmethod
     def of(cls, snapshot_id: str, body: Mapping[str, Any]) -> SnapshotCatalog:
+        from runtime.offerings.index import OfferingIndex  # numpy and bm25s load here
+
         agents = {name: entry["spec"] for name, entry in (body.get("agents") or {}).items()}
         return cls(
             snapshot_id,

@@ -9,7 +9,8 @@ and both sides of a match go through the same rules: no extra compiled package i
 Typos are corrected at query time against the index's own vocabulary (:class:`Speller`): a query
 word whose stem the catalog never uses is replaced by the catalog words within a small edit
 distance (1 for words of up to 5 letters, 2 for longer ones; a transposition counts once) that
-start with the same letter, found through shared character trigrams. Two adjacent query words
+start with the same letter (first letters are rarely mistyped), found through shared character
+bigrams. Two adjacent query words
 whose concatenation is a catalog word ("head lamp") add that word. The index stays exact (no
 n-gram postings to score), and a known word costs one dictionary lookup.
 """
@@ -68,9 +69,10 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS]
 
 
-def _trigrams(word: str) -> set[str]:
+def _grams(word: str) -> set[str]:
+    """Character bigrams of ``word`` with its boundaries, each keyed by the first letter."""
     padded = f"^{word}$"
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+    return {word[0] + padded[i : i + 2] for i in range(len(padded) - 1)}
 
 
 def distance(a: str, b: str, bound: int) -> int:
@@ -100,7 +102,7 @@ class Speller:
         self.words = {w for w in vocabulary if w.isalpha() and len(w) >= 3}
         self._grams: dict[str, list[str]] = {}
         for w in self.words:
-            for gram in _trigrams(w):
+            for gram in _grams(w):
                 self._grams.setdefault(gram, []).append(w)
         self._memo: dict[str, tuple[str, ...]] = {}
         self._limit = limit
@@ -118,13 +120,13 @@ class Speller:
         if len(word) < 4 or not word.isalpha():
             return ()
         bound = 1 if len(word) <= 5 else 2
-        grams = _trigrams(word)
+        grams = _grams(word)
         shared = Counter(w for g in grams for w in self._grams.get(g, ()))
-        need = max(1, len(grams) - 3 * bound)  # an edit touches at most 3 trigrams
+        need = max(1, len(grams) - 3 * bound)  # an edit changes at most 3 bigrams
         best: list[str] = []
         best_d = bound + 1
         for candidate, count in shared.items():
-            if count < need or candidate[0] != word[0]:  # first letters are rarely mistyped
+            if count < need:
                 continue
             d = distance(word, candidate, bound)
             if d > bound:
