@@ -91,8 +91,17 @@ class OfferingIndex:
         self._faq_offerings = np.asarray(faq_offerings, dtype=np.intp)
         self._faq_starts = np.asarray(faq_starts, dtype=np.intp)
         self._faq_ends = np.asarray([*faq_starts[1:], len(self._questions)], dtype=np.intp)
-        self._bm25 = Bm25([terms(t) or [""] for t in texts]) if texts else None
-        self.speller = Speller(w for t in texts for w in words(t))
+        split = [words(t) for t in texts]
+        self._bm25 = Bm25([terms(ws) or [""] for ws in split]) if texts else None
+        self.speller = Speller({w for ws in split for w in ws})
+        n = len(self.names)
+        self._everywhere = np.fromiter((not s.get("channels") for s in self._specs), np.bool_, n)
+        self._by_channel: dict[str, list[int]] = {}
+        self._by_labels: dict[tuple[tuple[str, str], ...], list[int]] = {}
+        for i, (spec, labels) in enumerate(zip(self._specs, self._labels, strict=True)):
+            for channel in spec.get("channels") or []:
+                self._by_channel.setdefault(channel, []).append(i)
+            self._by_labels.setdefault(tuple(sorted(labels.items())), []).append(i)
         self._masks: dict[tuple[tuple[tuple[str, str], ...], str | None], npt.NDArray[np.bool_]]
         self._masks = {}
         self._lock = threading.Lock()
@@ -109,18 +118,18 @@ class OfferingIndex:
         return len(self.names)
 
     def _mask(self, selector: Mapping[str, str], channel: str | None) -> npt.NDArray[np.bool_]:
+        """Offerings that ``selector`` selects and that are offered on ``channel``."""
         key = (tuple(sorted(selector.items())), channel)
         found = self._masks.get(key)
         if found is None:
-            found = np.fromiter(
-                (
-                    catalog_selects(selector, labels)
-                    and (channel is None or not spec.get("channels") or channel in spec["channels"])
-                    for spec, labels in zip(self._specs, self._labels, strict=True)
-                ),
-                dtype=np.bool_,
-                count=len(self.names),
-            )
+            found = np.zeros(len(self.names), dtype=np.bool_)
+            for labels, members in self._by_labels.items():  # once per distinct label set
+                if catalog_selects(selector, dict(labels)):
+                    found[members] = True
+            if channel is not None:
+                offered = self._everywhere.copy()
+                offered[self._by_channel.get(channel, [])] = True
+                found &= offered
             with self._lock:
                 if len(self._masks) >= 256:
                     self._masks.clear()

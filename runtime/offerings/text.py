@@ -17,6 +17,7 @@ n-gram postings to score), and a known word costs one dictionary lookup.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -24,6 +25,7 @@ from collections import Counter
 from collections.abc import Container, Iterable
 
 _WORD = re.compile(r"[^\W_]+")
+_MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents left by NFKD
 
 _STOP = """a about all also am an and any are as at be been but by can could do does did for
 from get got had has have how i if in into is it its me my no not of on or our so than that the
@@ -34,9 +36,10 @@ STOPWORDS = frozenset(_STOP.split())
 
 def words(text: str) -> list[str]:
     """Case-folded, accent-free words of ``text`` (stop words kept)."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return _WORD.findall(plain)
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = _MARKS.sub("", unicodedata.normalize("NFKD", folded))
+    return _WORD.findall(folded)
 
 
 def _undouble(word: str) -> str:
@@ -45,6 +48,7 @@ def _undouble(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A light English stemmer: plurals, -ing, -ed, -er, -ly and a final -e."""
     if len(word) <= 3 or not word.isalpha():
@@ -64,9 +68,9 @@ def stem(word: str) -> str:
     return word
 
 
-def terms(text: str) -> list[str]:
-    """The indexed terms of ``text``: stemmed words, stop words dropped."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS]
+def terms(text: str | list[str]) -> list[str]:
+    """The indexed terms of ``text`` (or of its :func:`words`): stemmed, stop words dropped."""
+    return [stem(w) for w in (words(text) if isinstance(text, str) else text) if w not in STOPWORDS]
 
 
 def _grams(word: str) -> set[str]:
