@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from runtime.conversations import TurnError, TurnRequest, TurnService
 from runtime.gateway import TurnGateway
 from runtime.metrics import Metrics
+from runtime.offerings import CATALOGS, UnknownName
 from runtime.registry import Active, SnapshotRegistry
 from runtime.server.errors import HEADER, ApiError, error
 from runtime.sources.base import Source, SourceHealth, supervise
@@ -271,11 +272,41 @@ async def get_conversation(rt: RuntimeDep, conversation_id: str, tenant: str) ->
     return JSONResponse(conv.to_json(), headers={HEADER: conv.snapshot or "none"})
 
 
+async def search_offerings(
+    rt: RuntimeDep,
+    tenant: str,
+    q: str | None = None,
+    agent: str | None = None,
+    channel: str | None = None,
+    k: int = 5,
+) -> JSONResponse:
+    """Offerings and FAQ entries ranked for ``q`` (BM25), within the agent's catalog and the
+    channel profile when given; the index is built on a snapshot's first search."""
+    active = _active(rt, tenant)
+    if isinstance(active, JSONResponse):
+        return active
+    if q is None:
+        return error(ApiError.BAD_REQUEST, "q (the search text) is required", active.id)
+    if len(q) > MAX_TEXT:
+        return error(ApiError.TOO_LARGE, f"q is {len(q)} characters; at most {MAX_TEXT}", active.id)
+    if not 1 <= k <= 50:
+        return error(ApiError.BAD_REQUEST, f"k must be between 1 and 50, not {k}", active.id)
+    live = {a.id for t in rt.registry.tenants() if (a := rt.registry.get(t))}
+    try:
+        catalog = await run_in_threadpool(CATALOGS.get, active.id, active.raw, live)
+        hits = catalog.search(q, agent=agent, channel=channel, k=k)
+    except UnknownName as exc:
+        return error(ApiError.UNKNOWN_NAME, f"tenant '{tenant}': {exc}", active.id)
+    body = {"query": q, "hits": [h.to_json() for h in hits]}
+    return JSONResponse(body, headers={HEADER: active.id})
+
+
 ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/healthz", healthz),
     ("GET", "/metrics", prometheus),
     ("GET", "/v1/tenants/{tenant}/config", config),
     ("GET", "/v1/tenants/{tenant}/effective", effective),
+    ("GET", "/v1/tenants/{tenant}/offerings/search", search_offerings),
     ("POST", "/v1/turns", post_turn),
     ("GET", "/v1/conversations/{conversation_id}", get_conversation),
 ]

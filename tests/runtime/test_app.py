@@ -60,6 +60,11 @@ def test_every_route_answers_with_the_snapshot_header() -> None:
             "/v1/tenants/demo/effective?agent=concierge",
             200,
         ),
+        "/v1/tenants/{tenant}/offerings/search": (
+            "GET",
+            "/v1/tenants/demo/offerings/search?q=order",
+            200,
+        ),
         "/v1/turns": ("POST", "/v1/turns", 404),
         "/v1/conversations/{conversation_id}": ("GET", "/v1/conversations/c?tenant=demo", 404),
     }
