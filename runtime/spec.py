@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -612,6 +613,109 @@ class GoalSpec(SpecModel):
     expires_after: Duration = Field("7d", alias="expiresAfter")
 
 
+# --- simulations ----------------------------------------------------------------------------
+# A Simulation is a test of the bundle, not part of it: validated like every kind, never
+# compiled into a snapshot. Its expectation keys are snake_case, as the design writes them.
+
+
+class ToolStub(SpecModel):
+    """What a tool answers in a simulation: ``result`` (JSON), or ``error``, after ``delay``;
+    with ``match``, only for calls whose args contain those values."""
+
+    tool: Name
+    match: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+    error: str | None = None
+    delay: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> ToolStub:
+        if self.error is not None and self.result is not None:
+            raise ValueError("a stub answers with a result or an error, not both")
+        return self
+
+
+class DeliveryStub(SpecModel):
+    """Make a channel profile's deliveries fail in a simulation."""
+
+    channel: Name
+    fail: bool = True
+
+
+class ToolExpectation(SpecModel):
+    tool: Name
+    args: dict[str, Any] = Field(default_factory=dict)  # a subset the call's args contain
+
+
+class ScheduledExpectation(SpecModel):
+    goal: Name
+    state: Literal["pending", "fired", "cancelled", "expired", "failed"] = "pending"
+
+
+class DeliveredExpectation(SpecModel):
+    channel: Name
+    parts: int | None = Field(None, ge=1)
+
+
+class Expectation(SpecModel):
+    step: StepId | None = None
+    scenario: Name | None = None
+    status: Literal["processed", "coalesced", "duplicate", "queued"] | None = None
+    turns: int | None = Field(None, ge=0)
+    reply_contains: str | None = None
+    reply_matches: str | None = None
+    tool_called: ToolExpectation | None = None
+    tool_not_called: Name | None = None
+    scheduled: ScheduledExpectation | None = None
+    delivered: DeliveredExpectation | None = None
+    no_reply: bool | None = None
+
+    @field_validator("reply_matches")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
+class ScriptEvent(SpecModel):
+    """One event: a ``user`` message, a ``redeliver`` of an earlier one, a ``burst`` of
+    messages 100 ms apart, or a ``wait``; ``after`` is the simulated time since the previous
+    event."""
+
+    user: str | None = None
+    redeliver: Literal["previous"] | None = None
+    burst: list[str] | None = Field(None, min_length=1, max_length=50)
+    wait: Duration | None = None
+    after: Duration = "30s"
+    intent: str | None = None
+    slots: dict[str, Any] = Field(default_factory=dict)
+    expect: Expectation | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScriptEvent:
+        given = [k for k in ("user", "redeliver", "burst", "wait") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a script event is exactly one of user, redeliver, burst or wait"
+                + (f" (this one has {' and '.join(given)})" if given else "")
+            )
+        return self
+
+
+class SimulationSpec(SpecModel):
+    agent: Name
+    channel: Name
+    start: AwareDatetime
+    profile: dict[str, Any] = Field(default_factory=dict)
+    stubs: list[ToolStub] = Field(default_factory=list)
+    deliveries: list[DeliveryStub] = Field(default_factory=list)
+    script: list[ScriptEvent] = Field(min_length=1)
+
+
 KIND_SPECS: dict[str, type[SpecModel]] = {
     "Tenant": TenantSpec,
     "Agent": AgentSpec,
@@ -621,4 +725,5 @@ KIND_SPECS: dict[str, type[SpecModel]] = {
     "ToolEffect": ToolEffectSpec,
     "Offering": OfferingSpec,
     "Goal": GoalSpec,
+    "Simulation": SimulationSpec,
 }

@@ -33,7 +33,14 @@ from focalctl.bundle import BundleObject
 from focalctl.bundle.view import PlacedStep, View, own_steps
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
-from runtime.spec import AgentSpec, GoalSpec, OfferingSpec, StandaloneStepSpec, ToolEffectSpec
+from runtime.spec import (
+    AgentSpec,
+    GoalSpec,
+    OfferingSpec,
+    SimulationSpec,
+    StandaloneStepSpec,
+    ToolEffectSpec,
+)
 
 _KIND_WORDS = {
     "ChannelProfile": "channel profile",
@@ -111,10 +118,14 @@ def _object_refs(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
         )
     elif isinstance(spec, StandaloneStepSpec):
         refs.append(("/spec/scenario", "Scenario", spec.scenario))
+    elif isinstance(spec, SimulationSpec):
+        refs.extend(_simulation_refs(spec))
     for pointer, kind, name in refs:
         diag = resolve(view, obj, pointer, kind, name)
         if diag is not None:
             yield diag
+    if isinstance(spec, SimulationSpec):
+        yield from _simulation_steps(view, obj, spec)
     if isinstance(spec, GoalSpec) and view.get(obj.tenant, "Scenario", spec.trigger.scenario):
         ids = [p.step.id for p in view.scenario_steps(obj.tenant, spec.trigger.scenario)]
         for field, step in (
@@ -131,6 +142,53 @@ def _object_refs(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
                     hint=did_you_mean(step, ids)
                     or f"steps of '{spec.trigger.scenario}': {', '.join(ids)}",
                 )
+
+
+def _simulation_refs(spec: SimulationSpec) -> Iterator[tuple[str, str, str]]:
+    """What a simulation names: its agent and channel, stubbed tools, failing channels, and
+    the tools, goals and channels its expectations mention."""
+    yield ("/spec/agent", "Agent", spec.agent)
+    yield ("/spec/channel", "ChannelProfile", spec.channel)
+    for i, stub in enumerate(spec.stubs):
+        yield (f"/spec/stubs/{i}/tool", "ToolEffect", stub.tool)
+    for i, delivery in enumerate(spec.deliveries):
+        yield (f"/spec/deliveries/{i}/channel", "ChannelProfile", delivery.channel)
+    for i, event in enumerate(spec.script):
+        expect, at = event.expect, f"/spec/script/{i}/expect"
+        if expect is None:
+            continue
+        if expect.tool_called is not None:
+            yield (f"{at}/tool_called/tool", "ToolEffect", expect.tool_called.tool)
+        if expect.tool_not_called is not None:
+            yield (f"{at}/tool_not_called", "ToolEffect", expect.tool_not_called)
+        if expect.scheduled is not None:
+            yield (f"{at}/scheduled/goal", "Goal", expect.scheduled.goal)
+        if expect.delivered is not None:
+            yield (f"{at}/delivered/channel", "ChannelProfile", expect.delivered.channel)
+        if expect.scenario is not None:
+            yield (f"{at}/scenario", "Scenario", expect.scenario)
+
+
+def _simulation_steps(view: View, obj: BundleObject, spec: SimulationSpec) -> Iterator[Diagnostic]:
+    """An expected ``step`` is a step of one of the agent's scenarios."""
+    agent = view.get(obj.tenant, "Agent", spec.agent)
+    if agent is None or not isinstance(agent.spec, AgentSpec):
+        return
+    ids = sorted(
+        {p.step.id for name in agent.spec.scenarios for p in view.scenario_steps(obj.tenant, name)}
+    )
+    for i, event in enumerate(spec.script):
+        step = event.expect.step if event.expect else None
+        if step is not None and step not in ids:
+            yield obj.diag(
+                "FOC301",
+                f"/spec/script/{i}/expect/step",
+                source=f"Simulation '{obj.name}'",
+                kind="step",
+                name=step,
+                hint=did_you_mean(step, ids)
+                or f"steps of agent '{spec.agent}': {', '.join(ids) or 'none'}",
+            )
 
 
 def _step_refs(view: View, p: PlacedStep) -> Iterator[Diagnostic]:

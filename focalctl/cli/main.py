@@ -10,6 +10,7 @@ from focalctl.cli import (
     authoring,  # noqa: F401  validate, schema, init
     explain,  # noqa: F401  explain
     serve,  # noqa: F401  serve
+    simulate,  # noqa: F401  simulate
     state,  # noqa: F401  plan, apply, rollback, history, force-unlock
 )
 from focalctl.cli.app import app

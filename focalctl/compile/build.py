@@ -120,6 +120,8 @@ def compile_bundle(bundle: Bundle, memo: Memo | None = None) -> dict[str, Compil
     fragments: dict[str, list[Fragment]] = {}
     files: dict[str, set[str]] = {}  # tenant → the files its objects come from
     for ref in bundle.sorted_refs():
+        if ref.kind == "Simulation":
+            continue  # a test of the bundle, not part of any snapshot
         files.setdefault(ref.tenant, set()).add(ref.file)
         if ref.kind == "Step":
             continue  # standalone steps are compiled into their scenario
