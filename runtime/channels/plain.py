@@ -1,0 +1,71 @@
+"""Markdown to plain text, for channels that cannot show markdown (SMS, voice, api).
+
+The text is parsed by markdown-it-py (CommonMark, raw HTML left as text) and the tree is
+written back as the text a reader would see: emphasis markers dropped, a link as
+``text (url)`` unless its text is the url, list items as ``- item`` / ``1. item`` lines, a
+heading as its text, code as its text. Blocks are separated by a blank line. The output parses
+back to itself for the constructs it produces, so formatting a plain part again is a no-op.
+"""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+
+
+class _Parser(MarkdownIt):
+    """CommonMark that keeps link destinations as written (no punycode, no %-escaping)."""
+
+    def normalizeLink(self, url: str) -> str:
+        return url
+
+
+_PARSER = _Parser("commonmark", {"html": False})
+
+
+def to_plain(markdown: str) -> str:
+    """The plain text a reader sees in ``markdown``."""
+    return _blocks(SyntaxTreeNode(_PARSER.parse(markdown)).children, "\n\n")
+
+
+def _blocks(nodes: list[SyntaxTreeNode], separator: str) -> str:
+    return separator.join(text for node in nodes if (text := _block(node)))
+
+
+def _block(node: SyntaxTreeNode) -> str:
+    kind = node.type
+    if kind in ("paragraph", "heading"):
+        return "".join(_inline(child) for child in node.children[0].children)
+    if kind in ("fence", "code_block"):
+        return node.content.rstrip("\n")
+    if kind == "blockquote":
+        return _blocks(node.children, "\n\n")
+    if kind == "bullet_list":
+        return "\n".join(_item(item, "- ") for item in node.children)
+    if kind == "ordered_list":
+        start = int(str(node.attrs.get("start", 1)))
+        return "\n".join(_item(item, f"{start + i}. ") for i, item in enumerate(node.children))
+    return ""  # a thematic break shows nothing
+
+
+def _item(item: SyntaxTreeNode, marker: str) -> str:
+    """A list item: its marker, then its blocks with continuation lines under the first."""
+    lines = _blocks(item.children, "\n").split("\n")
+    indent = " " * len(marker)
+    rest = [f"{indent}{line}" if line else line for line in lines[1:]]
+    return "\n".join([f"{marker}{lines[0]}", *rest])
+
+
+def _inline(node: SyntaxTreeNode) -> str:
+    kind = node.type
+    if kind in ("text", "code_inline"):
+        return node.content
+    if kind in ("softbreak", "hardbreak"):
+        return "\n"
+    label = "".join(_inline(child) for child in node.children)
+    if kind in ("link", "image"):
+        url = str(node.attrs.get("href" if kind == "link" else "src", ""))
+        if label in ("", url, url.removeprefix("mailto:")):
+            return label or url
+        return f"{label} ({url})"
+    return label  # em, strong: their text
