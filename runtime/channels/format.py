@@ -83,7 +83,7 @@ def normalise(text: str) -> str:
     start = 0
     while start < len(joined) and is_space(joined[start]):
         start += 1
-    return joined[start:]
+    return _trim_end(joined[start:])
 
 
 def _trim_end(line: str) -> str:

@@ -3,7 +3,8 @@
 The text is parsed by markdown-it-py (CommonMark, raw HTML left as text) and the tree is
 written back as the text a reader would see: emphasis markers dropped, a link as
 ``text (url)`` unless its text is the url, list items as ``- item`` / ``1. item`` lines, a
-heading as its text, code as its text. Blocks are separated by a blank line. The output parses
+heading as its text, code as its text. Blocks are separated by a blank line (a list by a
+line break). The output parses
 back to itself for the constructs it produces, so formatting a plain part again is a no-op.
 """
 
@@ -21,6 +22,7 @@ class _Parser(MarkdownIt):
 
 
 _PARSER = _Parser("commonmark", {"html": False})
+_LISTS = ("bullet_list", "ordered_list")
 
 
 def to_plain(markdown: str) -> str:
@@ -29,7 +31,15 @@ def to_plain(markdown: str) -> str:
 
 
 def _blocks(nodes: list[SyntaxTreeNode], separator: str) -> str:
-    return separator.join(text for node in nodes if (text := _block(node)))
+    """Blocks joined by ``separator``, but a list follows the block before it on the next line:
+    a plain "text\n- item" parses back to the same paragraph and list, whereas a blank line
+    before a list would reappear in a part that was cut between the two."""
+    joined = ""
+    for node in nodes:
+        if text := _block(node):
+            gap = "\n" if node.type in _LISTS else separator
+            joined = f"{joined}{gap}{text}" if joined else text
+    return joined
 
 
 def _block(node: SyntaxTreeNode) -> str:

@@ -5,7 +5,8 @@ for SMS). A cut is made only at a run of whitespace, and the run is dropped: par
 or end with whitespace, and ``Cut.breaks`` keeps what was dropped, so the parts interleaved
 with their breaks are the text again, exactly. Among the runs that fit, a paragraph break beats
 a line break or a sentence end, which beats any other whitespace, provided it leaves the part
-at least half as long as it could be (so a preference never yields a tiny part). Only a single
+at least half as long as it could be (so a preference never yields a tiny part); the space
+after a list marker that starts a line is the last resort. Only a single
 word (or URL) longer than the limit is cut inside, at a grapheme-cluster boundary (so an emoji
 sequence or a letter with its accents stays whole), with an empty break.
 
@@ -28,6 +29,7 @@ _NO_BREAK = frozenset("\u00a0\u2007\u202f\u2060\ufeff")
 _SENTENCE_END = frozenset(".!?…")
 _CLOSERS = frozenset("\"')]»”’")
 _GRAPHEME = regex.compile(r"\X")
+_BULLETS = ("-", "*", "+")
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,20 @@ class _Measured:
         best: tuple[int, int] | None = None
         best_key = (-2, -1)
         for run in self.runs[first:last]:
-            key = (self._rank(run) if run[0] >= half else -1, run[0])
+            if self._after_marker(run):
+                key = (-2, run[0])
+            else:
+                key = (self._rank(run) if run[0] >= half else -1, run[0])
             if key > best_key:
                 best, best_key = run, key
         return best
+
+    def _after_marker(self, run: tuple[int, int]) -> bool:
+        """Whether ``run`` follows a list marker ("-", "1.") that starts a line: the marker
+        stays with its item's first word unless nothing else fits."""
+        line_start = self.text.rfind("\n", 0, run[0]) + 1
+        token = self.text[line_start : run[0]].lstrip(" ")
+        return token in _BULLETS or (token[:-1].isdigit() and token[-1:] in ".)")
 
     def _rank(self, run: tuple[int, int]) -> int:
         gap = self.text[run[0] : run[1]]
