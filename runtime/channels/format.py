@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from runtime.channels.plain import to_plain
-from runtime.channels.sms import SmsEncoding, char_units, sms_encoding, sms_segments
+from runtime.channels.sms import SmsEncoding, sms_cost, sms_encoding, sms_segments
 from runtime.channels.split import Cut, is_space, split, truncate
 from runtime.spec import Capabilities, ChannelFormat, ChannelProfileSpec
 
@@ -20,9 +19,9 @@ class Formatted:
     ``breaks[i]`` is the whitespace dropped between ``parts[i]`` and ``parts[i + 1]`` ("" where
     a word longer than the limit was cut), so :meth:`text` gives the normalised reply back.
     ``buttons`` are the labels to send as native buttons (empty when the channel has none and
-    they were written into the text instead). For SMS, ``encoding`` is the one the reply was
-    measured in (GSM-7 only if every character has a septet) and ``segments`` the segments all
-    parts cost, each part counted in the encoding it needs; both are None elsewhere.
+    they were written into the text instead). For SMS, ``encoding`` is the reply's (GSM-7 only
+    if every character has a septet) and ``segments`` what all parts cost, each part counted
+    in the encoding it needs on its own; both are None elsewhere.
     ``truncated`` says the text was cut short and ends with an ellipsis.
     """
 
@@ -49,8 +48,8 @@ def format_reply(
     In order: markdown kept or turned into plain text (``capabilities.markdown``); buttons
     written as a numbered list when the channel has none; for email, the greeting before and
     the signature after, as text; the result normalised (see :func:`normalise`); then split or
-    truncated (``format.split``) to ``capabilities.maxMessageLength``, measured in septets or
-    UTF-16 units for SMS and in characters elsewhere.
+    truncated (``format.split``) to ``capabilities.maxMessageLength``, measured in characters,
+    or for SMS in septets (GSM-7) or UTF-16 units (UCS-2), whichever the part is sent in.
     """
     spec = ChannelProfileSpec.model_validate(dict(profile))
     caps = spec.capabilities or Capabilities()
@@ -62,7 +61,15 @@ def format_reply(
         blocks = [fmt.greeting or "", *blocks, fmt.signature or ""]
     body = normalise("\n\n".join(blocks))
     encoding = sms_encoding(body) if spec.channel == "sms" else None
-    cut = _fit(body, caps.max_message_length, fmt.split or "split", encoding)
+    limit = caps.max_message_length
+    if limit is None:
+        cut = Cut((body,) if body else (), ())
+    elif fmt.split == "truncate":
+        # "…" has no GSM-7 septet: it would turn a GSM-7 reply into UCS-2 and halve its room.
+        ellipsis = "..." if encoding == "gsm-7" else "…"
+        cut = truncate(body, limit, sms_cost if encoding else _one, ellipsis)
+    else:
+        cut = split(body, limit, sms_cost if encoding else _one)
     return Formatted(
         parts=cut.parts,
         breaks=cut.breaks,
@@ -95,14 +102,3 @@ def _trim_end(line: str) -> str:
 
 def _one(char: str) -> int:
     return 1
-
-
-def _fit(body: str, limit: int | None, mode: str, encoding: SmsEncoding | None) -> Cut:
-    """``body`` split or truncated to ``limit`` in the units of ``encoding`` (or characters)."""
-    if limit is None:
-        return Cut((body,) if body else (), ())
-    cost = partial(char_units, encoding=encoding) if encoding else _one
-    if mode == "truncate":
-        # "…" has no GSM-7 septet: it would turn a GSM-7 reply into UCS-2 and halve its room.
-        return truncate(body, limit, cost, "..." if encoding == "gsm-7" else "…")
-    return split(body, limit, cost)

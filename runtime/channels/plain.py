@@ -50,17 +50,21 @@ def _block(node: SyntaxTreeNode) -> str:
         return node.content.rstrip("\n")
     if kind == "blockquote":
         return _blocks(node.children, "\n\n")
-    if kind == "bullet_list":
-        return "\n".join(_item(item, "- ") for item in node.children)
-    if kind == "ordered_list":
+    if kind in _LISTS:
         start = int(str(node.attrs.get("start", 1)))
-        return "\n".join(_item(item, f"{start + i}. ") for i, item in enumerate(node.children))
+        markers = (
+            f"{start + i}. " if kind == "ordered_list" else "- " for i in range(len(node.children))
+        )
+        return "\n".join(item for item in map(_item, node.children, markers) if item)
     return ""  # a thematic break shows nothing
 
 
 def _item(item: SyntaxTreeNode, marker: str) -> str:
-    """A list item: its marker, then its blocks with continuation lines under the first."""
+    """A list item: its marker, then its blocks with continuation lines under the first;
+    nothing for an empty item (a lone "-" under a line of text would read as a heading)."""
     lines = _blocks(item.children, "\n").split("\n")
+    if lines == [""]:
+        return ""
     indent = " " * len(marker)
     rest = [f"{indent}{line}" if line else line for line in lines[1:]]
     return "\n".join([f"{marker}{lines[0]}", *rest])

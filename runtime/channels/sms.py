@@ -52,6 +52,14 @@ def char_units(char: str, encoding: SmsEncoding) -> int:
     return 2 if ord(char) > 0xFFFF else 1
 
 
+def sms_cost(char: str) -> int:
+    """What ``char`` costs in whichever encoding its message is sent in: its septets if it has
+    any, else its UTF-16 units. A part measured this way fits its limit as GSM-7 and as UCS-2,
+    so a GSM-only part of a UCS-2 reply still fits if a gateway encodes each part alone."""
+    septets = _septets(char)
+    return septets if septets is not None else char_units(char, "ucs-2")
+
+
 def sms_units(text: str, encoding: SmsEncoding) -> int:
     """The length of ``text`` in the units of ``encoding``."""
     return sum(char_units(c, encoding) for c in text)

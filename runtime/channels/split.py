@@ -5,8 +5,8 @@ for SMS). A cut is made only at a run of whitespace, and the run is dropped: par
 or end with whitespace, and ``Cut.breaks`` keeps what was dropped, so the parts interleaved
 with their breaks are the text again, exactly. Among the runs that fit, a paragraph break beats
 a line break or a sentence end, which beats any other whitespace, provided it leaves the part
-at least half as long as it could be (so a preference never yields a tiny part); the space
-after a list marker that starts a line is the last resort. Only a single
+at least half as long as it could be (so a preference never yields a tiny part). A list
+marker that starts a line ("- ", "1. ") counts as part of its item's first word. Only a single
 word (or URL) longer than the limit is cut inside, at a grapheme-cluster boundary (so an emoji
 sequence or a letter with its accents stays whole), with an empty break.
 
@@ -77,16 +77,15 @@ class _Measured:
         best_key = (-2, -1)
         for run in self.runs[first:last]:
             if self._after_marker(run):
-                key = (-2, run[0])
-            else:
-                key = (self._rank(run) if run[0] >= half else -1, run[0])
+                continue
+            key = (self._rank(run) if run[0] >= half else -1, run[0])
             if key > best_key:
                 best, best_key = run, key
         return best
 
     def _after_marker(self, run: tuple[int, int]) -> bool:
-        """Whether ``run`` follows a list marker ("-", "1.") that starts a line: the marker
-        stays with its item's first word unless nothing else fits."""
+        """Whether ``run`` follows a list marker ("-", "1.") that starts a line: a marker is
+        bound to its item's first word (a lone "-" part would mean nothing, or a heading)."""
         line_start = self.text.rfind("\n", 0, run[0]) + 1
         token = self.text[line_start : run[0]].lstrip(" ")
         return token in _BULLETS or (token[:-1].isdigit() and token[-1:] in ".)")

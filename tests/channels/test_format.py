@@ -91,6 +91,13 @@ def test_sms_segments_count_each_part_in_its_own_encoding() -> None:
     assert reply.segments == 2
 
 
+def test_sms_gsm_part_of_a_ucs2_reply_fits_in_septets() -> None:
+    reply = format_reply("€" * 100 + " 😀", profile("sms"))  # € is 1 UCS-2 unit, 2 septets
+    assert reply.encoding == "ucs-2"
+    assert reply.parts == ("€" * 80, "€" * 20 + " 😀")
+    assert reply.segments == 2
+
+
 def test_email_greeting_and_signature_as_text() -> None:
     email = profile("email", greeting="Hi {{ not a template }},", signature="-- \nAnn *at* Clinic")
     reply = format_reply("Your appointment is **confirmed**.", email)

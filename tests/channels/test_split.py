@@ -77,8 +77,8 @@ def test_no_break_space_is_not_a_cut_point() -> None:
 
 
 def test_list_marker_stays_with_its_first_word() -> None:
-    cut = split("- first item is here", 12, one)
-    assert cut.parts[0] == "- first item"
+    assert split("- first item is here", 12, one).parts[0] == "- first item"
+    assert split("x\n- abcdefghijk", 12, one).parts == ("x", "- abcdefghij", "k")
 
 
 def test_costs_are_per_character() -> None:
