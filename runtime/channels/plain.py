@@ -2,7 +2,8 @@
 
 The text is parsed by markdown-it-py (CommonMark, raw HTML left as text) and the tree is
 written back as the text a reader would see: emphasis markers dropped, a link as
-``text (url)`` unless its text is the url, list items as ``- item`` / ``1. item`` lines, a
+``text (url)`` unless its text is the url, list items as ``- item`` / ``1. item`` lines (nested
+lists flattened), a
 heading as its text, code as its text. Blocks are separated by a blank line (a list by a
 line break). The output parses
 back to itself for the constructs it produces, so formatting a plain part again is a no-op.
@@ -37,7 +38,7 @@ def _blocks(nodes: list[SyntaxTreeNode], separator: str) -> str:
     joined = ""
     for node in nodes:
         if text := _block(node):
-            gap = "\n" if node.type in _LISTS else separator
+            gap = "\n" if node.type in _LISTS and not _bare_marker(text) else separator
             joined = f"{joined}{gap}{text}" if joined else text
     return joined
 
@@ -52,22 +53,27 @@ def _block(node: SyntaxTreeNode) -> str:
         return _blocks(node.children, "\n\n")
     if kind in _LISTS:
         start = int(str(node.attrs.get("start", 1)))
-        markers = (
+        markers = [
             f"{start + i}. " if kind == "ordered_list" else "- " for i in range(len(node.children))
-        )
-        return "\n".join(item for item in map(_item, node.children, markers) if item)
+        ]
+        items = [item for item in map(_item, node.children, markers) if item]
+        # Only empty items: their bare markers, so that a part "-" or "1." stays what it is.
+        return "\n".join(items or (marker.rstrip() for marker in markers))
     return ""  # a thematic break shows nothing
 
 
+def _bare_marker(text: str) -> bool:
+    """Whether a list's text starts with a marker alone: under a line of text it would turn
+    that line into a heading, so it keeps a blank line before it."""
+    return " " not in text.partition("\n")[0]
+
+
 def _item(item: SyntaxTreeNode, marker: str) -> str:
-    """A list item: its marker, then its blocks with continuation lines under the first;
-    nothing for an empty item (a lone "-" under a line of text would read as a heading)."""
-    lines = _blocks(item.children, "\n").split("\n")
-    if lines == [""]:
-        return ""
-    indent = " " * len(marker)
-    rest = [f"{indent}{line}" if line else line for line in lines[1:]]
-    return "\n".join([f"{marker}{lines[0]}", *rest])
+    """A list item: its marker before its blocks; nothing for an empty item. Nested lists come
+    out flat and continuation lines unindented: an indented line would not read back the same
+    in a part that was cut just before it."""
+    text = _blocks(item.children, "\n")
+    return f"{marker}{text}" if text else ""
 
 
 def _inline(node: SyntaxTreeNode) -> str:

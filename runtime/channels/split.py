@@ -100,6 +100,16 @@ class _Measured:
         )
         return 1 if "\n" in gap or ends_sentence else 0
 
+    def gap_at(self, cut: int) -> tuple[int, int]:
+        """The whitespace around position ``cut`` (empty if it falls between two non-spaces):
+        a hard cut landing next to the space after a list marker drops that space."""
+        first, last = cut, cut
+        while first and is_space(self.text[first - 1]):
+            first -= 1
+        while last < len(self.text) and is_space(self.text[last]):
+            last += 1
+        return first, last
+
     def hard_end(self, start: int, end: int) -> int:
         """The last grapheme boundary in (start, end]; a code point further if there is none."""
         cut = start
@@ -120,8 +130,7 @@ def split(text: str, limit: int, cost: Callable[[str], int]) -> Cut:
         end = measured.reach(start, limit)
         run = measured.best_run(start, end)
         if run is None:
-            cut = measured.hard_end(start, end)
-            run = (cut, cut)
+            run = measured.gap_at(measured.hard_end(start, end))
         parts.append(text[start : run[0]])
         breaks.append(text[run[0] : run[1]])
         start = run[1]
@@ -137,5 +146,5 @@ def truncate(text: str, limit: int, cost: Callable[[str], int], ellipsis: str) -
         return Cut((text,) if text else (), ())
     end = measured.reach(0, max(limit - sum(cost(c) for c in ellipsis), 0))
     run = measured.best_run(0, end)
-    cut = run[0] if run is not None else measured.hard_end(0, end) if end else 0
+    cut = run[0] if run is not None else measured.gap_at(measured.hard_end(0, end))[0] if end else 0
     return Cut((text[:cut] + ellipsis,), (), truncated=True)

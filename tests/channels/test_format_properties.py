@@ -7,7 +7,9 @@
 - a cut inside a word only where that word alone is longer than the limit, and then between
   grapheme clusters (an emoji sequence or an accented letter stays whole) unless the cluster
   alone is longer than the limit;
-- formatting a plain part again gives the same part.
+- formatting a plain part again gives the same part (a part cut at whitespace on both
+  sides: the piece of an over-long word hard-split in two may begin with, say, "-" and a
+  line break, which is markdown).
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ plain_words = st.builds(
 )
 long_words = st.text(LETTERS + "".join(EMOJI), min_size=20, max_size=80)
 urls = st.builds(lambda path: f"https://example.com/{path}", st.text(LETTERS + "/-_", max_size=40))
-markdown_words = st.builds(
-    lambda w, form: form.format(w),
-    plain_words,
-    st.sampled_from(["**{}**", "*{}*", "[{}](https://x.example/a)"]),
-)
+
+
+def marked_up(words: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """``words`` in bold, in italics or as a link's text."""
+    forms = st.sampled_from(["**{}**", "*{}*", "[{}](https://x.example/a)"])
+    return st.builds(lambda word, form: form.format(word), words, forms)
+
+
 separators = st.sampled_from([" ", " ", " ", " ", "\n", "\n\n", "\n- ", "\n1. ", "\n\n# "])
 
 
@@ -49,7 +54,7 @@ def structured(draw: st.DrawFn, words: st.SearchStrategy[str]) -> str:
     return "".join(word + sep for word, sep in tokens)
 
 
-all_words = plain_words | long_words | urls | markdown_words
+all_words = plain_words | long_words | urls | marked_up(plain_words)
 texts = structured(all_words) | st.text(max_size=400)
 channels = st.sampled_from(["sms", "whatsapp", "webchat", "voice", "api", "slack", "email"])
 
@@ -162,15 +167,21 @@ def test_words_and_graphemes_cut_only_when_unavoidable(text: str, spec: dict[str
 
 
 plain_channels = st.sampled_from(["sms", "voice", "api", "webchat"])
+#: A heading or an emphasised word that reads "1." once its markers are dropped is a list item
+#: on a second reading: not markdown a reply would be written in, so it is left out here.
+not_markers = plain_words.filter(lambda w: not (w[:-1].isdigit() and w[-1:] in ".)"))
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    structured(plain_words | urls | markdown_words | long_words),
+    structured(not_markers | urls | marked_up(not_markers) | long_words),
     plain_channels,
     st.integers(12, 300),
 )
 def test_formatting_a_plain_part_again_is_a_no_op(text: str, channel: str, limit: int) -> None:
     spec = profile(channel, maxMessageLength=limit, markdown=False, split="split")
-    for part in format_reply(text, spec).parts:
-        assert format_reply(part, spec).parts == (part,)
+    reply = format_reply(text, spec)
+    gaps = ("\n", *reply.breaks, "\n")
+    for i, part in enumerate(reply.parts):
+        if gaps[i] and gaps[i + 1]:  # a piece of a hard-split word may start like "-\n"
+            assert format_reply(part, spec).parts == (part,)

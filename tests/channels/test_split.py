@@ -79,6 +79,9 @@ def test_no_break_space_is_not_a_cut_point() -> None:
 def test_list_marker_stays_with_its_first_word() -> None:
     assert split("- first item is here", 12, one).parts[0] == "- first item"
     assert split("x\n- abcdefghijk", 12, one).parts == ("x", "- abcdefghij", "k")
+    # a hard cut that would end a part on the marker's space drops the space instead
+    cut = split("- " + "👨‍👩‍👧‍👦" * 2, 8, one)
+    assert cut.parts == ("-", "👨‍👩‍👧‍👦", "👨‍👩‍👧‍👦") and cut.breaks == (" ", "")
 
 
 def test_costs_are_per_character() -> None:
