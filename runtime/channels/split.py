@@ -111,7 +111,8 @@ class _Measured:
         return first, last
 
     def hard_end(self, start: int, end: int) -> int:
-        """The last grapheme boundary in (start, end]; a code point further if there is none."""
+        """The last grapheme boundary in (start, end]; without one, ``end`` itself (between
+        code points of a cluster longer than the limit), or one code point if ``end`` is start."""
         cut = start
         for match in _GRAPHEME.finditer(self.text, start):
             if match.end() > end:
