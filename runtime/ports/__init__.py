@@ -1,4 +1,5 @@
-"""State ports: conversations (with the inbound message ids their turns took), tool call records and the audit stream.
+"""State ports: conversations (with the inbound message ids their turns took), tool call
+records, the audit stream and the agenda (scheduled actions, each claimed by one process).
 
 Each port is a Protocol (:mod:`runtime.ports.base`) with three implementations side by side:
 in memory (one process: tests, simulate), Redis and SQL (SQLite or PostgreSQL; shared by
@@ -9,6 +10,7 @@ against all of them. Time comes from the :class:`Clock` port, never from a backe
 from __future__ import annotations
 
 from runtime.ports.base import (
+    AgendaStore,
     AuditLog,
     ConversationStore,
     StateBackend,
@@ -16,14 +18,20 @@ from runtime.ports.base import (
 )
 from runtime.ports.clock import Clock, SimulatedClock, SystemClock
 from runtime.ports.records import (
+    ActionKind,
+    ActionStatus,
     AuditEvent,
     CallStatus,
     Conversation,
     PendingConfirmation,
+    ScheduledAction,
     ToolCall,
 )
 
 __all__ = [
+    "ActionKind",
+    "ActionStatus",
+    "AgendaStore",
     "AuditEvent",
     "AuditLog",
     "CallStatus",
@@ -31,6 +39,7 @@ __all__ = [
     "Conversation",
     "ConversationStore",
     "PendingConfirmation",
+    "ScheduledAction",
     "SimulatedClock",
     "StateBackend",
     "StateError",

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
+from runtime.ports.records import (
+    ActionStatus,
+    AuditEvent,
+    CallStatus,
+    Conversation,
+    ScheduledAction,
+    ToolCall,
+)
 
 
 class ConversationStore(Protocol):
@@ -101,6 +108,51 @@ class AuditLog(Protocol):
         ...
 
 
+class AgendaStore(Protocol):
+    """Scheduled actions, each claimed by exactly one process at a time (a lease: a claimer
+    that dies loses its claims when the lease ends, and another process takes them)."""
+
+    def schedule(self, action: ScheduledAction) -> bool:
+        """Store ``action`` as pending unless one with its id exists (then False: idempotent)."""
+        ...
+
+    def claim_due(
+        self, tenant: str | None, now: datetime, holder: str, lease: timedelta, limit: int
+    ) -> list[ScheduledAction]:
+        """Atomically take up to ``limit`` actions of ``tenant`` (None: every tenant) that are
+        pending with ``due_at <= now``, or claimed with ``claim_expires_at <= now``, earliest
+        first (by due time, or lease end for a lost claim); they become claimed by ``holder``
+        until ``now + lease``. No action goes to two callers whose leases overlap. Expired
+        actions are returned like the others: the caller completes them as expired."""
+        ...
+
+    def complete(
+        self,
+        tenant: str,
+        id: str,
+        holder: str,
+        status: ActionStatus,
+        now: datetime,
+        *,
+        channel: str | None = None,
+        error: str | None = None,
+        next_due: datetime | None = None,
+    ) -> ScheduledAction | None:
+        """Finish a claimed action with ``status`` (sent, failed, expired, cancelled), or with
+        ``next_due``, put it back to pending at ``next_due`` with one more attempt. ``channel``
+        and ``error``, when given, are recorded. Only the current holder may: None when
+        ``holder`` does not hold the claim (lost to another claimer, cancelled, finished)."""
+        ...
+
+    def cancel(self, tenant: str, conversation: str, goal: str, now: datetime) -> int:
+        """Cancel every pending or claimed action of ``goal`` for ``conversation``; how many."""
+        ...
+
+    def actions(self, tenant: str, conversation: str) -> list[ScheduledAction]:
+        """Every action of ``conversation`` (in any status), by due time."""
+        ...
+
+
 class ComposedTurn:
     """:meth:`begin_turn` and :meth:`end_turn` as calls of the primitives, for backends where
     they cost no round trips (memory) or compose into few (SQL)."""
@@ -138,7 +190,7 @@ def expired(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is None or expires_at <= now
 
 
-class StateBackend(ConversationStore, ToolCallLog, AuditLog, Protocol):
+class StateBackend(ConversationStore, ToolCallLog, AuditLog, AgendaStore, Protocol):
     """One backend implements every port (they share its connection)."""
 
     description: str

@@ -10,7 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from runtime.ports.base import ComposedTurn, expired
-from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
+from runtime.ports.records import (
+    ActionStatus,
+    AuditEvent,
+    CallStatus,
+    Conversation,
+    ScheduledAction,
+    ToolCall,
+)
 
 
 class MemoryState(ComposedTurn):
@@ -24,6 +31,7 @@ class MemoryState(ComposedTurn):
         self._leases: dict[tuple[str, str], tuple[str, datetime]] = {}
         self._calls: dict[tuple[str, str], ToolCall] = {}
         self._audit: dict[tuple[str, str], list[AuditEvent]] = {}
+        self._actions: dict[tuple[str, str], ScheduledAction] = {}
 
     # ConversationStore
     def load(self, tenant: str, conversation: str) -> Conversation | None:
@@ -116,6 +124,85 @@ class MemoryState(ComposedTurn):
         self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000
     ) -> list[AuditEvent]:
         return list(self._audit.get((tenant, stream), [])[after : after + limit])
+
+    # AgendaStore
+    def schedule(self, action: ScheduledAction) -> bool:
+        with self._lock:
+            if (action.tenant, action.id) in self._actions:
+                return False
+            self._actions[(action.tenant, action.id)] = replace(
+                action, status=ActionStatus.PENDING, claimed_by=None, claim_expires_at=None
+            )
+            return True
+
+    def claim_due(
+        self, tenant: str | None, now: datetime, holder: str, lease: timedelta, limit: int
+    ) -> list[ScheduledAction]:
+        with self._lock:
+            ready = sorted(
+                (a.ready_at, a.tenant, a.id)
+                for a in self._actions.values()
+                if (tenant is None or a.tenant == tenant)
+                and a.ready_at is not None
+                and a.ready_at <= now
+            )
+            claimed = []
+            for _, t, i in ready[: max(limit, 0)]:
+                action = replace(
+                    self._actions[(t, i)],
+                    status=ActionStatus.CLAIMED,
+                    claimed_by=holder,
+                    claim_expires_at=now + lease,
+                    updated_at=now,
+                )
+                self._actions[(t, i)] = action
+                claimed.append(action)
+            return claimed
+
+    def complete(
+        self,
+        tenant: str,
+        id: str,
+        holder: str,
+        status: ActionStatus,
+        now: datetime,
+        *,
+        channel: str | None = None,
+        error: str | None = None,
+        next_due: datetime | None = None,
+    ) -> ScheduledAction | None:
+        with self._lock:
+            action = self._actions.get((tenant, id))
+            if action is None or action.status != "claimed" or action.claimed_by != holder:
+                return None
+            new = action.completed(status, now, channel, error, next_due)
+            self._actions[(tenant, id)] = new
+            return new
+
+    def cancel(self, tenant: str, conversation: str, goal: str, now: datetime) -> int:
+        with self._lock:
+            hits = [
+                a
+                for a in self._actions.values()
+                if a.tenant == tenant
+                and a.conversation == conversation
+                and a.goal == goal
+                and a.status in ("pending", "claimed")
+            ]
+            for a in hits:
+                self._actions[(a.tenant, a.id)] = replace(
+                    a, status=ActionStatus.CANCELLED, claim_expires_at=None, updated_at=now
+                )
+            return len(hits)
+
+    def actions(self, tenant: str, conversation: str) -> list[ScheduledAction]:
+        with self._lock:
+            found = [
+                a
+                for a in self._actions.values()
+                if a.tenant == tenant and a.conversation == conversation
+            ]
+        return sorted(found, key=lambda a: (a.due_at, a.id))
 
     def close(self) -> None:
         pass

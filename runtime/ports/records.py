@@ -205,3 +205,133 @@ class AuditEvent:
             stream=data.get("stream", "live"),
             seq=int(data.get("seq", 0)),
         )
+
+
+class ActionKind(StrEnum):
+    FOLLOW_UP = "follow_up"
+    REMINDER = "reminder"
+    NOTIFICATION = "notification"
+
+
+class ActionStatus(StrEnum):
+    PENDING = "pending"  # waiting for its due time
+    CLAIMED = "claimed"  # taken by one process until ``claim_expires_at``
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+FINAL_ACTION_STATUSES = frozenset(
+    {ActionStatus.SENT, ActionStatus.FAILED, ActionStatus.EXPIRED, ActionStatus.CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledAction:
+    """One action of the agenda, keyed per tenant by ``id`` (deterministic, chosen by the
+    caller, e.g. ``f"{goal}:{conversation}:{n}"``, so scheduling it twice stores it once)."""
+
+    tenant: str
+    id: str
+    goal: str
+    conversation: str
+    agent: str
+    action: ActionKind
+    due_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+    max_attempts: int = 1
+    status: ActionStatus = ActionStatus.PENDING
+    channel: str | None = None  # the last channel used
+    last_error: str | None = None
+    claimed_by: str | None = None  # the claimer (kept once finished: who finished it)
+    claim_expires_at: datetime | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def ready_at(self) -> datetime | None:
+        """When the action may be claimed: its due time when pending, its lease end when
+        claimed (a claimer that died), never once finished."""
+        if self.status == ActionStatus.PENDING:
+            return self.due_at
+        if self.status == ActionStatus.CLAIMED:
+            return self.claim_expires_at
+        return None
+
+    def completed(
+        self,
+        status: ActionStatus,
+        now: datetime,
+        channel: str | None = None,
+        error: str | None = None,
+        next_due: datetime | None = None,
+    ) -> ScheduledAction:
+        """The action as :meth:`AgendaStore.complete` stores it (finished, or pending again
+        at ``next_due`` with one more attempt)."""
+        if next_due is None and status not in FINAL_ACTION_STATUSES:
+            raise ValueError(f"an action finishes sent, failed, expired or cancelled, not {status}")
+        changes: dict[str, Any] = {"updated_at": now, "claim_expires_at": None}
+        if channel is not None:
+            changes["channel"] = channel
+        if error is not None:
+            changes["last_error"] = error
+        if next_due is None:
+            changes["status"] = status
+        else:
+            changes.update(
+                status=ActionStatus.PENDING,
+                attempts=self.attempts + 1,
+                due_at=next_due,
+                claimed_by=None,
+            )
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "id": self.id,
+            "goal": self.goal,
+            "conversation": self.conversation,
+            "agent": self.agent,
+            "action": str(self.action),
+            "due_at": _ts(self.due_at),
+            "expires_at": _ts(self.expires_at),
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "status": str(self.status),
+            "channel": self.channel,
+            "last_error": self.last_error,
+            "claimed_by": self.claimed_by,
+            "claim_expires_at": _ts(self.claim_expires_at),
+            "data": self.data,
+            "created_at": _ts(self.created_at),
+            "updated_at": _ts(self.updated_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ScheduledAction:
+        due, expires = _dt(data["due_at"]), _dt(data["expires_at"])
+        assert due is not None and expires is not None
+        return cls(
+            tenant=data["tenant"],
+            id=data["id"],
+            goal=data["goal"],
+            conversation=data["conversation"],
+            agent=data["agent"],
+            action=ActionKind(data["action"]),
+            due_at=due,
+            expires_at=expires,
+            attempts=int(data.get("attempts", 0)),
+            max_attempts=int(data.get("max_attempts", 1)),
+            status=ActionStatus(data.get("status", "pending")),
+            channel=data.get("channel") or None,
+            last_error=data.get("last_error") or None,
+            claimed_by=data.get("claimed_by") or None,
+            claim_expires_at=_dt(data.get("claim_expires_at")),
+            data=dict(data.get("data") or {}),
+            created_at=_dt(data.get("created_at")),
+            updated_at=_dt(data.get("updated_at")),
+        )

@@ -10,6 +10,15 @@ Keys (``prefix`` defaults to ``focal``; tenant names never contain ``:``)::
     {p}:{tenant}:calls:in-flight         set of keys recorded in flight
     {p}:{tenant}:audit:{stream}          stream; entry id "<seq>-0", field doc
     {p}:{tenant}:audit:{stream}:seq      the stream's last seq
+    {p}:{tenant}:action:{id}             hash: a scheduled action's fields ('' for none;
+                                         data as JSON)
+    {p}:{tenant}:actions:ready           sorted set: id -> when claimable (ms; due time if
+                                         pending, lease end if claimed; absent once finished)
+    {p}:_:actions:ready                  the same for every tenant: "tenant:id" -> ms
+    {p}:{tenant}:actions:conv:{id}       set of the conversation's action ids
+
+The agenda's scripts name the keys of the actions they read from an index, so they need one
+Redis (not a cluster).
 
 Instants compared are the caller's clock, not Redis's; TTLs only collect garbage.
 """
@@ -25,7 +34,14 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import redis
 
-from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
+from runtime.ports.records import (
+    ActionStatus,
+    AuditEvent,
+    CallStatus,
+    Conversation,
+    ScheduledAction,
+    ToolCall,
+)
 
 _SAVE = """
 local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
@@ -85,6 +101,80 @@ redis.call('XADD', KEYS[1], seq .. '-0', 'doc', ARGV[1])
 return seq
 """
 
+_SCHEDULE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[1])
+return 1
+"""
+
+# KEYS: the index to claim from (a tenant's or the global one), the global index.
+# ARGV: prefix, now ms, limit, holder, lease end ms, lease end ISO, now ISO, tenant ('' = all)
+_CLAIM_DUE = """
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local out = {}
+for _, m in ipairs(members) do
+  local tenant, id = ARGV[8], m
+  if tenant == '' then
+    local sep = string.find(m, ':', 1, true)
+    tenant, id = string.sub(m, 1, sep - 1), string.sub(m, sep + 1)
+  end
+  local key = ARGV[1] .. ':' .. tenant .. ':action:' .. id
+  local ready = ARGV[1] .. ':' .. tenant .. ':actions:ready'
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'status', 'claimed', 'claimed_by', ARGV[4],
+      'claim_expires_at', ARGV[6], 'updated_at', ARGV[7])
+    redis.call('ZADD', ready, ARGV[5], id)
+    redis.call('ZADD', KEYS[2], ARGV[5], tenant .. ':' .. id)
+    out[#out + 1] = redis.call('HGETALL', key)
+  else
+    redis.call('ZREM', ready, id)
+    redis.call('ZREM', KEYS[2], tenant .. ':' .. id)
+  end
+end
+return out
+"""
+
+# KEYS: action, tenant index, global index. ARGV: holder, status, now ISO, channel, error,
+# next due ms ('' = finish), next due ISO, id, "tenant:id"
+_COMPLETE = """
+local cur = redis.call('HMGET', KEYS[1], 'status', 'claimed_by')
+if cur[1] ~= 'claimed' or cur[2] ~= ARGV[1] then return false end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[3], 'claim_expires_at', '')
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'channel', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'last_error', ARGV[5]) end
+if ARGV[6] ~= '' then
+  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  redis.call('HSET', KEYS[1], 'status', 'pending', 'due_at', ARGV[7], 'claimed_by', '')
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8])
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[9])
+else
+  redis.call('HSET', KEYS[1], 'status', ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[8])
+  redis.call('ZREM', KEYS[3], ARGV[9])
+end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: the conversation's set, tenant index, global index. ARGV: action key prefix, goal,
+# now ISO, tenant
+_CANCEL = """
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. id
+  local cur = redis.call('HMGET', key, 'goal', 'status')
+  if cur[1] == ARGV[2] and (cur[2] == 'pending' or cur[2] == 'claimed') then
+    redis.call('HSET', key, 'status', 'cancelled', 'claim_expires_at', '', 'updated_at', ARGV[3])
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], ARGV[4] .. ':' .. id)
+    n = n + 1
+  end
+end
+return n
+"""
+
 
 def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
@@ -111,6 +201,27 @@ def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat()
+
+
+def _action_fields(action: ScheduledAction) -> list[str]:
+    """The action's hash, as field, value, …: '' for none, ``data`` as JSON."""
+    out: list[str] = []
+    for name, value in action.to_json().items():
+        text = _dumps(value) if name == "data" else "" if value is None else str(value)
+        out += [name, text]
+    return out
+
+
+def _action(flat: list[bytes | str]) -> ScheduledAction:
+    """An action from its hash (HGETALL's flat reply)."""
+    raw = {_text(k): _text(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
+    data: dict[str, Any] = {k: (v if v != "" else None) for k, v in raw.items()}
+    data["data"] = json.loads(raw.get("data") or "{}")
+    return ScheduledAction.from_json(data)
+
+
 class RedisState:
     """Implements every state port on one Redis database under ``prefix``."""
 
@@ -128,6 +239,10 @@ class RedisState:
         self._begin = self.client.register_script(_BEGIN)
         self._finish = self.client.register_script(_FINISH)
         self._append = self.client.register_script(_APPEND)
+        self._schedule = self.client.register_script(_SCHEDULE)
+        self._claim_due = self.client.register_script(_CLAIM_DUE)
+        self._complete = self.client.register_script(_COMPLETE)
+        self._cancel = self.client.register_script(_CANCEL)
 
     def _k(self, tenant: str, *parts: str) -> str:
         return ":".join((self.prefix, tenant, *parts))
@@ -277,6 +392,103 @@ class RedisState:
             )
             for entry_id, fields in entries
         ]
+
+    # AgendaStore
+    def _global(self) -> str:
+        return ":".join((self.prefix, "_", "actions", "ready"))
+
+    def schedule(self, action: ScheduledAction) -> bool:
+        new = replace(action, status=ActionStatus.PENDING, claimed_by=None, claim_expires_at=None)
+        t = new.tenant
+        stored = self._schedule(
+            keys=[
+                self._k(t, "action", new.id),
+                self._k(t, "actions", "ready"),
+                self._global(),
+                self._k(t, "actions", "conv", new.conversation),
+            ],
+            args=[new.id, _ms(new.due_at), f"{t}:{new.id}", *_action_fields(new)],
+        )
+        return bool(stored)
+
+    def claim_due(
+        self, tenant: str | None, now: datetime, holder: str, lease: timedelta, limit: int
+    ) -> list[ScheduledAction]:
+        if limit <= 0:
+            return []
+        index = self._k(tenant, "actions", "ready") if tenant is not None else self._global()
+        end = now + lease
+        found = self._claim_due(
+            keys=[index, self._global()],
+            args=[
+                self.prefix,
+                _ms(now),
+                limit,
+                holder,
+                _ms(end),
+                _iso(end),
+                _iso(now),
+                tenant or "",
+            ],
+        )
+        return [_action(flat) for flat in found]
+
+    def complete(
+        self,
+        tenant: str,
+        id: str,
+        holder: str,
+        status: ActionStatus,
+        now: datetime,
+        *,
+        channel: str | None = None,
+        error: str | None = None,
+        next_due: datetime | None = None,
+    ) -> ScheduledAction | None:
+        if next_due is None and status in (ActionStatus.PENDING, ActionStatus.CLAIMED):
+            raise ValueError(f"an action finishes sent, failed, expired or cancelled, not {status}")
+        found = self._complete(
+            keys=[
+                self._k(tenant, "action", id),
+                self._k(tenant, "actions", "ready"),
+                self._global(),
+            ],
+            args=[
+                holder,
+                str(status),
+                _iso(now),
+                channel or "",
+                error or "",
+                _ms(next_due) if next_due is not None else "",
+                _iso(next_due) if next_due is not None else "",
+                id,
+                f"{tenant}:{id}",
+            ],
+        )
+        return _action(found) if found else None
+
+    def cancel(self, tenant: str, conversation: str, goal: str, now: datetime) -> int:
+        return int(
+            self._cancel(
+                keys=[
+                    self._k(tenant, "actions", "conv", conversation),
+                    self._k(tenant, "actions", "ready"),
+                    self._global(),
+                ],
+                args=[self._k(tenant, "action", ""), goal, _iso(now), tenant],
+            )
+        )
+
+    def actions(self, tenant: str, conversation: str) -> list[ScheduledAction]:
+        ids = sorted(
+            _text(i) for i in self.client.smembers(self._k(tenant, "actions", "conv", conversation))
+        )
+        with self.client.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hgetall(self._k(tenant, "action", i))
+            hashes = pipe.execute()
+        found = [_action([x for kv in h.items() for x in kv]) for h in hashes if h]
+        return sorted(found, key=lambda a: (a.due_at, a.id))
 
     def close(self) -> None:
         self.client.close()

@@ -21,7 +21,9 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Index,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -37,7 +39,14 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Field, SQLModel
 
 from runtime.ports.base import ComposedTurn
-from runtime.ports.records import AuditEvent, CallStatus, Conversation, ToolCall
+from runtime.ports.records import (
+    ActionStatus,
+    AuditEvent,
+    CallStatus,
+    Conversation,
+    ScheduledAction,
+    ToolCall,
+)
 
 _registry = registry()
 
@@ -82,10 +91,31 @@ class AuditRow(_Base, table=True):
     doc: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class ScheduledActionRow(_Base, table=True):
+    """An agenda action; ``ready_ms`` is when it may be claimed (NULL once finished)."""
+
+    __tablename__ = "focal_rt_agenda"
+    __table_args__ = (
+        Index("focal_rt_agenda_ready", "ready_ms", "tenant", "id"),
+        Index("focal_rt_agenda_tenant_ready", "tenant", "ready_ms", "id"),
+        Index("focal_rt_agenda_conversation", "tenant", "conversation"),
+    )
+    tenant: str = Field(primary_key=True, max_length=63)
+    id: str = Field(primary_key=True, max_length=255)
+    conversation: str = Field(max_length=255)
+    goal: str = Field(max_length=63)
+    status: str = Field(max_length=16)
+    holder: str | None = Field(default=None, max_length=255)
+    ready_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    due_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
 _CONV = ConversationRow.__table__  # type: ignore[attr-defined]
 _LEASE = TurnLeaseRow.__table__  # type: ignore[attr-defined]
 _CALL = ToolCallRow.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
+_AGENDA = ScheduledActionRow.__table__  # type: ignore[attr-defined]
 
 
 def _ms(when: datetime) -> int:
@@ -94,6 +124,24 @@ def _ms(when: datetime) -> int:
 
 def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def _action_values(action: ScheduledAction) -> dict[str, Any]:
+    """The columns of ``action``'s row (all but the key)."""
+    ready = action.ready_at
+    return {
+        "conversation": action.conversation,
+        "goal": action.goal,
+        "status": str(action.status),
+        "holder": action.claimed_by,
+        "ready_ms": _ms(ready) if ready is not None else None,
+        "due_ms": _ms(action.due_at),
+        "doc": _dumps(action.to_json()),
+    }
+
+
+def _action(doc: str) -> ScheduledAction:
+    return ScheduledAction.from_json(json.loads(doc))
 
 
 def sql_engine(url: str) -> Engine:
@@ -334,6 +382,115 @@ class SqlState(ComposedTurn):
                 .limit(limit)
             ).all()
         return [replace(AuditEvent.from_json(json.loads(doc)), seq=int(seq)) for seq, doc in rows]
+
+    # AgendaStore
+    def _update_actions(self, conn: Connection, actions: Sequence[ScheduledAction]) -> None:
+        if not actions:
+            return
+        conn.execute(
+            update(_AGENDA).where(
+                _AGENDA.c.tenant == bindparam("k_tenant"), _AGENDA.c.id == bindparam("k_id")
+            ),
+            [{"k_tenant": a.tenant, "k_id": a.id, **_action_values(a)} for a in actions],
+        )
+
+    def schedule(self, action: ScheduledAction) -> bool:
+        new = replace(action, status=ActionStatus.PENDING, claimed_by=None, claim_expires_at=None)
+        with self._tx() as conn:
+            return self._insert(conn, _AGENDA, tenant=new.tenant, id=new.id, **_action_values(new))
+
+    def claim_due(
+        self, tenant: str | None, now: datetime, holder: str, lease: timedelta, limit: int
+    ) -> list[ScheduledAction]:
+        """One transaction: the due rows, locked and skipping rows another claimer has
+        locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` lets
+        one writer in at a time), are marked claimed before it commits."""
+        if limit <= 0:
+            return []
+        query = (
+            select(_AGENDA.c.doc)
+            .where(_AGENDA.c.ready_ms <= _ms(now))
+            .order_by(_AGENDA.c.ready_ms, _AGENDA.c.tenant, _AGENDA.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if tenant is not None:
+            query = query.where(_AGENDA.c.tenant == tenant)
+        with self._tx() as conn:
+            claimed = [
+                replace(
+                    _action(doc),
+                    status=ActionStatus.CLAIMED,
+                    claimed_by=holder,
+                    claim_expires_at=now + lease,
+                    updated_at=now,
+                )
+                for doc in conn.execute(query).scalars()
+            ]
+            self._update_actions(conn, claimed)
+        return claimed
+
+    def complete(
+        self,
+        tenant: str,
+        id: str,
+        holder: str,
+        status: ActionStatus,
+        now: datetime,
+        *,
+        channel: str | None = None,
+        error: str | None = None,
+        next_due: datetime | None = None,
+    ) -> ScheduledAction | None:
+        with self._tx() as conn:
+            doc = conn.execute(
+                select(_AGENDA.c.doc)
+                .where(
+                    _AGENDA.c.tenant == tenant,
+                    _AGENDA.c.id == id,
+                    _AGENDA.c.status == str(ActionStatus.CLAIMED),
+                    _AGENDA.c.holder == holder,
+                )
+                .with_for_update()
+            ).scalar()
+            if doc is None:
+                return None
+            new = _action(doc).completed(status, now, channel, error, next_due)
+            self._update_actions(conn, [new])
+        return new
+
+    def cancel(self, tenant: str, conversation: str, goal: str, now: datetime) -> int:
+        with self._tx() as conn:
+            docs = conn.execute(
+                select(_AGENDA.c.doc)
+                .where(
+                    _AGENDA.c.tenant == tenant,
+                    _AGENDA.c.conversation == conversation,
+                    _AGENDA.c.goal == goal,
+                    _AGENDA.c.status.in_([str(ActionStatus.PENDING), str(ActionStatus.CLAIMED)]),
+                )
+                .with_for_update()
+            ).scalars()
+            cancelled = [
+                replace(
+                    _action(doc),
+                    status=ActionStatus.CANCELLED,
+                    claim_expires_at=None,
+                    updated_at=now,
+                )
+                for doc in docs
+            ]
+            self._update_actions(conn, cancelled)
+        return len(cancelled)
+
+    def actions(self, tenant: str, conversation: str) -> list[ScheduledAction]:
+        with self._tx() as conn:
+            docs = conn.execute(
+                select(_AGENDA.c.doc)
+                .where(_AGENDA.c.tenant == tenant, _AGENDA.c.conversation == conversation)
+                .order_by(_AGENDA.c.due_ms, _AGENDA.c.id)
+            ).scalars()
+            return [_action(doc) for doc in docs]
 
     def close(self) -> None:
         self.engine.dispose()
