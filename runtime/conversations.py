@@ -28,12 +28,20 @@ from runtime.brain import (
     Brain,
     CancelToken,
     CompiledSnapshot,
+    GoalDecision,
     Message,
     TurnCancelled,
     TurnResult,
 )
 from runtime.failpoints import failpoint
-from runtime.ports import AuditEvent, Clock, Conversation, StateBackend
+from runtime.ports import (
+    ActionKind,
+    AuditEvent,
+    Clock,
+    Conversation,
+    ScheduledAction,
+    StateBackend,
+)
 from runtime.ports.base import BufferedAudit
 from runtime.providers import NoProvider, Provider
 from runtime.registry import Active, SnapshotRegistry
@@ -251,6 +259,8 @@ class TurnService:
         finally:
             if not released:
                 self.state.release_turn(first.tenant, first.conversation_id, holder)
+        if result.goals:
+            self._agenda(first, turn_id, compiled, result.goals)
         body = replace(result, conversation=saved)
         ids = {r.message_id for r in claimed}
         lead = claimed[0].message_id
@@ -267,6 +277,50 @@ class TurnService:
                 else TurnResponse(status, turn_id, active.id, body)
             )
         return out
+
+    def _agenda(
+        self,
+        first: TurnRequest,
+        turn_id: str,
+        compiled: CompiledSnapshot,
+        goals: Sequence[GoalDecision],
+    ) -> None:
+        """Store what the saved turn decided for the agenda: cancel met goals' actions,
+        schedule triggered ones (id ``goal:conversation:turn``: a retry stores it once)."""
+        now = self.clock.now()
+        events = []
+        for decision in goals:
+            data: dict[str, Any] = {"goal": decision.goal}
+            if decision.op == "cancel":
+                data["cancelled"] = self.state.cancel(
+                    first.tenant, first.conversation_id, decision.goal, now
+                )
+                kind = "agenda.cancelled"
+            else:
+                spec = compiled.goal(decision.goal) or {}
+                assert decision.due_at is not None and decision.expires_at is not None
+                action = ScheduledAction(
+                    first.tenant,
+                    f"{decision.goal}:{first.conversation_id}:{turn_id}",
+                    decision.goal,
+                    first.conversation_id,
+                    first.agent,
+                    ActionKind(spec.get("action", "follow_up")),
+                    decision.due_at,
+                    decision.expires_at,
+                    max_attempts=int(spec.get("maxAttempts", 3)),
+                    data=decision.data,
+                    created_at=now,
+                )
+                self.state.schedule(action)
+                data.update(action=action.id, due=decision.due_at.isoformat())
+                kind = "agenda.scheduled"
+            events.append(
+                AuditEvent(
+                    first.tenant, kind, now, first.conversation_id, turn_id, data, self.stream
+                )
+            )
+        self.state.append_many(events)
 
     def recover(self) -> int:
         """Reconcile the tool calls that processes which died left in flight, for every

@@ -79,6 +79,22 @@ def serve(
             "long after its tool's timeout a call left in flight is reconciled (e.g. 30s).",
         ),
     ] = "30s",
+    outbound: Annotated[
+        str | None,
+        typer.Option(
+            "--outbound",
+            envvar="FOCAL_OUTBOUND_URL",
+            help="A webhook (http(s) URL) that delivers follow-ups and reminders; without it "
+            "they stay scheduled and are not sent.",
+        ),
+    ] = None,
+    outbound_key_env: Annotated[
+        str,
+        typer.Option(
+            "--outbound-key-env",
+            help="Environment variable holding the webhook's bearer token (never logged).",
+        ),
+    ] = "FOCAL_OUTBOUND_KEY",
 ) -> None:
     """Run the runtime: hot-load released snapshots and serve them over HTTP."""
     if llm is not None and not llm.startswith(("http://", "https://")):
@@ -88,6 +104,13 @@ def serve(
             code=EXIT_USAGE,
         )
     from runtime.durations import parse_duration
+
+    if outbound is not None and not outbound.startswith(("http://", "https://")):
+        fail(
+            f"--outbound {outbound!r} is not an http(s) URL",
+            "e.g. --outbound https://hooks.example.com/focal",
+            code=EXIT_USAGE,
+        )
 
     try:
         lease_ms = parse_duration(turn_lease)
@@ -156,22 +179,37 @@ def serve(
         provider=OpenAIChatProvider(llm, key_env=llm_key_env) if llm else None,
         lease=timedelta(milliseconds=lease_ms),
     )
+    scheduler = None
+    if outbound is not None:
+        from runtime.agenda import Scheduler, WebhookOutbound
+
+        scheduler = Scheduler(turns, WebhookOutbound(outbound, secret_env=outbound_key_env))
     if isinstance(src, FileSource):
         src.scan()
     tenants = ", ".join(f"{t} v{registry.version(t)}" for t in registry.tenants()) or "none yet"
     console(stderr=True).print(
         escape(
             f"focal runtime on http://{host}:{port} from {src.name} (env {env}), state "
-            f"{backend.description}; loaded: {tenants}"
+            f"{backend.description}; follow-ups "
+            f"{'to ' + _host(outbound) if outbound else 'not sent (no --outbound)'}; "
+            f"loaded: {tenants}"
         )
     )
     uvicorn.run(
-        create_app(registry, [src], metrics, turns),
+        create_app(registry, [src], metrics, turns, scheduler),
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
     )
+
+
+def _host(url: str) -> str:
+    """A URL's scheme and host, without credentials or path (safe to print)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
 
 
 def _freeze_after_swap(*_: object) -> None:

@@ -150,6 +150,10 @@ class CompiledSnapshot:
         entry = self.body.get("tools", {}).get(name)
         return entry["spec"] if entry else None
 
+    def goal(self, name: str) -> dict[str, Any] | None:
+        entry = self.body.get("goals", {}).get(name)
+        return entry["spec"] if entry else None
+
     def channel(self, name: str) -> dict[str, Any] | None:
         entry = self.body.get("channels", {}).get(name)
         return entry["spec"] if entry else None

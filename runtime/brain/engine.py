@@ -30,9 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from runtime.brain.compiled import Binding, CompiledSnapshot, Scenario, Step
+from runtime.durations import parse_duration
 from runtime.ports import AuditEvent, AuditLog, Clock, Conversation, PendingConfirmation
 from runtime.slots import SlotRule, coerce
 from runtime.tools import Outcome, ToolEffectRegistry, idempotency_key
@@ -84,12 +87,25 @@ class ToolReport:
 
 
 @dataclass(frozen=True, slots=True)
+class GoalDecision:
+    """A goal this turn triggered (``schedule``: due and expiry, and what its message will be
+    rendered with) or met (``cancel``). The turn service stores it once the turn is saved."""
+
+    goal: str
+    op: str  # schedule | cancel
+    due_at: datetime | None = None
+    expires_at: datetime | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class TurnResult:
     conversation: Conversation
     replies: list[str]
     tools: list[ToolReport]
     entered: list[str]  # step ids entered this turn, in order
     confirmation: str | None = None  # the prompt asked, if the turn stopped for one
+    goals: tuple[GoalDecision, ...] = ()
 
 
 class Brain:
@@ -137,6 +153,9 @@ class _Turn:
         self.b = brain
         self.cancel = cancel
         self.committed = False  # a non-pure tool has run: the turn can no longer be cancelled
+        self.visited: list[str] = list(conv.visited)
+        self.turn_scenario: str | None = conv.scenario  # the scenario this turn's steps are in
+        self.left: list[tuple[str, tuple[str, ...]]] = []  # scenario runs this turn ended
         self.conv = conv
         self.message = message
         self.turn_id = turn_id
@@ -222,6 +241,58 @@ class _Turn:
         self._checkpoint()
         return self._result()
 
+    def _goals(self) -> tuple[GoalDecision, ...]:
+        """The agent's goals this turn triggered or met (see the Goal kind in bundle.md)."""
+        decisions: list[GoalDecision] = []
+        reached = {(self.turn_scenario, s) for s in self.entered}
+        for name in self.agent.get("goals", []):
+            spec = self.b.snap.goal(name)
+            if spec is None:
+                continue
+            if any(
+                (c["scenario"], c["reachedStep"]) in reached for c in spec.get("cancelWhen", [])
+            ):
+                decisions.append(GoalDecision(name, "cancel"))
+                self.event("goal.met", goal=name)
+            trigger = spec["trigger"]
+            fired = (trigger["scenario"], trigger.get("reachedStep")) in reached or any(
+                scenario == trigger["scenario"] and trigger.get("leftWithoutStep") not in steps
+                for scenario, steps in self.left
+                if trigger.get("leftWithoutStep")
+            )
+            if not fired:
+                continue
+            ctx = self.context()
+            when = self.b.snap.condition(spec.get("when"))
+            if when is not None and not when(ctx):
+                self.event("goal.skipped", goal=name, reason="when")
+                continue
+            due = self._due(spec, ctx)
+            if due is None:
+                self.event("goal.skipped", goal=name, reason="relativeTo slot has no date")
+                continue
+            expires = due + timedelta(milliseconds=parse_duration(spec.get("expiresAfter", "7d")))
+            data = {"profile": ctx["profile"], "slots": _plain(self.slots), "channel": self.channel}
+            decisions.append(GoalDecision(name, "schedule", due, expires, data))
+            self.event("goal.triggered", goal=name, due=due.isoformat())
+        return tuple(decisions)
+
+    def _due(self, spec: Mapping[str, Any], ctx: Mapping[str, Any]) -> datetime | None:
+        relative = spec.get("relativeTo")
+        if relative:
+            base = _as_instant(self.slots.get(relative["slot"]), self.b.zone)
+            if base is None:
+                return None
+            offset = str(relative.get("offset", "0"))
+            sign = -1 if offset.startswith("-") else 1
+            due = base + sign * timedelta(milliseconds=parse_duration(offset.lstrip("+-")))
+        else:
+            after = timedelta(milliseconds=parse_duration(spec.get("after", "24h")))
+            due = self.b.clock.now() + after
+        if spec.get("withinBusinessHours") and self.b.hours is not None:
+            due = self.b.hours.next_open(due) or due
+        return due
+
     def _checkpoint(self) -> None:
         """Stop here if a newer message asked to and nothing irrevocable has happened."""
         if self.cancel is not None and self.cancel.requested and not self.committed:
@@ -267,6 +338,7 @@ class _Turn:
                 continue
             if scenario.entry_when is None or scenario.entry_when(ctx):
                 self.scenario = scenario
+                self.turn_scenario, self.visited = name, []
                 self.event("scenario.entered", scenario=name)
                 self._take_slots()
                 self._enter(scenario.entry)
@@ -319,6 +391,7 @@ class _Turn:
             self.step = step_id
             if not resuming:
                 self.entered.append(step_id)
+                self.visited.append(step_id)
                 self.event("step.entered", scenario=self.scenario.name, step=step_id)
             resuming = False
             if not self._bindings(step, ("before", "during")):
@@ -330,7 +403,8 @@ class _Turn:
                 return
             if step.terminal:
                 self.event("scenario.finished", scenario=self.scenario.name, step=step_id)
-                self.scenario = None
+                self.left.append((self.scenario.name, tuple(self.visited)))
+                self.scenario, self.visited = None, []
                 return
             target = self._transition(step)
             if target is None:
@@ -447,8 +521,11 @@ class _Turn:
             confirmed=tuple(sorted(self.confirmed)),
             snapshot=self.b.snap.id,
             turns=self.conv.turns + 1,
+            visited=tuple(self.visited),
         )
-        return TurnResult(conv, self.replies, self.tools, self.entered, self.confirmation)
+        return TurnResult(
+            conv, self.replies, self.tools, self.entered, self.confirmation, self._goals()
+        )
 
 
 def _typed_args(spec: Mapping[str, Any], args: dict[str, Any]) -> dict[str, Any]:
@@ -480,3 +557,29 @@ def _as(kind: Any, text: str) -> Any:
 def _sentence(reason: str) -> str:
     text = reason[0].upper() + reason[1:] if reason else reason
     return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _plain(value: Any) -> Any:
+    """Slots as JSON (dates as ISO strings), for storing with a scheduled action."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _as_instant(value: Any, zone: ZoneInfo) -> datetime | None:
+    """A slot's value as an instant: a datetime (naive: in the tenant's zone), or a date (its
+    midnight there)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), zone)
+    return None

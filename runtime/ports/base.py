@@ -137,9 +137,11 @@ class AgendaStore(Protocol):
         channel: str | None = None,
         error: str | None = None,
         next_due: datetime | None = None,
+        postpone: bool = False,
     ) -> ScheduledAction | None:
         """Finish a claimed action with ``status`` (sent, failed, expired, cancelled), or with
-        ``next_due``, put it back to pending at ``next_due`` with one more attempt. ``channel``
+        ``next_due``, put it back to pending at ``next_due`` with one more attempt (none with
+        ``postpone``: the send was not tried, e.g. quiet hours). ``channel``
         and ``error``, when given, are recorded. Only the current holder may: None when
         ``holder`` does not hold the claim (lost to another claimer, cancelled, finished)."""
         ...

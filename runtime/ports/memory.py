@@ -170,12 +170,13 @@ class MemoryState(ComposedTurn):
         channel: str | None = None,
         error: str | None = None,
         next_due: datetime | None = None,
+        postpone: bool = False,
     ) -> ScheduledAction | None:
         with self._lock:
             action = self._actions.get((tenant, id))
             if action is None or action.status != "claimed" or action.claimed_by != holder:
                 return None
-            new = action.completed(status, now, channel, error, next_due)
+            new = action.completed(status, now, channel, error, next_due, postpone)
             self._actions[(tenant, id)] = new
             return new
 

@@ -58,6 +58,7 @@ class Conversation:
     # channel message ids ("channel:id") the conversation's stored turns took, with when: the
     # inbound idempotency record, written in the same compare-and-set as the turn it belongs to
     inbound: tuple[tuple[str, datetime], ...] = ()
+    visited: tuple[str, ...] = ()  # steps entered in the current scenario, in order
 
     def evolve(self, **changes: Any) -> Conversation:
         return replace(self, **changes)
@@ -78,6 +79,7 @@ class Conversation:
             "revision": self.revision,
             "updated_at": _ts(self.updated_at),
             "inbound": [[key, _ts(at)] for key, at in self.inbound],
+            "visited": list(self.visited),
         }
 
     @classmethod
@@ -97,6 +99,7 @@ class Conversation:
             turns=int(data.get("turns", 0)),
             revision=int(data.get("revision", 0)),
             updated_at=_dt(data.get("updated_at")),
+            visited=tuple(data.get("visited") or ()),
             inbound=tuple(
                 (str(key), at)
                 for key, raw in data.get("inbound") or ()
@@ -268,9 +271,10 @@ class ScheduledAction:
         channel: str | None = None,
         error: str | None = None,
         next_due: datetime | None = None,
+        postpone: bool = False,
     ) -> ScheduledAction:
         """The action as :meth:`AgendaStore.complete` stores it (finished, or pending again
-        at ``next_due`` with one more attempt)."""
+        at ``next_due`` with one more attempt; ``postpone``: without one)."""
         if next_due is None and status not in FINAL_ACTION_STATUSES:
             raise ValueError(f"an action finishes sent, failed, expired or cancelled, not {status}")
         changes: dict[str, Any] = {"updated_at": now, "claim_expires_at": None}
@@ -283,7 +287,7 @@ class ScheduledAction:
         else:
             changes.update(
                 status=ActionStatus.PENDING,
-                attempts=self.attempts + 1,
+                attempts=self.attempts + (0 if postpone else 1),
                 due_at=next_due,
                 claimed_by=None,
             )

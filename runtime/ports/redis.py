@@ -138,7 +138,7 @@ return out
 """
 
 # KEYS: action, tenant index, global index. ARGV: holder, status, now ISO, channel, error,
-# next due ms ('' = finish), next due ISO, id, "tenant:id"
+# next due ms ('' = finish), next due ISO, id, "tenant:id", postpone ('1': no attempt counted)
 _COMPLETE = """
 local cur = redis.call('HMGET', KEYS[1], 'status', 'claimed_by')
 if cur[1] ~= 'claimed' or cur[2] ~= ARGV[1] then return false end
@@ -146,7 +146,7 @@ redis.call('HSET', KEYS[1], 'updated_at', ARGV[3], 'claim_expires_at', '')
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'channel', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'last_error', ARGV[5]) end
 if ARGV[6] ~= '' then
-  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  if ARGV[10] ~= '1' then redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
   redis.call('HSET', KEYS[1], 'status', 'pending', 'due_at', ARGV[7], 'claimed_by', '')
   redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8])
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[9])
@@ -444,6 +444,7 @@ class RedisState:
         channel: str | None = None,
         error: str | None = None,
         next_due: datetime | None = None,
+        postpone: bool = False,
     ) -> ScheduledAction | None:
         if next_due is None and status in (ActionStatus.PENDING, ActionStatus.CLAIMED):
             raise ValueError(f"an action finishes sent, failed, expired or cancelled, not {status}")
@@ -463,6 +464,7 @@ class RedisState:
                 _iso(next_due) if next_due is not None else "",
                 id,
                 f"{tenant}:{id}",
+                "1" if postpone else "0",
             ],
         )
         return _action(found) if found else None

@@ -441,6 +441,7 @@ class SqlState(ComposedTurn):
         channel: str | None = None,
         error: str | None = None,
         next_due: datetime | None = None,
+        postpone: bool = False,
     ) -> ScheduledAction | None:
         with self._tx() as conn:
             doc = conn.execute(
@@ -455,7 +456,7 @@ class SqlState(ComposedTurn):
             ).scalar()
             if doc is None:
                 return None
-            new = _action(doc).completed(status, now, channel, error, next_due)
+            new = _action(doc).completed(status, now, channel, error, next_due, postpone)
             self._update_actions(conn, [new])
         return new
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runtime.agenda import Scheduler
 from runtime.conversations import TurnError, TurnRequest, TurnService
 from runtime.gateway import TurnGateway
 from runtime.metrics import Metrics
@@ -46,6 +48,7 @@ class Runtime:
     healths: list[SourceHealth] = field(default_factory=list)
     config_cache: dict[str, tuple[tuple[str, int, bool], bytes]] = field(default_factory=dict)
     turns: TurnGateway | None = None
+    scheduler: Scheduler | None = None
 
 
 def runtime(request: Request) -> Runtime:
@@ -301,6 +304,16 @@ async def search_offerings(
     return JSONResponse(body, headers={HEADER: active.id})
 
 
+async def get_agenda(rt: RuntimeDep, conversation_id: str, tenant: str) -> JSONResponse:
+    """The conversation's scheduled actions (follow-ups, reminders), in any status."""
+    if rt.turns is None:
+        return error(ApiError.TURNS_DISABLED, "start the server with --state to run turns")
+    actions = await run_in_threadpool(rt.turns.service.state.actions, tenant, conversation_id)
+    active = rt.registry.get(tenant)
+    body = {"conversation_id": conversation_id, "actions": [a.to_json() for a in actions]}
+    return JSONResponse(body, headers={HEADER: active.id if active else "none"})
+
+
 ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/healthz", healthz),
     ("GET", "/metrics", prometheus),
@@ -309,6 +322,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/v1/tenants/{tenant}/offerings/search", search_offerings),
     ("POST", "/v1/turns", post_turn),
     ("GET", "/v1/conversations/{conversation_id}", get_conversation),
+    ("GET", "/v1/conversations/{conversation_id}/agenda", get_agenda),
 ]
 
 
@@ -333,6 +347,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     rt: Runtime = app.state.runtime
     if rt.turns is not None:
         rt.turns.start()
+    stop = threading.Event()
+    agenda = None
+    if rt.scheduler is not None:
+        agenda = threading.Thread(
+            target=_agenda_loop, args=(rt.scheduler, stop), name="focal-agenda", daemon=True
+        )
+        agenda.start()
     tasks = [
         asyncio.create_task(supervise(s, h), name=s.name)
         for s, h in zip(rt.sources, rt.healths, strict=True)
@@ -343,8 +364,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        stop.set()
+        if agenda is not None:
+            await run_in_threadpool(agenda.join, 10)
         if rt.turns is not None:
             await run_in_threadpool(rt.turns.close)  # pending bursts run before we stop
+
+
+def _agenda_loop(scheduler: Scheduler, stop: threading.Event, every: float = 1.0) -> None:
+    """Fire due follow-ups every second until the server stops."""
+    while not stop.wait(every):
+        try:
+            scheduler.tick()
+        except Exception:  # the state backend is down: say so, try again next second
+            log.exception("agenda tick failed")
 
 
 def create_app(
@@ -352,6 +385,7 @@ def create_app(
     sources: Sequence[Source] = (),
     metrics: Metrics | None = None,
     turns: TurnService | TurnGateway | None = None,
+    scheduler: Scheduler | None = None,
 ) -> FastAPI:
     """The app over ``registry``. Pass the ``metrics`` already attached to it when snapshots
     are loaded before serving (``focalctl serve`` does), so those loads are counted too.
@@ -361,7 +395,14 @@ def create_app(
     if metrics is None:
         metrics = Metrics()
         metrics.attach(registry)
-    rt = Runtime(registry, sources, metrics, [SourceHealth(s.name) for s in sources], turns=turns)
+    rt = Runtime(
+        registry,
+        sources,
+        metrics,
+        [SourceHealth(s.name) for s in sources],
+        turns=turns,
+        scheduler=scheduler,
+    )
     metrics.watch(rt.healths)
     app = FastAPI(title="Focal runtime", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = rt

@@ -180,8 +180,15 @@ def test_a_retry_goes_back_to_pending_with_one_more_attempt(state: StateBackend)
     assert state.claim_due("acme", retry - timedelta(seconds=1), "p2", LEASE, 10) == []
     [second] = state.claim_due("acme", retry, "p2", LEASE, 10)
     assert second.attempts == 1 and second.claimed_by == "p2"
-    sent = state.complete("acme", second.id, "p2", ActionStatus.SENT, retry, channel="sms")
+    later = retry + timedelta(hours=8)  # quiet hours: not tried, so not an attempt
+    postponed = state.complete(
+        "acme", second.id, "p2", ActionStatus.PENDING, retry, next_due=later, postpone=True
+    )
+    assert postponed is not None and (postponed.attempts, postponed.due_at) == (1, later)
+    [third] = state.claim_due("acme", later, "p3", LEASE, 10)
+    sent = state.complete("acme", third.id, "p3", ActionStatus.SENT, later, channel="sms")
     assert sent is not None and sent.channel == "sms" and sent.last_error == "timeout"
+    assert sent.attempts == 1
     assert state.actions("acme", "c1") == [sent]
 
 

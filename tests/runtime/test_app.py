@@ -67,6 +67,11 @@ def test_every_route_answers_with_the_snapshot_header() -> None:
         ),
         "/v1/turns": ("POST", "/v1/turns", 404),
         "/v1/conversations/{conversation_id}": ("GET", "/v1/conversations/c?tenant=demo", 404),
+        "/v1/conversations/{conversation_id}/agenda": (
+            "GET",
+            "/v1/conversations/c/agenda?tenant=demo",
+            404,
+        ),
     }
     assert {path for _, path, _ in ROUTES} == set(requests)
     for method, path, status in requests.values():

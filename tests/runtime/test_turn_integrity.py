@@ -13,7 +13,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,10 +96,13 @@ def payments() -> Iterator[Payments]:
     api.server.shutdown()
 
 
-def _bundle(tmp: Path, api: str) -> Path:
-    """The retail example against the local API, web-chat without debounce, 3 s refunds."""
+def _bundle(tmp: Path, api: str, edit: Callable[[Path], None] | None = None) -> Path:
+    """The retail example against the local API, web-chat without debounce, 3 s refunds;
+    ``edit`` may change the copy further before it is compiled and published."""
     bundle = tmp / "retail"
     shutil.copytree(REPO / "examples" / "retail", bundle)
+    if edit is not None:
+        edit(bundle)
     tools = bundle / "tools" / "orders.yaml"
     tools.write_text(
         tools.read_text()
