@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from focalctl.bundle.models import BundleObject
+from runtime.agenda import RecordingOutbound, Scheduler, Sent
 from runtime.conversations import TurnError, TurnRequest, TurnResponse, TurnService
 from runtime.durations import parse_duration
 from runtime.gateway import TurnGateway
@@ -26,6 +27,9 @@ from runtime.spec import Expectation, ScriptEvent, SimulationSpec, ToolStub
 from runtime.tools import GatewayError
 
 BURST_GAP = timedelta(milliseconds=100)
+TICK = timedelta(minutes=1)
+# a ScheduledAction's status, as a simulation names it
+_STATES = {"pending": "pending", "claimed": "pending", "sent": "fired"}
 CONVERSATION = "sim-1"
 
 
@@ -107,7 +111,9 @@ def run(obj: BundleObject, snapshot_id: str, raw: bytes) -> SimulationResult:
         registry, state, clock, {"internal": stubs, "http": stubs}, stream="simulated"
     )
     gateway = TurnGateway(service, inline=True)
-    sim = _Run(obj, spec, clock, gateway, state, stubs, result)
+    outbound = RecordingOutbound(failing={d.channel for d in spec.deliveries if d.fail})
+    scheduler = Scheduler(service, outbound, holder="simulate")
+    sim = _Run(obj, spec, clock, gateway, state, stubs, result, scheduler, outbound)
     try:
         for index, event in enumerate(spec.script):
             failure = sim.event(index, event)
@@ -128,6 +134,7 @@ def run(obj: BundleObject, snapshot_id: str, raw: bytes) -> SimulationResult:
 class _Outcome:
     answers: list[TurnResponse]
     calls: list[ToolCallSeen]
+    sent: list[Sent]
 
 
 class _Run:
@@ -140,9 +147,12 @@ class _Run:
         state: MemoryState,
         stubs: Stubs,
         result: SimulationResult,
+        scheduler: Scheduler,
+        outbound: RecordingOutbound,
     ) -> None:
         self.obj, self.spec, self.clock, self.gateway = obj, spec, clock, gateway
         self.state, self.stubs, self.result = state, stubs, result
+        self.scheduler, self.outbound = scheduler, outbound
         self.sent: list[TurnRequest] = []
         self.last_event_at = clock.now()
 
@@ -169,7 +179,7 @@ class _Run:
         after = event.after if index or "after" in event.model_fields_set else "0"
         self._advance_to(self.last_event_at + timedelta(milliseconds=parse_duration(after)))
         self.last_event_at = self.clock.now()
-        calls_before = len(self.stubs.calls)
+        calls_before, sent_before = len(self.stubs.calls), len(self.outbound.sent)
         try:
             if event.wait is not None:
                 self.say("system", f"(wait {event.wait})")
@@ -196,7 +206,9 @@ class _Run:
                 answers = self._settle(pending)
         except TurnError as exc:
             return Failure(index, "turn", f"the runtime refused the message: {exc.message}", here)
-        outcome = _Outcome(answers, self.stubs.calls[calls_before:])
+        outcome = _Outcome(
+            answers, self.stubs.calls[calls_before:], self.outbound.sent[sent_before:]
+        )
         self._narrate(outcome)
         missing = [c for c in outcome.calls if c.answer == "no stub"]
         if missing:
@@ -224,9 +236,15 @@ class _Run:
         return [p.result(0) for p in pending if p.done()]
 
     def _advance_to(self, when: datetime) -> None:
-        now = self.clock.now()
-        if when > now:
-            self.clock.advance(when - now)
+        """Move the clock to ``when``, releasing bursts and firing the agenda on the way (the
+        scheduler runs every simulated minute, as ``serve`` runs it every second)."""
+        while self.clock.now() < when:
+            self.clock.advance(min(when - self.clock.now(), TICK))
+            self.gateway.pump()
+            before = len(self.outbound.sent)
+            self.scheduler.tick()
+            for sent in self.outbound.sent[before:]:
+                self.say("agent", f"[{sent.profile}] " + " | ".join(sent.parts))
         self.gateway.pump()
 
     def _narrate(self, outcome: _Outcome) -> None:
@@ -297,16 +315,31 @@ class _Run:
         if expect.tool_not_called is not None:
             hit = any(c.tool == expect.tool_not_called for c in outcome.calls)
             checks.append(("tool_not_called", not hit, f"'{expect.tool_not_called}' was called"))
-        for key in ("scheduled", "delivered"):
-            if getattr(expect, key) is not None:
-                checks.append(
-                    (
-                        key,
-                        False,
-                        f"'{key}' expectations need the agenda and channel delivery, "
-                        "which this runtime does not run yet",
-                    )
+        if expect.scheduled is not None:
+            want_s = expect.scheduled
+            states = [
+                _STATES.get(str(a.status), str(a.status))
+                for a in self.state.actions(self.obj.tenant, CONVERSATION)
+                if a.goal == want_s.goal
+            ]
+            checks.append(
+                (
+                    "scheduled",
+                    want_s.state in states,
+                    f"the goal's actions are {states or 'none'}",
                 )
+            )
+        if expect.delivered is not None:
+            want_d = expect.delivered
+            hits = [s for s in outcome.sent if s.profile == want_d.channel]
+            shown = [f"{s.profile} ({len(s.parts)} part(s))" for s in outcome.sent] or ["nothing"]
+            checks.append(
+                (
+                    "delivered",
+                    any(want_d.parts is None or len(s.parts) == want_d.parts for s in hits),
+                    f"this event delivered {', '.join(shown)}",
+                )
+            )
         for key, ok, detail in checks:
             if not ok:
                 want_value = getattr(expect, key)

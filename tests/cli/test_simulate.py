@@ -112,7 +112,7 @@ def test_simulations_kept_outside_the_bundle_with_tests(retail: Path, tmp_path: 
     assert focalctl("simulate", str(retail)).returncode == 2  # nothing to run
     proc = focalctl("simulate", str(retail), "--tests", str(tests), "-k", "acme/refund-d*")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 passed, 0 failed (10 deselected)" in proc.stdout
+    assert "2 passed, 0 failed (14 deselected)" in proc.stdout
 
 
 def test_an_invalid_simulation_is_a_positioned_validation_error(retail: Path) -> None:
@@ -139,3 +139,17 @@ def test_a_simulation_audits_to_the_simulated_stream_only() -> None:
     assert [r.passed for r in suite.results] == [True]
     audit = suite.results[0].audit
     assert audit["live"] == 0 and audit["simulated"] >= 6, audit
+
+
+def test_agenda_expectations_fail_when_the_follow_up_goes_elsewhere(retail: Path) -> None:
+    sims = retail / "simulations" / "follow-ups.yaml"
+    text = sims.read_text()
+    sims.write_text(
+        text.replace("delivered: {channel: sms-main, parts: 1}", "delivered: {channel: wa-main}")
+    )
+    proc = focalctl("simulate", str(retail), "-k", "falls-back", "-f", "json")
+    assert proc.returncode == 1, proc.stdout
+    [sim] = json.loads(proc.stdout)["simulations"]
+    assert sim["failure"]["key"] == "delivered"
+    assert "this event delivered sms-main (1 part(s))" in sim["failure"]["message"]
+    assert any("[sms-main] Hi Ana" in line["text"] for line in sim["transcript"])
