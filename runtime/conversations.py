@@ -33,6 +33,7 @@ from runtime.brain import (
     TurnCancelled,
     TurnResult,
 )
+from runtime.channels import format_reply
 from runtime.failpoints import failpoint
 from runtime.ports import (
     ActionKind,
@@ -80,10 +81,11 @@ class TurnRequest:
 
 @dataclass(frozen=True, slots=True)
 class TurnResponse:
-    status: str  # processed | duplicate
+    status: str  # processed | coalesced | duplicate | queued
     turn_id: str | None
     snapshot: str
     result: TurnResult | None = None
+    parts: tuple[str, ...] = ()  # the reply formatted for the channel profile
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -96,7 +98,7 @@ class TurnResponse:
             out.update(
                 scenario=conv.scenario,
                 step=conv.step,
-                reply={"parts": self.result.replies},
+                reply={"parts": list(self.parts)},
                 tools=[t.to_json() for t in self.result.tools],
                 entered=self.result.entered,
                 awaiting_confirmation=self.result.confirmation is not None,
@@ -262,6 +264,9 @@ class TurnService:
         if result.goals:
             self._agenda(first, turn_id, compiled, result.goals)
         body = replace(result, conversation=saved)
+        parts = _formatted(
+            result.replies, compiled.channel_rendered(last.channel, {"profile": message.profile})
+        )
         ids = {r.message_id for r in claimed}
         lead = claimed[0].message_id
         out: list[TurnResponse] = []
@@ -274,7 +279,7 @@ class TurnService:
             out.append(
                 TurnResponse(status, None, active.id)
                 if status == "duplicate"
-                else TurnResponse(status, turn_id, active.id, body)
+                else TurnResponse(status, turn_id, active.id, body, parts)
             )
         return out
 
@@ -414,6 +419,17 @@ class TurnService:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+def _formatted(replies: Sequence[str], profile: Mapping[str, Any]) -> tuple[str, ...]:
+    """The turn's reply as the channel sends it: on SMS and email one message (its greeting
+    and signature once, split into parts only by the length limit), elsewhere one part per
+    step's reply (a chat bubble each), each within the profile's limits."""
+    if not replies:
+        return ()
+    if profile.get("channel") in ("sms", "email"):
+        return format_reply("\n\n".join(replies), profile).parts
+    return tuple(p for reply in replies for p in format_reply(reply, profile).parts)
 
 
 def _merge(burst: Sequence[TurnRequest]) -> Message:

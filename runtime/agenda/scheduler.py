@@ -77,7 +77,8 @@ class Scheduler:
             self._close(action, ActionStatus.EXPIRED, now)
             return
         try:
-            text = compiled.template(goal["message"])(self._context(compiled, action, now)).strip()
+            text = compiled.template(goal["message"])(self._context(compiled, action, now))
+            text = text.strip()
         except Exception as exc:  # a template that cannot render will not render on retry
             self._close(action, ActionStatus.FAILED, now, error=f"message: {exc}")
             return
@@ -87,8 +88,9 @@ class Scheduler:
         tenant = compiled.tenant.get("spec", {})
         hops: list[dict[str, Any]] = []
         reopen: datetime | None = None
+        context = self._context(compiled, action, now)
         for name in ladder:
-            profile = compiled.channel(name)
+            profile = compiled.channel_rendered(name, context) if compiled.channel(name) else None
             if profile is None:
                 hops.append({"channel": name, "result": "unknown profile"})
                 continue

@@ -158,6 +158,19 @@ class CompiledSnapshot:
         entry = self.body.get("channels", {}).get(name)
         return entry["spec"] if entry else None
 
+    def channel_rendered(self, name: str, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The profile's spec with its email ``greeting`` and ``signature`` templates rendered
+        for ``context`` (a template that fails to render is left out, never shown raw)."""
+        spec = self.channel(name) or {}
+        fmt = dict(spec.get("format") or {})
+        for key in ("greeting", "signature"):
+            if fmt.get(key):
+                try:
+                    fmt[key] = self.template(str(fmt[key]))(context).strip()
+                except Exception:
+                    fmt.pop(key)
+        return {**spec, "format": fmt} if fmt else spec
+
     def offerings_for(self, agent: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         selector = agent.get("catalog") or {}
         out = {}

@@ -46,8 +46,9 @@ def format_reply(
     """``text`` formatted for ``profile`` (a ChannelProfile's compiled spec, as in a snapshot).
 
     In order: markdown kept or turned into plain text (``capabilities.markdown``); buttons
-    written as a numbered list when the channel has none; for email, the greeting before and
-    the signature after, as text; the result normalised (see :func:`normalise`); then split or
+    written as a numbered list when the channel has none; the greeting before (email only: a
+    chat or a text does not open with one) and the signature after (any channel that sets
+    one, e.g. "- Acme" on SMS), both already rendered; the result normalised (see :func:`normalise`); then split or
     truncated (``format.split``) to ``capabilities.maxMessageLength``, measured in characters,
     or for SMS in septets (GSM-7) or UTF-16 units (UCS-2), whichever the part is sent in.
     """
@@ -57,8 +58,8 @@ def format_reply(
     blocks = [text if caps.markdown else to_plain(text)]
     if buttons and not caps.buttons:
         blocks.append("\n".join(f"{n}. {label}" for n, label in enumerate(buttons, 1)))
-    if spec.channel == "email":
-        blocks = [fmt.greeting or "", *blocks, fmt.signature or ""]
+    greeting = fmt.greeting if spec.channel == "email" else None
+    blocks = [greeting or "", *blocks, fmt.signature or ""]
     body = normalise("\n\n".join(blocks))
     encoding = sms_encoding(body) if spec.channel == "sms" else None
     limit = caps.max_message_length

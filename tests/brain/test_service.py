@@ -143,3 +143,30 @@ def test_a_turn_that_fails_to_be_stored_is_run_again_on_the_senders_retry() -> N
     assert retry.status == "processed", "the retry must not be taken for a duplicate"
     assert service.handle(request).status == "duplicate"
     assert state is not flaky and tools.calls == []
+
+
+def test_the_reply_is_formatted_for_the_channel_profile() -> None:
+    service, _, _, _ = _service()
+    profile = {"first_name": "Ana"}
+    email = service.handle(
+        TurnRequest("acme", "support", "email-main", "e1", "m1", "refund", "refund", {}, profile)
+    )
+    [part] = email.parts
+    assert part.startswith("Hello Ana,\n\n") and part.endswith("The Acme Outdoor team")
+    assert "I'm sorry to hear that." in part
+    sms = service.handle(
+        TurnRequest(
+            "acme", "support", "sms-main", "s1", "m1", "refund", "refund", {"order_id": "O-1"}
+        )
+    )
+    # one message: the three steps' replies and the signature once, split at 160 characters
+    assert len(sms.parts) == 2 and all(len(p) <= 160 for p in sms.parts)
+    assert sms.parts[0].startswith("Sorry to hear that.") and sms.parts[-1].endswith("- Acme")
+    assert "".join(sms.parts).count("- Acme") == 1
+    assert sms.to_json()["reply"]["parts"] == list(sms.parts)
+    chat = service.handle(
+        TurnRequest(
+            "acme", "support", "web-chat", "w1", "m1", "refund", "refund", {"order_id": "O-1"}
+        )
+    )
+    assert chat.result is not None and list(chat.parts) == chat.result.replies  # a bubble each

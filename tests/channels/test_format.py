@@ -106,9 +106,11 @@ def test_email_greeting_and_signature_as_text() -> None:
     )
 
 
-def test_greeting_only_for_email() -> None:
+def test_greeting_only_for_email_a_signature_wherever_set() -> None:
     reply = format_reply("hello", profile("webchat", greeting="Dear customer"))
     assert reply.parts == ("hello",)
+    reply = format_reply("hello", profile("sms", greeting="Dear customer", signature="- Acme"))
+    assert reply.parts == ("hello\n\n- Acme",)
 
 
 def test_native_buttons_are_returned_apart() -> None:
