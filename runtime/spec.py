@@ -361,11 +361,20 @@ class StandaloneStepSpec(StepSpec):
     scenario: Name
 
 
+class Move(SpecModel):
+    """A step id renamed since the last release: live conversations on ``from`` move to
+    ``to`` instead of restarting the scenario."""
+
+    from_: StepId = Field(alias="from")
+    to: StepId
+
+
 class ScenarioSpec(SpecModel):
     entry: Entry
     settings: Settings | None = None
     tags: list[str] = Field(default_factory=list)
     steps: list[StepSpec] = Field(default_factory=list)
+    moved: list[Move] = Field(default_factory=list)
 
 
 # --- channels -------------------------------------------------------------------------------

@@ -176,6 +176,7 @@ def _check_scenario(view: View, scenario: BundleObject) -> Iterator[Diagnostic]:
             hint=did_you_mean(name, g.by_id) or f"steps: {', '.join(g.by_id)}",
         )
         return
+    yield from _moves(g)
     if g.broken:
         return  # an unknown target (FOC302) would make every reachability finding a guess
     reach = g.reachable(g.entry)
@@ -187,6 +188,26 @@ def _check_scenario(view: View, scenario: BundleObject) -> Iterator[Diagnostic]:
     else:
         yield from _stuck(g, reach - g.can_finish())
     yield from _checkpoint_crossings(g)
+
+
+def _moves(g: ScenarioGraph) -> Iterator[Diagnostic]:
+    """``moved``: each ``to`` is a step of the scenario, no ``from`` still is one."""
+    scenario = g.scenario
+    assert isinstance(scenario.spec, ScenarioSpec)
+    for i, move in enumerate(scenario.spec.moved):
+        if move.from_ in g.by_id:
+            yield scenario.diag(
+                "FOC311", f"/spec/moved/{i}/from", scenario=scenario.name, step=move.from_
+            )
+        if move.to not in g.by_id:
+            yield scenario.diag(
+                "FOC301",
+                f"/spec/moved/{i}/to",
+                source=f"Scenario '{scenario.name}'",
+                kind="step",
+                name=move.to,
+                hint=did_you_mean(move.to, g.by_id) or f"steps: {', '.join(g.by_id)}",
+            )
 
 
 def _stuck(g: ScenarioGraph, stuck: set[str]) -> Iterator[Diagnostic]:

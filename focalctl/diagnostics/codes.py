@@ -330,6 +330,15 @@ _ALL: list[Code] = [
         "key: value of the selector; fix the selector or label the offerings",
         "catalog: {line: broadbnd}",
     ),
+    Code(
+        "FOC311",
+        "error",
+        "a move from a step that exists",
+        "scenario '{scenario}' moves conversations from step '{step}', which it still has",
+        "moved lists step ids renamed since the last release; '{step}' is a current step, so "
+        "conversations on it stay; remove the entry, or finish the rename",
+        "moved: [{from: confirm, to: confirm_refund}] while a step 'confirm' still exists",
+    ),
     # 4xx: graph
     Code(
         "FOC401",

@@ -14,7 +14,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +58,7 @@ class Scenario:
     entry: str
     entry_when: Callable[[Mapping[str, Any]], bool] | None
     steps: dict[str, Step]
+    moved: dict[str, str] = field(default_factory=dict)  # renamed step id -> its new id
 
 
 class CompileError(ValueError):
@@ -230,7 +231,8 @@ class CompiledSnapshot:
     def _compile(self, name: str, spec: Mapping[str, Any]) -> Scenario:
         steps = {s["id"]: self._step(s) for s in spec.get("steps", [])}
         entry = spec["entry"]
-        return Scenario(name, entry["step"], self.condition(entry.get("when")), steps)
+        moved = {m["from"]: m["to"] for m in spec.get("moved", []) if m["to"] in steps}
+        return Scenario(name, entry["step"], self.condition(entry.get("when")), steps, moved)
 
     def _step(self, spec: Mapping[str, Any]) -> Step:
         say_src = spec.get("say")

@@ -222,7 +222,17 @@ class _Turn:
         conv = self.conv
         if conv.scenario:
             self.scenario = self.b.snap.scenario(conv.scenario)
-            if self.scenario is None or (conv.step and conv.step not in self.scenario.steps):
+            moved = self.scenario.moved.get(conv.step or "") if self.scenario else None
+            if moved is not None and conv.step not in (
+                self.scenario.steps if self.scenario else {}
+            ):
+                # a step renamed in this release (the scenario's ``moved``): same place, new id
+                self.event("conversation.moved", scenario=conv.scenario, step=conv.step, to=moved)
+                self.step = moved
+                self.visited = [moved if s == conv.step else s for s in self.visited]
+                if self.pending is not None and self.pending.step == conv.step:
+                    self.pending = replace(self.pending, step=moved)
+            elif self.scenario is None or (conv.step and conv.step not in self.scenario.steps):
                 self.event(
                     "conversation.restarted",
                     scenario=conv.scenario,

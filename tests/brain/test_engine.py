@@ -188,3 +188,44 @@ def test_a_chain_stops_after_eight_steps(chain: int) -> None:
     )
     result = h.say("go", intent="refund")
     assert len(result.entered) == min(chain + 1, MAX_CHAIN)
+
+
+def _renamed(tmp: Path, moved: bool) -> tuple[str, bytes]:
+    """Retail with confirm_refund renamed confirm_payout (and, if ``moved``, declared so)."""
+    import shutil
+
+    bundle = tmp / "retail"
+    shutil.copytree(
+        REPO / "examples" / "retail", bundle, ignore=shutil.ignore_patterns("simulations")
+    )
+    path = bundle / "scenarios" / "refunds.yaml"
+    text = path.read_text().replace("confirm_refund", "confirm_payout")
+    if moved:
+        text = text.replace(
+            "  steps:\n", "  moved: [{from: confirm_refund, to: confirm_payout}]\n  steps:\n", 1
+        )
+    path.write_text(text)
+    result = compile_paths([bundle])
+    assert result.ok, [d.message for d in result.diagnostics]
+    snap = result.snapshots["acme"]
+    return snap.id, snap.raw
+
+
+@pytest.mark.parametrize("moved", [True, False])
+def test_a_renamed_step_moves_its_conversations_when_the_scenario_says_so(
+    tmp_path: Path, moved: bool
+) -> None:
+    h = Harness(ORDER)
+    h.say("refund O-1", intent="refund", slots={"order_id": "O-1"})
+    assert h.conv.step == "confirm_refund" and h.conv.pending is not None
+    sid, raw = _renamed(tmp_path, moved)
+    h.brain = Brain(CompiledSnapshot(sid, raw), h.brain.registry, h.clock, h.state)
+    result = h.say("yes", intent="confirm")
+    kinds = [e.kind for e in h.state.events("acme")]
+    if moved:  # the customer's yes still refunds
+        assert "conversation.moved" in kinds and "conversation.restarted" not in kinds
+        assert [c[0] for c in h.tools.calls] == ["lookup-order", "issue-refund"]
+        assert result.replies[0] == "Your refund R-9 is on its way: 3-5 business days."
+    else:  # without the move, the step is gone: the scenario starts again, nothing is paid
+        assert "conversation.restarted" in kinds
+        assert [c[0] for c in h.tools.calls] == ["lookup-order"]
