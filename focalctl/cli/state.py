@@ -141,6 +141,15 @@ def plan(
         bool, typer.Option("--json", help="Print the plan as versioned JSON.")
     ] = False,
     no_cache: NoCacheOpt = False,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            envvar="FOCAL_STATE",
+            help="The runtime's state (as serve --state): count the live conversations on "
+            "each step this plan removes, renames or moves.",
+        ),
+    ] = None,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
     from focalctl.plan.render import plan_json, render_text
@@ -155,6 +164,8 @@ def plan(
         plans, diags = make_plans(st, tg, [path], env, tenant, cache)
     if not plans:
         _invalid(diags, _sources(diags))
+    if state is not None:
+        _count_live(state, plans)
     if out is not None:
         if len(plans) != 1:
             fail("-out saves one tenant's plan; this bundle has several", "add --tenant NAME")
@@ -177,6 +188,26 @@ def plan(
             )
     if detailed_exitcode and any(p.result.has_changes for p in plans):
         raise typer.Exit(2)
+
+
+def _count_live(url: str, plans: list[TenantPlan]) -> None:
+    """Read how many conversations sit on each step, per tenant, from the runtime's state."""
+    from runtime.ports import StateError, open_state
+
+    try:
+        backend = open_state(url)
+    except StateError as exc:
+        fail(f"--state: {exc}", exc.hint, code=EXIT_USAGE)
+    try:
+        for p in plans:
+            p.result.live = backend.count_by_step(p.tenant)
+    except Exception as exc:  # the driver's own error: unreachable, refused, no such database
+        fail(
+            f"cannot read live conversations from {backend.description}: {type(exc).__name__}",
+            "check that the state the runtime uses is reachable, or leave out --state",
+        )
+    finally:
+        backend.close()
 
 
 @app.command()

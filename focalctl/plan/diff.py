@@ -44,6 +44,31 @@ class Change:
 class PlanResult:
     changes: list[Change] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
+    # steps (scenario, id) whose conversations this plan strands (removed or renamed, no move)
+    stranded: list[tuple[str, str]] = field(default_factory=list)
+    moved: list[tuple[str, str, str]] = field(default_factory=list)  # (scenario, from, to)
+    # live conversations per (scenario, step) in the env's runtime state, when plan read it
+    live: dict[tuple[str, str], int] | None = None
+
+    def live_notes(self) -> tuple[list[str], list[str]]:
+        """(risks, moves) in words, with the live conversation counts when known."""
+        risks, moves = [], []
+        for scenario, step in self.stranded:
+            n = (self.live or {}).get((scenario, step), 0)
+            if n:
+                risks.append(
+                    f"{n:,} conversation(s) are at step '{step}' of scenario '{scenario}', "
+                    "which this plan removes: they restart the scenario"
+                )
+        for scenario, old, new in self.moved:
+            count = ""
+            if self.live is not None:
+                count = f" ({self.live.get((scenario, old), 0):,} live conversation(s))"
+            moves.append(
+                f"step '{old}' of scenario '{scenario}' is now '{new}': conversations on it "
+                f"continue there{count}"
+            )
+        return risks, moves
 
     @property
     def counts(self) -> tuple[int, int, int]:
@@ -147,7 +172,7 @@ def diff(base: dict[str, Any] | None, candidate: dict[str, Any]) -> PlanResult:
             if fields:
                 result.changes.append(Change("update", address, None, fields))
     result.changes.sort(key=lambda c: (_ORDER.get(c.address.split("/", 1)[0], 9), c.address))
-    result.risks = risks(old, new, result.changes)
+    result.risks = risks(old, new, result.changes, result)
     return result
 
 
@@ -182,9 +207,14 @@ def _fields(old: Any, new: Any, prefix: str = "") -> list[FieldChange]:
 
 
 def risks(
-    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], changes: list[Change]
+    old: dict[str, dict[str, Any]],
+    new: dict[str, dict[str, Any]],
+    changes: list[Change],
+    result: PlanResult | None = None,
 ) -> list[str]:
-    """Changes users must not miss, in plain words."""
+    """Changes users must not miss, in plain words. A removed or renamed step that its
+    scenario's ``moved`` covers is a move (``result.moves``), not a risk; the others are
+    recorded in ``result.stranded`` for live-conversation counts."""
     notes: list[str] = []
     for c in changes:
         kind = c.address.split("/", 1)[0]
@@ -192,15 +222,26 @@ def risks(
         after = new.get(c.new_address or c.address, {})
         if kind == "Step" and c.action in ("delete", "replace"):
             scenario, step = c.address.split("/")[1:]
-            if c.action == "replace":
-                new_id = (c.new_address or "").rsplit("/", 1)[-1]
-                notes.append(
-                    f"step '{step}' of scenario '{scenario}' is renamed to '{new_id}': conversations on it must migrate"
-                )
+            moves = {
+                m["from"]: m["to"]
+                for m in new.get(f"Scenario/{scenario}", {}).get("spec", {}).get("moved", [])
+            }
+            if step in moves:
+                if result is not None:
+                    result.moved.append((scenario, step, moves[step]))
             else:
-                notes.append(
-                    f"step '{step}' of scenario '{scenario}' is removed: conversations on it must migrate"
-                )
+                if result is not None:
+                    result.stranded.append((scenario, step))
+                if c.action == "replace":
+                    new_id = (c.new_address or "").rsplit("/", 1)[-1]
+                    notes.append(
+                        f"step '{step}' of scenario '{scenario}' is renamed to '{new_id}': "
+                        "conversations on it must migrate (declare it in the scenario's moved)"
+                    )
+                else:
+                    notes.append(
+                        f"step '{step}' of scenario '{scenario}' is removed: conversations on it must migrate"
+                    )
             if before.get("checkpoint") and not (c.action == "replace" and after.get("checkpoint")):
                 notes.append(f"checkpoint '{step}' of scenario '{scenario}' is removed")
         if (

@@ -41,9 +41,14 @@ def render_text(console: Console, plan: TenantPlan, *, show_unchanged: bool = Fa
     console.print()
     for change in plan.result.changes:
         _change(console, change)
-    if plan.result.risks:
+    live_risks, moves = plan.result.live_notes()
+    if moves:
+        console.print("\n[bold]Moves[/] (declared in the scenarios' moved):")
+        for note in moves:
+            console.print(f"  [cyan]→[/] {escape(note)}")
+    if plan.result.risks or live_risks:
         console.print("\n[bold red]Risks[/] (review before applying):")
-        for note in plan.result.risks:
+        for note in [*live_risks, *plan.result.risks]:
             console.print(f"  [red]![/] {escape(note)}")
     n_add, n_change, n_delete = plan.result.counts
     console.print(f"\n[bold]Plan:[/] {n_add} to add, {n_change} to change, {n_delete} to delete.")
@@ -83,6 +88,21 @@ def plan_json(plan: TenantPlan) -> dict[str, Any]:
             }
             for c in plan.result.changes
         ],
-        "risks": list(plan.result.risks),
+        "risks": [*plan.result.live_notes()[0], *plan.result.risks],
+        "moves": [
+            {
+                "scenario": s,
+                "from": a,
+                "to": b,
+                "live": None if plan.result.live is None else plan.result.live.get((s, a), 0),
+            }
+            for s, a, b in plan.result.moved
+        ],
+        "live": None
+        if plan.result.live is None
+        else [
+            {"scenario": s, "step": st, "conversations": plan.result.live.get((s, st), 0)}
+            for s, st in plan.result.stranded
+        ],
         "summary": {"add": add, "change": change, "delete": delete},
     }

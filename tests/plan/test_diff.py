@@ -82,10 +82,38 @@ def test_a_step_renamed_in_place_is_replaced(base: dict[str, Any]) -> None:
         ("Step/refunds/wrap_up", "Step/refunds/finish")
     ]
     assert (
-        "step 'wrap_up' of scenario 'refunds' is renamed to 'finish': conversations on it must migrate"
+        "step 'wrap_up' of scenario 'refunds' is renamed to 'finish': conversations on it must migrate (declare it in the scenario's moved)"
         in result.risks
     )
     assert result.counts[0] == 1 and result.counts[2] == 1  # one to add, one to delete
+    assert result.stranded == [("refunds", "wrap_up")]
+    result.live = {("refunds", "wrap_up"): 3214}
+    assert result.live_notes()[0] == [
+        "3,214 conversation(s) are at step 'wrap_up' of scenario 'refunds', which this plan "
+        "removes: they restart the scenario"
+    ]
+
+
+def test_a_rename_declared_in_moved_is_a_move_not_a_risk(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    for step in _steps(new, "refunds"):
+        if step["id"] == "wrap_up":
+            step["id"] = "finish"
+        for t in step.get("transitions", []):
+            if t["to"] == "wrap_up":
+                t["to"] = "finish"
+    new["scenarios"]["refunds"]["spec"]["moved"] = [{"from": "wrap_up", "to": "finish"}]
+    result = diff(base, new)
+    assert not any("wrap_up" in r for r in result.risks)
+    assert result.moved == [("refunds", "wrap_up", "finish")] and result.stranded == []
+    result.live = {("refunds", "wrap_up"): 12}
+    assert result.live_notes() == (
+        [],
+        [
+            "step 'wrap_up' of scenario 'refunds' is now 'finish': conversations on it "
+            "continue there (12 live conversation(s))"
+        ],
+    )
 
 
 def test_removing_a_checkpoint_step_or_its_checkpoint_is_a_risk(base: dict[str, Any]) -> None:
