@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from focalctl.diagnostics import Diagnostic
     from focalctl.publish import Target
     from focalctl.release import TenantPlan
+    from focalctl.simulate import Comparison
     from focalctl.store import Store
 
 StoreOpt = Annotated[
@@ -150,6 +151,14 @@ def plan(
             "each step this plan removes, renames or moves.",
         ),
     ] = None,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate",
+            help="Run the bundle's simulations on the active release and on the candidate, "
+            "and show the ones whose behaviour changes.",
+        ),
+    ] = False,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
     from focalctl.plan.render import plan_json, render_text
@@ -162,6 +171,7 @@ def plan(
         _world(store, target) as (st, tg),
     ):
         plans, diags = make_plans(st, tg, [path], env, tenant, cache)
+        behaviour = _behaviour(st, path, plans) if simulate and plans else {}
     if not plans:
         _invalid(diags, _sources(diags))
     if state is not None:
@@ -172,6 +182,11 @@ def plan(
         save_plan(out, plans[0])
     if as_json:
         doc = [plan_json(p) for p in plans]
+        if simulate:
+            from focalctl.simulate.views import comparisons_json
+
+            for d, p in zip(doc, plans, strict=True):
+                d["simulations"] = comparisons_json(behaviour.get(p.tenant, []))
         sys.stdout.write(
             json.dumps(
                 doc[0] if len(doc) == 1 else {"format_version": "1.0", "plans": doc}, indent=2
@@ -182,12 +197,32 @@ def plan(
         c = console()
         for p in plans:
             render_text(c, p)
+            if simulate:
+                from focalctl.simulate.views import comparisons_text
+
+                comparisons_text(behaviour.get(p.tenant, []), c)
         if out is not None:
             c.print(
                 f"\nSaved the plan to {out}. Apply exactly this plan with: focalctl apply {out}"
             )
     if detailed_exitcode and any(p.result.has_changes for p in plans):
         raise typer.Exit(2)
+
+
+def _behaviour(st: Store, path: Path, plans: list[TenantPlan]) -> dict[str, list[Comparison]]:
+    """Each tenant's simulations on its active snapshot and on its candidate."""
+    from focalctl.simulate import compare, simulations_of
+
+    simulations = simulations_of([path])
+    out: dict[str, list[Comparison]] = {}
+    for p in plans:
+        mine = [s for s in simulations if s.tenant == p.tenant]
+        base = None
+        if p.base is not None:
+            stored = st.get_snapshot(p.base.snapshot_id)
+            base = (stored.id, stored.raw)
+        out[p.tenant] = compare(mine, base, (p.candidate.id, p.candidate.raw))
+    return out
 
 
 def _count_live(url: str, plans: list[TenantPlan]) -> None:

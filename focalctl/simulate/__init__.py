@@ -3,16 +3,26 @@ through the real runtime code (see :mod:`.runner`), and report them (:mod:`.view
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from focalctl.bundle.models import BundleObject
 from focalctl.bundle.positions import find_node, node_position, parse_pointer
 from focalctl.diagnostics.model import Diagnostic
 from focalctl.simulate.runner import Line, SimulationResult, run
 
-__all__ = ["Line", "SimulationResult", "Suite", "run_suite"]
+__all__ = [
+    "Comparison",
+    "Line",
+    "SimulationResult",
+    "Suite",
+    "compare",
+    "run_suite",
+    "simulations_of",
+]
 
 
 @dataclass(slots=True)
@@ -61,3 +71,50 @@ def _matches(pattern: str, tenant: str, name: str) -> bool:
     if "*" in pattern or "?" in pattern:
         return fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(f"{tenant}/{name}", pattern)
     return pattern in name or pattern in f"{tenant}/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One simulation run on the active snapshot and on the candidate."""
+
+    tenant: str
+    name: str
+    before: SimulationResult | None  # None: no active release to run it on
+    after: SimulationResult
+    diff: tuple[str, ...]  # unified diff of the two transcripts (empty: the same behaviour)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.diff) or self.before is None or self.before.passed != self.after.passed
+
+
+def simulations_of(paths: Sequence[Path]) -> list[BundleObject]:
+    """The Simulation documents under ``paths`` (the bundle validated; invalid: none)."""
+    from focalctl.validate import validate_paths
+
+    bundle = validate_paths(paths).bundle
+    return [bundle.object(r) for r in bundle.sorted_refs() if r.kind == "Simulation"]
+
+
+def compare(
+    simulations: Sequence[BundleObject],
+    base: tuple[str, bytes] | None,
+    candidate: tuple[str, bytes],
+) -> list[Comparison]:
+    """Run each simulation on ``base`` and on ``candidate`` (snapshot id and bytes): how the
+    behaviour a plan ships differs from the behaviour live now, transcript by transcript."""
+    from focalctl.simulate.views import transcript
+
+    out = []
+    for obj in simulations:
+        after = run(obj, *candidate)
+        before = run(obj, *base) if base is not None else None
+        lines = difflib.unified_diff(
+            transcript(before) if before else [],
+            transcript(after),
+            "active",
+            "candidate",
+            lineterm="",
+        )
+        out.append(Comparison(obj.tenant, obj.name, before, after, tuple(lines)))
+    return out

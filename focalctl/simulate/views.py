@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from focalctl.simulate import Suite
+from focalctl.simulate import Comparison, Suite
 from focalctl.simulate.runner import Line, SimulationResult
 
 FORMAT_VERSION = "1.0"
@@ -117,3 +118,51 @@ def _clock(result: SimulationResult, line: Line) -> str:
 
 def _iso(result: SimulationResult, line: Line) -> str:
     return line.at.astimezone(result.zone).isoformat()
+
+
+def comparisons_text(comparisons: Sequence[Comparison], console: Console) -> None:
+    """The behaviour section of ``plan --simulate``."""
+    if not comparisons:
+        console.print("\n[dim]No simulations for this tenant.[/]")
+        return
+    changed = [c for c in comparisons if c.changed]
+    console.print(
+        f"\n[bold]Behaviour[/]: {len(changed)} of {len(comparisons)} simulation(s) change"
+    )
+    for c in changed:
+        before = "no active release" if c.before is None else _verdict(c.before)
+        console.print(f"  [yellow]~[/] {escape(c.name)}: {before} → {_verdict(c.after)}")
+        for line in c.diff:
+            color = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            console.print(f"      [{color}]{escape(line)}[/]")
+
+
+def comparisons_json(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": c.name,
+            "changed": c.changed,
+            "before": None if c.before is None else _outcome(c.before),
+            "after": _outcome(c.after),
+            "diff": list(c.diff),
+        }
+        for c in comparisons
+    ]
+
+
+def _verdict(result: SimulationResult) -> str:
+    if result.passed:
+        return "[green]pass[/]"
+    failure = result.failure
+    assert failure is not None
+    return f"[red]fail[/] (event {failure.event + 1}, {escape(failure.key)})"
+
+
+def _outcome(result: SimulationResult) -> dict[str, Any]:
+    failure = result.failure
+    return {
+        "passed": result.passed,
+        "failure": None
+        if failure is None
+        else {"event": failure.event + 1, "key": failure.key, "message": failure.message},
+    }
