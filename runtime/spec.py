@@ -678,6 +678,7 @@ class Expectation(SpecModel):
     scheduled: ScheduledExpectation | None = None
     delivered: DeliveredExpectation | None = None
     no_reply: bool | None = None
+    confirmation_asked: bool | None = None
 
     @field_validator("reply_matches")
     @classmethod

@@ -47,6 +47,7 @@ class PlanResult:
     # steps (scenario, id) whose conversations this plan strands (removed or renamed, no move)
     stranded: list[tuple[str, str]] = field(default_factory=list)
     moved: list[tuple[str, str, str]] = field(default_factory=list)  # (scenario, from, to)
+    unmarked: list[tuple[str, str]] = field(default_factory=list)  # checkpoints removed
     # live conversations per (scenario, step) in the env's runtime state, when plan read it
     live: dict[tuple[str, str], int] | None = None
 
@@ -59,6 +60,13 @@ class PlanResult:
                 risks.append(
                     f"{n:,} conversation(s) are at step '{step}' of scenario '{scenario}', "
                     "which this plan removes: they restart the scenario"
+                )
+        for scenario, step in self.unmarked:
+            n = (self.live or {}).get((scenario, step), 0)
+            if n:
+                risks.append(
+                    f"{n:,} conversation(s) are at checkpoint '{step}' of scenario "
+                    f"'{scenario}', which this plan removes"
                 )
         for scenario, old, new in self.moved:
             count = ""
@@ -254,6 +262,8 @@ def risks(
             notes.append(
                 f"checkpoint '{step}' of scenario '{scenario}' is removed: the step is no longer a point of no return"
             )
+            if result is not None:
+                result.unmarked.append((scenario, step))
         if kind == "ToolEffect" and c.action == "update":
             name = c.address.split("/", 1)[1]
             b, a = before.get("spec", {}), after.get("spec", {})

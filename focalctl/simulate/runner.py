@@ -300,6 +300,15 @@ class _Run:
                     f"the reply was {reply!r}",
                 )
             )
+        if expect.confirmation_asked is not None:
+            asked = any(a.result.confirmation for a in turns.values() if a.result)
+            checks.append(
+                (
+                    "confirmation_asked",
+                    asked == expect.confirmation_asked,
+                    "a confirmation was asked" if asked else "no confirmation was asked",
+                )
+            )
         if expect.no_reply is not None:
             checks.append(
                 ("no_reply", (not replies) == expect.no_reply, f"the reply was {reply!r}")

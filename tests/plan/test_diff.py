@@ -127,8 +127,14 @@ def test_removing_a_checkpoint_step_or_its_checkpoint_is_a_risk(base: dict[str, 
     ]
     unmarked = copy.deepcopy(base)
     del _step(unmarked, "refunds", "confirm_refund")["checkpoint"]
-    assert diff(base, unmarked).risks == [
+    result = diff(base, unmarked)
+    assert result.risks == [
         "checkpoint 'confirm_refund' of scenario 'refunds' is removed: the step is no longer a point of no return"
+    ]
+    result.live = {("refunds", "confirm_refund"): 41}
+    assert result.live_notes()[0] == [
+        "41 conversation(s) are at checkpoint 'confirm_refund' of scenario 'refunds', which "
+        "this plan removes"
     ]
 
 
