@@ -117,7 +117,10 @@ class TurnService:
         stream: str = "live",
         provider: Provider | None = None,
         lease: timedelta = LEASE,
+        compiled: Sequence[CompiledSnapshot] = (),
     ) -> None:
+        """``compiled``: snapshots already compiled for turns (e.g. shared by simulations of
+        one bundle), used instead of compiling them again."""
         self.lease = lease
         self.provider: Provider = provider or NoProvider()
         self.snapshots = snapshots
@@ -126,7 +129,7 @@ class TurnService:
         self.gateways = dict(gateways)
         self.stream = stream
         self.limits = TokenBuckets(clock)
-        self._compiled: dict[str, CompiledSnapshot] = {}
+        self._compiled: dict[str, CompiledSnapshot] = {c.id: c for c in compiled}
         self._lock = threading.Lock()
         self.holder = f"{uuid.uuid4().hex[:8]}"
 

@@ -13,6 +13,7 @@ from focalctl.bundle.models import BundleObject
 from focalctl.bundle.positions import find_node, node_position, parse_pointer
 from focalctl.diagnostics.model import Diagnostic
 from focalctl.simulate.runner import Line, SimulationResult, run
+from runtime.brain import CompiledSnapshot
 
 __all__ = [
     "Comparison",
@@ -53,18 +54,32 @@ def run_suite(paths: Sequence[Path], pattern: str | None = None) -> Suite:
     if suite.diagnostics:
         return suite
     snapshots = compile_bundle(bundle)
+    shared = _Compiled()
     simulations = [bundle.object(r) for r in bundle.sorted_refs() if r.kind == "Simulation"]
     suite.found = len(simulations)
     for obj in simulations:
         if pattern and not _matches(pattern, obj.tenant, obj.name):
             continue
         snapshot = snapshots[obj.tenant]
-        result = run(obj, snapshot.id, snapshot.raw)
+        result = run(obj, snapshot.id, snapshot.raw, shared(snapshot.id, snapshot.raw))
         if result.failure is not None:
             node, _ = find_node(obj.doc.node, parse_pointer(result.failure.pointer))
             result.line, result.column, _ = node_position(node)
         suite.results.append(result)
     return suite
+
+
+class _Compiled:
+    """One compiled form per snapshot for every simulation that runs on it."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, CompiledSnapshot] = {}
+
+    def __call__(self, snapshot_id: str, raw: bytes) -> CompiledSnapshot:
+        found = self._by_id.get(snapshot_id)
+        if found is None:
+            found = self._by_id[snapshot_id] = CompiledSnapshot(snapshot_id, raw)
+        return found
 
 
 def _matches(pattern: str, tenant: str, name: str) -> bool:
@@ -106,9 +121,10 @@ def compare(
     from focalctl.simulate.views import transcript
 
     out = []
+    shared = _Compiled()
     for obj in simulations:
-        after = run(obj, *candidate)
-        before = run(obj, *base) if base is not None else None
+        after = run(obj, *candidate, shared(*candidate))
+        before = run(obj, *base, shared(*base)) if base is not None else None
         lines = difflib.unified_diff(
             transcript(before) if before else [],
             transcript(after),

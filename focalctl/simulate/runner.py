@@ -17,6 +17,7 @@ from typing import Any
 
 from focalctl.bundle.models import BundleObject
 from runtime.agenda import RecordingOutbound, Scheduler, Sent
+from runtime.brain import CompiledSnapshot
 from runtime.conversations import TurnError, TurnRequest, TurnResponse, TurnService
 from runtime.durations import parse_duration
 from runtime.gateway import TurnGateway
@@ -27,7 +28,8 @@ from runtime.spec import Expectation, ScriptEvent, SimulationSpec, ToolStub
 from runtime.tools import GatewayError
 
 BURST_GAP = timedelta(milliseconds=100)
-TICK = timedelta(minutes=1)
+TICK_MIN = timedelta(milliseconds=1)  # the clock always moves forward a little
+LONGEST_JUMP = timedelta(hours=1)  # quiet hours, business hours: re-checked at least hourly
 # a ScheduledAction's status, as a simulation names it
 _STATES = {"pending": "pending", "claimed": "pending", "sent": "fired"}
 CONVERSATION = "sim-1"
@@ -97,7 +99,10 @@ class Stubs:
         raise GatewayError(f"no stub for tool '{name}' with args {_show(args)}")
 
 
-def run(obj: BundleObject, snapshot_id: str, raw: bytes) -> SimulationResult:
+def run(
+    obj: BundleObject, snapshot_id: str, raw: bytes, compiled: CompiledSnapshot | None = None
+) -> SimulationResult:
+    """Run one simulation; ``compiled`` (of the same snapshot) spares compiling it again."""
     spec = obj.spec
     assert isinstance(spec, SimulationSpec)
     started = time.perf_counter()
@@ -108,7 +113,12 @@ def run(obj: BundleObject, snapshot_id: str, raw: bytes) -> SimulationResult:
     stubs = Stubs(spec.stubs, clock)
     state = MemoryState()
     service = TurnService(
-        registry, state, clock, {"internal": stubs, "http": stubs}, stream="simulated"
+        registry,
+        state,
+        clock,
+        {"internal": stubs, "http": stubs},
+        stream="simulated",
+        compiled=[compiled] if compiled is not None else (),
     )
     gateway = TurnGateway(service, inline=True)
     outbound = RecordingOutbound(failing={d.channel for d in spec.deliveries if d.fail})
@@ -236,10 +246,20 @@ class _Run:
         return [p.result(0) for p in pending if p.done()]
 
     def _advance_to(self, when: datetime) -> None:
-        """Move the clock to ``when``, releasing bursts and firing the agenda on the way (the
-        scheduler runs every simulated minute, as ``serve`` runs it every second)."""
+        """Move the clock to ``when``, releasing bursts and firing the agenda on the way: it
+        stops at every burst deadline and every moment an action of the conversation becomes
+        due (``serve`` checks every second; here nothing happens in between, so the clock
+        jumps)."""
         while self.clock.now() < when:
-            self.clock.advance(min(when - self.clock.now(), TICK))
+            stops = [when, self.clock.now() + LONGEST_JUMP]
+            deadline = self.gateway.next_deadline()
+            if deadline is not None:
+                stops.append(deadline)
+            for action in self.state.actions(self.obj.tenant, CONVERSATION):
+                ready = action.ready_at
+                if ready is not None:
+                    stops.append(max(ready, self.clock.now() + TICK_MIN))
+            self.clock.advance(max(min(stops) - self.clock.now(), TICK_MIN))
             self.gateway.pump()
             before = len(self.outbound.sent)
             self.scheduler.tick()
