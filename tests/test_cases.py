@@ -1,7 +1,8 @@
 """The broken-bundle corpus: every diagnostic code has a case that asserts code, file, line, column.
 
 ``tests/cases/<CODE>/`` (or ``<CODE>-<what>/``, for a code's further cases) holds a small
-bundle and ``expect.json`` listing exactly the diagnostics validate must report (file relative to the case directory); ``args.json``, when present, lists
+bundle and ``expect.json`` listing exactly the diagnostics validate (for a 9xx code: lint,
+on a bundle that validates) must report (file relative to the case directory); ``args.json``, when present, lists
 extra paths to pass. Codes that cannot be a static file (a 9 MiB file; a value that only an
 already-validated level could hold) have a generated case below.
 """
@@ -18,6 +19,7 @@ from focalctl.bundle import load_bundle
 from focalctl.bundle.loader import MAX_FILE_BYTES
 from focalctl.checks import run_checks
 from focalctl.diagnostics import CODES
+from focalctl.lint import lint_paths
 from focalctl.validate import validate_paths
 
 CASES = Path(__file__).parent / "cases"
@@ -29,15 +31,21 @@ def _case_dirs() -> list[Path]:
 
 
 def _validate_in(
-    directory: Path, extra: list[str]
+    directory: Path, extra: list[str], *, lint: bool = False
 ) -> set[tuple[str, str | None, int | None, int | None]]:
+    """What validate (or, for a lint code's case, lint on the valid bundle) reports."""
     cwd = os.getcwd()
     os.chdir(directory)
     try:
-        result = validate_paths([".", *extra])
+        if lint:
+            linted = lint_paths([Path("."), *map(Path, extra)])
+            assert linted.valid, "a lint case is a valid bundle"
+            diagnostics = linted.diagnostics
+        else:
+            diagnostics = validate_paths([".", *extra]).diagnostics
     finally:
         os.chdir(cwd)
-    return {(d.code, d.file, d.line, d.column) for d in result.diagnostics}
+    return {(d.code, d.file, d.line, d.column) for d in diagnostics}
 
 
 @pytest.mark.parametrize("case", _case_dirs(), ids=lambda p: p.name)
@@ -49,7 +57,7 @@ def test_case_reports_exactly_the_expected_diagnostics(case: Path) -> None:
     own = case.name.split("-", 1)[0]
     assert any(code == own for code, *_ in expected), "a case must expect its own code"
     extra = json.loads((case / "args.json").read_text()) if (case / "args.json").exists() else []
-    assert _validate_in(case, extra) == expected
+    assert _validate_in(case, extra, lint=own.startswith("FOC9")) == expected
 
 
 def test_every_code_has_title_example_and_case() -> None:

@@ -73,6 +73,36 @@ def validate(
 
 
 @app.command()
+def lint(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Bundle directories or files (default: .).")
+    ] = None,
+    fmt: FormatOpt = "text",
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+) -> None:
+    """Find what is valid but likely wrong: effects that do not match what a tool says, goals
+    with no fallback, slots nothing reads, offerings no agent reaches, steps no simulation
+    reaches. Silence one finding with `# focal: disable=FOC9xx` on its line."""
+    from focalctl.diagnostics.render import Report, formatters
+    from focalctl.lint import lint_paths
+
+    _check_format(fmt)
+    roots = paths or [Path(".")]
+    result = lint_paths(roots)
+    report = Report(
+        diagnostics=result.diagnostics,
+        sources={f.path: f.raw for f in result.bundle.files},
+        files=len(result.bundle.files),
+        documents=result.bundle.document_count,
+        clean="are valid; lint found nothing" if result.valid else "are valid",
+    )
+    formatters()[fmt](report, sys.stdout, color=use_color())
+    worst = {d.severity.value for d in result.diagnostics}
+    failed = not result.valid or "error" in worst or (strict and "warning" in worst)
+    raise typer.Exit(EXIT_ERROR if failed else EXIT_OK)
+
+
+@app.command()
 def schema(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the schemas to.")] = Path(
         "schemas"

@@ -601,6 +601,52 @@ _ALL: list[Code] = [
         "bind a tool once per step",
         "tools: [{tool: a}, {tool: a}]",
     ),
+    # 9xx: lint (focalctl lint): legal, and likely wrong
+    Code(
+        "FOC901",
+        "warning",
+        "effect does not match what the tool says it does",
+        "tool '{tool}' says '{word}' but its effect is pure: the registry will run it again "
+        "on every repeat and never ask for a confirmation",
+        "if it changes something outside, make it irreversible (with a confirmation and an "
+        "idempotencyKey), compensatable or idempotent",
+        "name: issue-refund\neffect: pure",
+    ),
+    Code(
+        "FOC902",
+        "warning",
+        "a goal with one channel and no fallback",
+        "goal '{goal}' sends only on '{channel}', which has no fallback: when it fails, the "
+        "follow-up is lost",
+        "add a second profile to the goal's channels, or a fallback to '{channel}'",
+        "channels: [sms-reminders]   # sms-reminders has no fallback",
+    ),
+    Code(
+        "FOC903",
+        "warning",
+        "a collected slot nothing reads",
+        "step '{step}' collects '{slot}', but no template, condition or tool argument of the "
+        "scenario reads slots.{slot}",
+        "use it (a tool argument, a say, a transition), or stop asking the customer for it",
+        "collects: [order_id, colour]   # colour is never read",
+    ),
+    Code(
+        "FOC904",
+        "warning",
+        "an offering no agent can offer",
+        "offering '{offering}' is selected by no agent's catalog",
+        "label it so an agent's catalog selects it, widen a catalog, or remove it",
+        "labels: {line: legacy} while every catalog selects {line: broadband}",
+    ),
+    Code(
+        "FOC905",
+        "info",
+        "a step no simulation reaches",
+        "no simulation reaches step '{step}' of scenario '{scenario}'",
+        "add a Simulation that walks to it (focalctl simulate runs it), so a change to it is "
+        "tested before it ships",
+        "a refund path with no simulation of the store-credit branch",
+    ),
 ]
 
 CODES: dict[str, Code] = {}

@@ -71,6 +71,7 @@ class SimulationResult:
     seconds: float = 0.0
     zone: tzinfo | None = None  # the start's offset: the transcript is shown in it
     audit: dict[str, int] = field(default_factory=dict)  # events written, per audit stream
+    reached: set[tuple[str, str]] = field(default_factory=set)  # (scenario, step) entered
 
     @property
     def passed(self) -> bool:
@@ -132,9 +133,13 @@ def run(
                 break
     finally:
         gateway.close()
+    events = state.events(obj.tenant, stream="simulated", limit=1_000_000)
     result.audit = {
-        stream: len(state.events(obj.tenant, stream=stream, limit=1_000_000))
-        for stream in ("live", "simulated")
+        "live": len(state.events(obj.tenant, stream="live", limit=1_000_000)),
+        "simulated": len(events),
+    }
+    result.reached = {
+        (str(e.data["scenario"]), str(e.data["step"])) for e in events if e.kind == "step.entered"
     }
     result.seconds = time.perf_counter() - started
     return result

@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 
 from .test_authoring import REPO
 
-WORKFLOW = REPO / "examples" / "ci" / "github" / "focal.yml"
+WORKFLOW = REPO / "examples" / "ci" / ".github" / "workflows" / "focal.yml"
 
 
 def _git_repo(tmp: Path) -> Path:

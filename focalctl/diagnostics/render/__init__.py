@@ -25,6 +25,7 @@ class Report:
     files: int = 0
     documents: int = 0
     max_shown: int = 0
+    clean: str = "are valid"  # what the text view says of a run with nothing to report
 
 
 class Formatter(Protocol):

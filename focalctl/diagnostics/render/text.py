@@ -67,7 +67,8 @@ def render(report: Report, out: TextIO, *, color: bool) -> None:
         chunks.append(paint(summary.line(), "1;31" if summary.errors else "1;33") + "\n")
     else:
         chunks.append(
-            f"{paint('✓', '1;32')} {report.documents} documents in {report.files} files are valid\n"
+            f"{paint('✓', '1;32')} {report.documents} documents in {report.files} files "
+            f"{report.clean}\n"
         )
     out.write("".join(chunks))
 
