@@ -79,6 +79,65 @@ def simulate(
     raise typer.Exit(EXIT_OK if suite.passed else EXIT_ERROR)
 
 
+@app.command()
+def suggest(
+    path: Annotated[
+        Path | None, typer.Argument(help="The bundle directory or file (default: .).")
+    ] = None,
+    edge_cases: Annotated[
+        bool,
+        typer.Option(
+            "--edge-cases",
+            help="Simulations of the risky paths: a duplicate at each checkpoint, a declined "
+            "confirmation, a burst, a follow-up never answered, each fallback hop.",
+        ),
+    ] = False,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory to write the Simulation files to.")
+    ] = Path("suggested"),
+) -> None:
+    """Write Simulation skeletons derived from the bundle's own simulations (they know how to
+    reach each step); run them with: focalctl simulate PATH --tests OUT."""
+    import json
+
+    from focalctl.compile.build import compile_bundle
+    from focalctl.simulate import _run_all
+    from focalctl.suggest import edge_cases as derive
+    from focalctl.suggest import write
+    from focalctl.validate import validate_paths
+
+    if not edge_cases:
+        fail("say what to suggest", "focalctl suggest --edge-cases", code=EXIT_USAGE)
+    root = path or Path(".")
+    if not root.exists():
+        fail(f"{root} does not exist", "pass a bundle directory or file", code=EXIT_USAGE)
+    validation = validate_paths([root])
+    if any(d.severity.value == "error" for d in validation.diagnostics):
+        fail("the bundle does not validate", f"run: focalctl validate {root}")
+    bundle = validation.bundle
+    simulations = [bundle.object(r) for r in bundle.sorted_refs() if r.kind == "Simulation"]
+    if not simulations:
+        fail(
+            "no Simulation documents to derive edge cases from",
+            "write one simulation of a happy path first (see focalctl simulate --help)",
+        )
+    compiled = compile_bundle(bundle)
+    results = _run_all(simulations, {t: (s.id, s.raw) for t, s in compiled.items()})
+    bodies = {t: json.loads(s.raw) for t, s in compiled.items()}
+    suggestions = derive(simulations, results, bodies)
+    try:
+        written = write(suggestions, out)
+    except OSError as exc:
+        fail(f"cannot write to {out}: {exc.strerror or exc}", "choose a writable --out directory")
+    c = console()
+    for s, file in zip(suggestions, written, strict=True):
+        c.print(f"  [green]+[/] {escape(str(file))}  [dim]{escape(s.reason)}[/]")
+    c.print(
+        f"{len(written)} simulation(s) written; run them with: "
+        f"focalctl simulate {escape(str(root))} --tests {escape(str(out))}"
+    )
+
+
 def _write(out: Path, suite: Suite) -> None:
     from focalctl.simulate import views
 

@@ -51,6 +51,19 @@ class Line:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """What one script event did: for tools that derive simulations from this one."""
+
+    index: int
+    entered: tuple[str, ...]  # step ids its turns entered
+    scenario: str | None  # the scenario those steps belong to
+    asked: tuple[str, ...]  # tools whose confirmation its turns asked
+    executed: tuple[str, ...]  # tools its turns ran (the stub answered)
+    scheduled: tuple[str, ...]  # goals it scheduled
+    delivered: tuple[str, ...]  # channel profiles follow-ups went out on during it
+
+
 @dataclass(slots=True)
 class Failure:
     event: int  # index in the script
@@ -72,6 +85,7 @@ class SimulationResult:
     zone: tzinfo | None = None  # the start's offset: the transcript is shown in it
     audit: dict[str, int] = field(default_factory=dict)  # events written, per audit stream
     reached: set[tuple[str, str]] = field(default_factory=set)  # (scenario, step) entered
+    events: list[EventRecord] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -225,6 +239,7 @@ class _Run:
             answers, self.stubs.calls[calls_before:], self.outbound.sent[sent_before:]
         )
         self._narrate(outcome)
+        self.result.events.append(self._record(index, outcome))
         missing = [c for c in outcome.calls if c.answer == "no stub"]
         if missing:
             call = missing[0]
@@ -238,6 +253,28 @@ class _Run:
         if event.expect is not None:
             return self._check(index, event.expect, outcome)
         return None
+
+    def _record(self, index: int, outcome: _Outcome) -> EventRecord:
+        results = [a.result for a in outcome.answers if a.result is not None and a.turn_id]
+        scenario = next(
+            (
+                e.data.get("scenario")
+                for e in reversed(
+                    self.state.events(self.obj.tenant, stream="simulated", limit=1_000_000)
+                )
+                if e.kind == "step.entered"
+            ),
+            None,
+        )
+        return EventRecord(
+            index,
+            tuple(s for r in results for s in r.entered),
+            str(scenario) if scenario and any(r.entered for r in results) else None,
+            tuple(t.tool for r in results for t in r.tools if t.status == "needs_confirmation"),
+            tuple(c.tool for c in outcome.calls if c.answer == "result"),
+            tuple(g.goal for r in results for g in r.goals if g.op == "schedule"),
+            tuple(s.profile for s in outcome.sent),
+        )
 
     def _settle(self, pending: list[Any]) -> list[TurnResponse]:
         """Move the clock through the debounce windows until every message has its answer."""
