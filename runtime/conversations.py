@@ -215,6 +215,7 @@ class TurnService:
                     inbound[key] = now
                     claimed.append(request)
             if not claimed:
+                self.dropped(requests)
                 return [TurnResponse("duplicate", None, active.id) for _ in requests]
             last = claimed[-1]
             tools = ToolEffectRegistry(
@@ -284,7 +285,27 @@ class TurnService:
                 if status == "duplicate"
                 else TurnResponse(status, turn_id, active.id, body, parts)
             )
+        dropped = [r for r, a in zip(requests, out, strict=True) if a.status == "duplicate"]
+        if dropped:
+            self.dropped(dropped)
         return out
+
+    def dropped(self, duplicates: Sequence[TurnRequest]) -> None:
+        """Audit the redeliveries a burst dropped (``turn.duplicate``)."""
+        self.state.append_many(
+            [
+                AuditEvent(
+                    r.tenant,
+                    "turn.duplicate",
+                    self.clock.now(),
+                    r.conversation_id,
+                    None,
+                    {"message_id": r.message_id, "channel": r.channel},
+                    self.stream,
+                )
+                for r in duplicates
+            ]
+        )
 
     def _agenda(
         self,
@@ -398,6 +419,18 @@ class TurnService:
         for key, rate, size in checks:
             decision = self.limits.take(key, rate, size)
             if not decision.allowed:
+                with contextlib.suppress(Exception):  # the refusal stands even if unrecorded
+                    self.state.append(
+                        AuditEvent(
+                            request.tenant,
+                            "turn.rate_limited",
+                            self.clock.now(),
+                            request.conversation_id,
+                            None,
+                            {"limit": key.split(":", 1)[0], "message_id": request.message_id},
+                            self.stream,
+                        )
+                    )
                 raise TurnError(
                     "rate_limited",
                     f"{key.split(':', 1)[0]} rate limit of {rate} turns per minute reached",

@@ -128,28 +128,33 @@ class TurnGateway:
         run_here: list[_Inbound] | None = None
         with self._lock:
             conv = self._conversations.get(key)
-            if conv is not None and request.message_id in conv.running_ids:
-                return _answered(TurnResponse("duplicate", None, compiled.id))
-            offered = self.coalescer.offer(
-                _key(key),
-                inbound,
-                policy.debounce_s,
-                policy.max_burst,
-                self.service.clock.now(),
-            )
-            if offered.duplicate:
-                return _answered(TurnResponse("duplicate", None, compiled.id))
-            if conv is not None and conv.running is not None and policy.cancel_in_flight == "safe":
-                conv.running.cancel()
-            for burst in offered.ready:
-                batch = self._dispatch(key, burst)
-                if batch is not None:
-                    if run_here is None and (self.inline or any(m is inbound for m in batch)):
-                        run_here = batch  # the caller waits anyway: run it in its thread
-                    else:
-                        self._spawn(key, batch)
-            if not offered.ready:
-                self._wake.notify()  # a new or moved deadline for the timer
+            duplicate = conv is not None and request.message_id in conv.running_ids
+            offered = None
+            if not duplicate:
+                offered = self.coalescer.offer(
+                    _key(key),
+                    inbound,
+                    policy.debounce_s,
+                    policy.max_burst,
+                    self.service.clock.now(),
+                )
+                duplicate = offered.duplicate
+            if offered is not None and not duplicate:
+                running = conv.running if conv is not None else None
+                if running is not None and policy.cancel_in_flight == "safe":
+                    running.cancel()
+                for burst in offered.ready:
+                    batch = self._dispatch(key, burst)
+                    if batch is not None:
+                        if run_here is None and (self.inline or any(m is inbound for m in batch)):
+                            run_here = batch  # the caller waits anyway: run it in its thread
+                        else:
+                            self._spawn(key, batch)
+                if not offered.ready:
+                    self._wake.notify()  # a new or moved deadline for the timer
+        if duplicate:  # a redelivery of a message waiting in its burst or in the running turn
+            self.service.dropped([request])
+            return _answered(TurnResponse("duplicate", None, compiled.id))
         if run_here is not None:
             self._drain(key, run_here, inline=True)
         return inbound.done

@@ -9,6 +9,7 @@ import sys
 from focalctl.cli import (
     authoring,  # noqa: F401  validate, schema, init
     explain,  # noqa: F401  explain
+    report,  # noqa: F401  report
     serve,  # noqa: F401  serve
     simulate,  # noqa: F401  simulate
     state,  # noqa: F401  plan, apply, rollback, history, force-unlock

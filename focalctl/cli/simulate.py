@@ -139,6 +139,8 @@ def suggest(
 
 
 def _write(out: Path, suite: Suite) -> None:
+    import json
+
     from focalctl.simulate import views
 
     try:
@@ -147,6 +149,10 @@ def _write(out: Path, suite: Suite) -> None:
             views.write_json(suite, f)
         with (out / "junit.xml").open("w") as f:
             views.junit(suite, f)
+        with (out / "audit.jsonl").open("w") as f:  # for focalctl report --audit
+            for result in suite.results:
+                for event in result.audit_log:
+                    f.write(json.dumps(event, ensure_ascii=False) + "\n")
         for result in suite.results:
             folder = out / result.tenant
             folder.mkdir(exist_ok=True)

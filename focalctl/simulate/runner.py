@@ -86,6 +86,8 @@ class SimulationResult:
     audit: dict[str, int] = field(default_factory=dict)  # events written, per audit stream
     reached: set[tuple[str, str]] = field(default_factory=set)  # (scenario, step) entered
     events: list[EventRecord] = field(default_factory=list)
+    # the simulated audit stream, each event's conversation named after the simulation
+    audit_log: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -152,6 +154,7 @@ def run(
         "live": len(state.events(obj.tenant, stream="live", limit=1_000_000)),
         "simulated": len(events),
     }
+    result.audit_log = [{**e.to_json(), "conversation": obj.name} for e in events]
     result.reached = {
         (str(e.data["scenario"]), str(e.data["step"])) for e in events if e.kind == "step.entered"
     }

@@ -1,0 +1,111 @@
+"""``focalctl report``: what the audit stream says about the conversations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from focalctl.cli.app import app
+from focalctl.cli.common import EXIT_USAGE, console, fail
+
+
+@app.command()
+def report(
+    audit: Annotated[
+        Path | None,
+        typer.Option("--audit", help="An audit stream as JSON Lines (simulate --out writes one)."),
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", envvar="FOCAL_STATE", help="The runtime's state (as serve)."),
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Only this tenant (required with --state).")
+    ] = None,
+    stream: Annotated[
+        str, typer.Option("--stream", help="With --state: live or simulated.")
+    ] = "live",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only events on or after this day (YYYY-MM-DD).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Turns per scenario, drop-off per step, tool calls and failures, follow-ups, fallbacks,
+    duplicates and rate limits; per day, with anomalies beyond 3 standard deviations."""
+    from focalctl import report as lib
+
+    if (audit is None) == (state is None):
+        fail("read the audit from one place", "--audit FILE.jsonl or --state URL", code=EXIT_USAGE)
+    day = None
+    if since is not None:
+        try:
+            day = date.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not a day", "e.g. --since 2026-03-01", code=EXIT_USAGE)
+    if audit is not None and not audit.is_file():
+        fail(f"{audit} is not a file", "pass the JSON Lines file", code=EXIT_USAGE)
+    if state is not None and tenant is None:
+        fail("--state needs --tenant", "e.g. --tenant acme", code=EXIT_USAGE)
+    try:
+        if audit is not None:
+            result = lib.build(lib.read_jsonl(audit), tenant=tenant, since=day)
+        else:
+            assert state is not None and tenant is not None
+            result = lib.build(lib.read_state(state, tenant, stream), since=day)
+    except ValueError as exc:
+        fail(str(exc), "each line is one event as the runtime writes it")
+    except Exception as exc:  # the state's driver: unreachable, refused
+        fail(f"cannot read the audit: {type(exc).__name__}", "check --state and that it answers")
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        return
+    _text(result)
+
+
+def _text(r: object) -> None:
+    from focalctl.report import Report
+
+    assert isinstance(r, Report)
+    c = console()
+    c.print(f"[bold]{r.events}[/] audit events" + (f" since {r.since}" if r.since else ""))
+    turns = Table("scenario", "turns", title="Turns per scenario")
+    for scenario, n in sorted(r.turns.items()):
+        turns.add_row(escape(scenario), str(n))
+    c.print(turns)
+    for scenario, steps in sorted(r.funnels.items()):
+        funnel = Table("step", "conversations", "drop-off", title=f"Funnel: {escape(scenario)}")
+        first = steps[0][1] if steps else 0
+        for step, n in steps:
+            drop = f"{1 - n / first:.0%}" if first else "-"
+            funnel.add_row(escape(step), str(n), drop)
+        c.print(funnel)
+    tools = Table("tool", "calls", "succeeded", "failed", "replayed", "refused", title="Tools")
+    for tool, counts in sorted(r.tools.items()):
+        tools.add_row(
+            escape(tool),
+            *(
+                str(counts.get(k, 0))
+                for k in ("calls", "succeeded", "failed", "replayed", "refused")
+            ),
+        )
+    c.print(tools)
+    if r.follow_ups:
+        c.print("Follow-ups: " + ", ".join(f"{k} {v}" for k, v in sorted(r.follow_ups.items())))
+    if r.fallbacks:
+        c.print(
+            "Fallbacks (failed hops per profile): "
+            + ", ".join(f"{escape(k)} {v}" for k, v in sorted(r.fallbacks.items()))
+        )
+    c.print(f"Duplicates dropped: {r.duplicates}; rate-limited requests: {r.rate_limited}")
+    for a in r.anomalies:
+        c.print(
+            f"[red]![/] {a.day}: {escape(a.metric)} of {escape(a.subject)} was {a.value:.0%} "
+            f"(trailing mean {a.mean:.0%}, σ {a.stdev:.1%})"
+        )
