@@ -228,3 +228,62 @@ def _trends(report: Report, daily: dict[str, dict[str, Counter[str]]]) -> None:
                         day, metric, subject, round(by_day[day], 4), round(mean, 4), round(stdev, 4)
                     )
                 )
+
+
+def html(report: Report) -> str:
+    """One self-contained HTML file (plotly.js inlined: it opens offline): a funnel per
+    scenario, tool outcomes, follow-up outcomes, and the daily trends with anomalies marked."""
+    import plotly.graph_objects as go
+    from plotly.io import to_html
+
+    figures: list[tuple[str, Any]] = []
+    for scenario, steps in sorted(report.funnels.items()):
+        fig = go.Figure(go.Funnel(y=[s for s, _ in steps], x=[n for _, n in steps]))
+        fig.update_layout(title=f"Funnel: {scenario}", height=320 + 24 * len(steps))
+        figures.append((f"funnel-{scenario}", fig))
+    if report.tools:
+        names = sorted(report.tools)
+        fig = go.Figure(
+            [
+                go.Bar(name=outcome, x=names, y=[report.tools[t].get(outcome, 0) for t in names])
+                for outcome in ("succeeded", "failed", "replayed", "refused")
+            ]
+        )
+        fig.update_layout(title="Tool calls by outcome", barmode="stack", height=360)
+        figures.append(("tools", fig))
+    if report.follow_ups:
+        keys = sorted(report.follow_ups)
+        fig = go.Figure(go.Bar(x=keys, y=[report.follow_ups[k] for k in keys]))
+        fig.update_layout(title="Follow-ups", height=320)
+        figures.append(("follow-ups", fig))
+    if report.days:
+        days = sorted(report.days)
+        metrics = sorted({m for values in report.days.values() for m in values})
+        fig = go.Figure(
+            [
+                go.Scatter(
+                    name=m, x=days, y=[report.days[d].get(m) for d in days], mode="lines+markers"
+                )
+                for m in metrics
+            ]
+        )
+        for a in report.anomalies:
+            fig.add_annotation(x=a.day, y=a.value, text=f"anomaly: {a.subject}", showarrow=True)
+        fig.update_layout(title="Daily rates", height=420, yaxis_tickformat=".0%")
+        figures.append(("trends", fig))
+    body = "".join(
+        f'<section id="{name}">'
+        + to_html(fig, full_html=False, include_plotlyjs="inline" if i == 0 else False)
+        + "</section>"
+        for i, (name, fig) in enumerate(figures)
+    )
+    summary = (
+        f"<p>{report.events} audit events"
+        + (f" since {report.since}" if report.since else "")
+        + f"; duplicates dropped: {report.duplicates}; rate-limited: {report.rate_limited}; "
+        + f"anomalies: {len(report.anomalies)}.</p>"
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Focal report</title></head>"
+        f"<body><h1>Focal report</h1>{summary}{body}</body></html>"
+    )

@@ -36,6 +36,10 @@ def report(
         str | None, typer.Option("--since", help="Only events on or after this day (YYYY-MM-DD).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write a self-contained HTML report with charts."),
+    ] = None,
 ) -> None:
     """Turns per scenario, drop-off per step, tool calls and failures, follow-ups, fallbacks,
     duplicates and rate limits; per day, with anomalies beyond 3 standard deviations."""
@@ -63,10 +67,17 @@ def report(
         fail(str(exc), "each line is one event as the runtime writes it")
     except Exception as exc:  # the state's driver: unreachable, refused
         fail(f"cannot read the audit: {type(exc).__name__}", "check --state and that it answers")
+    if html is not None:
+        try:
+            html.write_text(lib.html(result), encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {html}: {exc.strerror or exc}", "choose a writable --html path")
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
         return
     _text(result)
+    if html is not None:
+        console().print(f"[dim]HTML report written to {escape(str(html))}[/]")
 
 
 def _text(r: object) -> None:

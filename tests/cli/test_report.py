@@ -106,3 +106,37 @@ def test_the_state_is_a_source_too(tmp_path: Path) -> None:
     bad.write_text('{"kind": "x", "at": "2026-03-02T10:00:00+00:00"}\nnot json\n')
     proc = focalctl("report", "--audit", str(bad))
     assert proc.returncode == 1 and "bad.jsonl:2: not JSON" in proc.stderr
+
+
+def test_the_html_report_renders_in_headless_chromium(audit: Path, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        reason = "chromium is not installed (Debian: apt-get install chromium; .ci/run does)"
+        if os.environ.get("FOCAL_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"FOCAL_REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
+    page = tmp_path / "report.html"
+    proc = focalctl("report", "--audit", str(audit), "--html", str(page))
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text()
+    assert "cdn" not in html.lower().split("<body>")[0], "plotly.js is inlined: it opens offline"
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"]
+    dom = subprocess.run(
+        [chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    assert not [line for line in console if "Uncaught" in line or "Error" in line], console
+    charts = dom.stdout.count('class="main-svg"')
+    assert charts >= 2 * 5, f"{charts} plotly layers rendered"  # 5 figures, 2+ layers each
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [chromium, *flags, f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.stat().st_size > 10_000
