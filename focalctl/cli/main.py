@@ -7,7 +7,7 @@ import os
 import sys
 
 from focalctl.cli import (
-    authoring,  # noqa: F401  validate, schema, init
+    authoring,  # noqa: F401  validate, schema, init, fmt
     explain,  # noqa: F401  explain
     serve,  # noqa: F401  serve
     state,  # noqa: F401  plan, apply, rollback, history, force-unlock
