@@ -9,6 +9,7 @@ import sys
 from focalctl.cli import (
     authoring,  # noqa: F401  validate, schema, init, fmt
     explain,  # noqa: F401  explain
+    releases,  # noqa: F401  show, diff
     serve,  # noqa: F401  serve
     state,  # noqa: F401  plan, apply, rollback, history, force-unlock
 )

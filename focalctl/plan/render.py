@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from focalctl.plan.diff import Change
+from focalctl.plan.diff import Change, PlanResult
 
 if TYPE_CHECKING:
     from focalctl.release import TenantPlan
@@ -39,14 +39,20 @@ def render_text(console: Console, plan: TenantPlan, *, show_unchanged: bool = Fa
             )
         return
     console.print()
-    for change in plan.result.changes:
+    render_result(console, plan.result)
+
+
+def render_result(console: Console, result: PlanResult, *, verb: str = "Plan") -> None:
+    """The changes, the risk notes and the counts: what every plan-shaped view shows (plan,
+    apply, rollback, diff between releases)."""
+    for change in result.changes:
         _change(console, change)
-    if plan.result.risks:
+    if result.risks:
         console.print("\n[bold red]Risks[/] (review before applying):")
-        for note in plan.result.risks:
+        for note in result.risks:
             console.print(f"  [red]![/] {escape(note)}")
-    n_add, n_change, n_delete = plan.result.counts
-    console.print(f"\n[bold]Plan:[/] {n_add} to add, {n_change} to change, {n_delete} to delete.")
+    n_add, n_change, n_delete = result.counts
+    console.print(f"\n[bold]{verb}:[/] {n_add} to add, {n_change} to change, {n_delete} to delete.")
 
 
 def _change(console: Console, c: Change) -> None:
@@ -65,7 +71,6 @@ def _change(console: Console, c: Change) -> None:
 
 
 def plan_json(plan: TenantPlan) -> dict[str, Any]:
-    add, change, delete = plan.result.counts
     return {
         "format_version": "1.0",
         "tenant": plan.tenant,
@@ -74,6 +79,14 @@ def plan_json(plan: TenantPlan) -> dict[str, Any]:
         if plan.base
         else None,
         "candidate": {"snapshot": plan.candidate.id, "objects": plan.candidate.object_count},
+        **result_json(plan.result),
+    }
+
+
+def result_json(result: PlanResult) -> dict[str, Any]:
+    """``changes``, ``risks`` and ``summary``: the JSON of every plan-shaped document."""
+    add, change, delete = result.counts
+    return {
         "changes": [
             {
                 "action": c.action,
@@ -81,8 +94,8 @@ def plan_json(plan: TenantPlan) -> dict[str, Any]:
                 "new_address": c.new_address,
                 "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
             }
-            for c in plan.result.changes
+            for c in result.changes
         ],
-        "risks": list(plan.result.risks),
+        "risks": list(result.risks),
         "summary": {"add": add, "change": change, "delete": delete},
     }
