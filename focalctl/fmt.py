@@ -188,6 +188,19 @@ def format_paths(paths: Iterable[str | Path]) -> tuple[list[FileResult], list[Di
     return results, diags
 
 
+def write_result(result: FileResult) -> bool:
+    """Write a changed file in place; on failure the result says why (and is not changed)."""
+    if not result.changed or result.formatted is None:
+        return False
+    try:
+        write_atomic(result.path, result.formatted)
+    except OSError as exc:
+        result.formatted = None
+        result.error = f"cannot write {result.name}: {exc.strerror or exc}"
+        return False
+    return True
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace the file's content at once (a temporary file beside it, then a rename): a
     reader or a crash sees the old bytes or the new ones, never half. Keeps its mode; a

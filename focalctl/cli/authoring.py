@@ -135,18 +135,17 @@ def fmt_cmd(
     from rich.markup import escape
 
     from focalctl.diagnostics.render import Report, formatters
-    from focalctl.fmt import format_paths, write_atomic
+    from focalctl.fmt import format_paths, write_result
 
     results, diags = format_paths(paths or [Path(".")])
     problems = diags + [d for r in results for d in r.errors]
     c, err = console(), console(stderr=True)
-    changed = [r for r in results if r.changed]
-    for r in changed:
+    for r in [r for r in results if r.changed]:
         if check:
             c.print(f"would reformat {escape(r.name)}")
-        else:
-            write_atomic(r.path, r.formatted or b"")
+        elif write_result(r):
             c.print(f"reformatted {escape(r.name)}")
+    changed = [r for r in results if r.changed]
     if problems:
         sources = {r.name: r.original for r in results}
         formatters()["text"](

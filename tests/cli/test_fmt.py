@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
@@ -79,3 +80,20 @@ def test_file_names_with_markup_print_literally(tmp_path: Path) -> None:
     f.write_text(MESSY)
     result = runner.invoke(app, ["fmt", "--check", str(f)], env={"NO_COLOR": "1"})
     assert result.exit_code == 1 and "[bold]x.yaml" in result.output
+
+
+def test_a_file_that_cannot_be_written_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import focalctl.fmt
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(focalctl.fmt, "write_atomic", refuse)
+    (tmp_path / "messy.yaml").write_text(MESSY)
+    result = runner.invoke(app, ["fmt", str(tmp_path)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 1, result.output
+    assert "cannot write" in result.output and "Permission denied" in result.output
+    assert "reformatted messy.yaml" not in result.output
+    assert (tmp_path / "messy.yaml").read_text() == MESSY
