@@ -1,4 +1,4 @@
-"""Authoring commands: ``validate``, ``schema``, ``init``."""
+"""Authoring commands: ``validate``, ``schema``, ``init``, ``fmt``."""
 
 from __future__ import annotations
 
@@ -149,3 +149,44 @@ def init(
     for path in written:
         c.print(f"  created {path}")
     c.print(f"\nNext: [bold]focalctl validate {directory}[/]")
+
+
+@app.command("fmt")
+def fmt_cmd(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Bundle directories or files (default: .).")
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 listing the files that would change."),
+    ] = False,
+) -> None:
+    """Lay out bundle files canonically (comments kept); rewrites them in place."""
+    from rich.markup import escape
+
+    from focalctl.diagnostics.render import Report, formatters
+    from focalctl.fmt import format_paths, write_result
+
+    results, diags = format_paths(paths or [Path(".")])
+    problems = diags + [d for r in results for d in r.errors]
+    c, err = console(), console(stderr=True)
+    for r in [r for r in results if r.changed]:
+        if check:
+            c.print(f"would reformat {escape(r.name)}")
+        elif write_result(r):
+            c.print(f"reformatted {escape(r.name)}")
+    changed = [r for r in results if r.changed]
+    if problems:
+        sources = {r.name: r.original for r in results}
+        formatters()["text"](
+            Report(diagnostics=problems, sources=sources), sys.stderr, color=use_color(sys.stderr)
+        )
+    for r in results:
+        if r.error:
+            err.print(f"[bold red]error[/]: {escape(r.error)}")
+    failed = sum(r.failed for r in results) + len(diags)
+    unchanged = sum(not (r.changed or r.failed) for r in results)
+    verb = "would be reformatted" if check else "reformatted"
+    summary = f"{len(changed)} file(s) {verb}, {unchanged} unchanged"
+    c.print(summary + (f", {failed} not formatted (errors above)" if failed else ""))
+    raise typer.Exit(EXIT_ERROR if failed or (check and changed) else EXIT_OK)

@@ -7,8 +7,9 @@ import os
 import sys
 
 from focalctl.cli import (
-    authoring,  # noqa: F401  validate, schema, init
+    authoring,  # noqa: F401  validate, schema, init, fmt
     explain,  # noqa: F401  explain
+    releases,  # noqa: F401  show, diff
     report,  # noqa: F401  report
     serve,  # noqa: F401  serve
     simulate,  # noqa: F401  simulate

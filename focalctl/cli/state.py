@@ -343,20 +343,28 @@ def rollback_cmd(
     target: TargetOpt = None,
     auto_approve: AutoApproveOpt = False,
     message: Annotated[str, typer.Option("--message", "-m")] = "",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what the rollback would change; change nothing."),
+    ] = False,
 ) -> None:
     """Release an earlier version's snapshot again, as a new version (no recompilation)."""
+    from focalctl.cli.releases import render_release_diff
     from focalctl.release import rollback
+    from focalctl.releases import rollback_plan
 
     c = console()
     _check_lock_ttl()
     with _world(store, target) as (st, tg):
-        active = st.active(tenant, env)
-        if active is None:
-            fail(f"{tenant}/{env} has no releases yet; nothing to roll back")
+        plan = rollback_plan(st, tenant, env, to)  # reads only
         c.print(
-            f"Roll back {tenant} ({env}) from version {active.version} to the snapshot of version {to}."
+            f"Roll back {tenant} ({env}) from version {plan.old.version} to the snapshot of version {to}.\n"
         )
-        _confirm(auto_approve, risky=False)
+        render_release_diff(plan, verb="Rollback")
+        if dry_run:
+            c.print("\nDry run: nothing was changed.")
+            return
+        _confirm(auto_approve, risky=bool(plan.result.risks))
         outcome = rollback(st, tg, tenant, env, to, message=message)
     assert outcome.release is not None
     r = outcome.release
@@ -392,12 +400,15 @@ def history(
             if exc.hint:
                 err.print(f"  [cyan]help[/]: {escape(exc.hint)}")
         releases = st.history(tenant, env)
+        current = st.active(tenant, env)
+    active = current.version if current is not None else None
     if as_json:
         doc = {
             "format_version": "1.0",
             "tenant": tenant,
             "env": env,
-            "releases": [r.to_json() for r in releases],
+            "active": active,
+            "releases": [{**r.to_json(), "active": r.version == active} for r in releases],
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
@@ -405,6 +416,7 @@ def history(
         console().print(f"{tenant} ({env}) has no releases yet.")
         return
     table = Table(
+        "",
         "version",
         "snapshot",
         "kind",
@@ -416,6 +428,7 @@ def history(
     for r in releases:
         kind = r.kind + (f" → {r.rollback_of}" if r.rollback_of else "")
         table.add_row(
+            "*" if r.version == active else "",
             str(r.version),
             r.snapshot_id[:19] + "…",
             kind,
@@ -424,6 +437,8 @@ def history(
             escape(r.message),  # free text: "[/x]" must print, not parse as markup
         )
     console().print(table)
+    if active is not None:
+        console().print(f"* active: version {active}")
 
 
 @app.command("force-unlock")

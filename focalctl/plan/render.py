@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from focalctl.plan.diff import Change
+from focalctl.plan.diff import Change, PlanResult
 
 if TYPE_CHECKING:
     from focalctl.release import TenantPlan
@@ -39,19 +39,25 @@ def render_text(console: Console, plan: TenantPlan, *, show_unchanged: bool = Fa
             )
         return
     console.print()
-    for change in plan.result.changes:
+    render_result(console, plan.result)
+
+
+def render_result(console: Console, result: PlanResult, *, verb: str = "Plan") -> None:
+    """The changes, the risk notes and the counts: what every plan-shaped view shows (plan,
+    apply, rollback, diff between releases)."""
+    for change in result.changes:
         _change(console, change)
-    live_risks, moves = plan.result.live_notes()
+    live_risks, moves = result.live_notes()
     if moves:
         console.print("\n[bold]Moves[/] (declared in the scenarios' moved):")
         for note in moves:
             console.print(f"  [cyan]→[/] {escape(note)}")
-    if plan.result.risks or live_risks:
+    if result.risks or live_risks:
         console.print("\n[bold red]Risks[/] (review before applying):")
-        for note in [*live_risks, *plan.result.risks]:
+        for note in [*live_risks, *result.risks]:
             console.print(f"  [red]![/] {escape(note)}")
-    n_add, n_change, n_delete = plan.result.counts
-    console.print(f"\n[bold]Plan:[/] {n_add} to add, {n_change} to change, {n_delete} to delete.")
+    n_add, n_change, n_delete = result.counts
+    console.print(f"\n[bold]{verb}:[/] {n_add} to add, {n_change} to change, {n_delete} to delete.")
 
 
 def _change(console: Console, c: Change) -> None:
@@ -70,7 +76,6 @@ def _change(console: Console, c: Change) -> None:
 
 
 def plan_json(plan: TenantPlan) -> dict[str, Any]:
-    add, change, delete = plan.result.counts
     return {
         "format_version": "1.0",
         "tenant": plan.tenant,
@@ -79,6 +84,14 @@ def plan_json(plan: TenantPlan) -> dict[str, Any]:
         if plan.base
         else None,
         "candidate": {"snapshot": plan.candidate.id, "objects": plan.candidate.object_count},
+        **result_json(plan.result),
+    }
+
+
+def result_json(result: PlanResult) -> dict[str, Any]:
+    """``changes``, ``risks`` and ``summary``: the JSON of every plan-shaped document."""
+    add, change, delete = result.counts
+    return {
         "changes": [
             {
                 "action": c.action,
@@ -86,23 +99,23 @@ def plan_json(plan: TenantPlan) -> dict[str, Any]:
                 "new_address": c.new_address,
                 "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
             }
-            for c in plan.result.changes
+            for c in result.changes
         ],
-        "risks": [*plan.result.live_notes()[0], *plan.result.risks],
+        "risks": [*result.live_notes()[0], *result.risks],
         "moves": [
             {
                 "scenario": s,
                 "from": a,
                 "to": b,
-                "live": None if plan.result.live is None else plan.result.live.get((s, a), 0),
+                "live": None if result.live is None else result.live.get((s, a), 0),
             }
-            for s, a, b in plan.result.moved
+            for s, a, b in result.moved
         ],
         "live": None
-        if plan.result.live is None
+        if result.live is None
         else [
-            {"scenario": s, "step": st, "conversations": plan.result.live.get((s, st), 0)}
-            for s, st in plan.result.stranded
+            {"scenario": s, "step": st, "conversations": result.live.get((s, st), 0)}
+            for s, st in result.stranded
         ],
         "summary": {"add": add, "change": change, "delete": delete},
     }
