@@ -166,20 +166,25 @@ def _apply_proc(workspace: Path, store: str, env: dict[str, str]) -> subprocess.
 def test_racing_applies_make_exactly_one_release_per_round(workspace: Path, store_url: str) -> None:
     tenant = workspace / "agents.d" / "tenant.yaml"
     base = tenant.read_text()
-    for round_no in range(20):
+    for round_no in range(12):
         tenant.write_text(base.replace("temperature: 0.4", f"temperature: {round_no / 20:.2f}"))
-        # The winner holds the lock for at least 0.5 s, so the two really overlap.
+        # The winner holds the lock for 1.5 s, so the two overlap even on a loaded machine
+        # (a process start can take most of a second there).
         procs = [
-            _apply_proc(workspace, store_url, {"FOCAL_TEST_PAUSE": "store:0.5"}) for _ in range(2)
+            _apply_proc(workspace, store_url, {"FOCAL_TEST_PAUSE": "store:1.5"}) for _ in range(2)
         ]
         outs = [p.communicate(timeout=60) for p in procs]
         codes = sorted(p.returncode for p in procs)
         assert codes == [0, 1], outs
         loser = next(err for (out, err), p in zip(outs, procs, strict=True) if p.returncode == 1)
-        assert "is locked by" in loser and "pid" in loser, loser
+        # refused at the lock, or (when it read the active release before the winner took
+        # the lock) at the winner's new release: either way it names why and releases nothing
+        assert ("is locked by" in loser and "pid" in loser) or (
+            "changed the active release" in loser
+        ), loser
     store = open_store(store_url)
     versions = [r.version for r in store.history("demo", "dev")]
-    assert versions == list(range(1, 21))
+    assert versions == list(range(1, 13))
 
 
 @pytest.mark.slow
