@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import httpx
 
 from .helpers import free_port
