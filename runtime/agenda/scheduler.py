@@ -89,18 +89,15 @@ class Scheduler:
         if now >= action.expires_at:
             self._close(action, ActionStatus.EXPIRED, now)
             return
+        context = self._context(compiled, action.agent, action.data, now)
         try:
-            text = compiled.template(goal["message"])(
-                self._context(compiled, action.agent, action.data, now)
-            )
-            text = text.strip()
+            text = compiled.template(goal["message"])(context).strip()
         except Exception as exc:  # a template that cannot render will not render on retry
             self._close(action, ActionStatus.FAILED, now, error=f"message: {exc}")
             return
         agent = compiled.agent(action.agent) or {}
         ladder = list(goal.get("channels") or agent.get("channels") or [])
         customer = dict(action.data.get("profile") or {})
-        context = self._context(compiled, action.agent, action.data, now)
         message_id = f"{action.id}:{action.attempts + 1}"
 
         def send(profile: str, channel: str, parts: Sequence[str]) -> None:
