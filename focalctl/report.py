@@ -160,7 +160,7 @@ def build(
         elif kind in _AGENDA:
             report.follow_ups[_AGENDA[kind]] += 1
             for hop in data.get("hops") or []:
-                profile = str(hop.get("channel"))
+                profile = str(hop.get("profile") or hop.get("channel"))
                 report.deliveries[profile] += 1
                 day["hops"][profile] += 1
                 if hop.get("result") == "failed":

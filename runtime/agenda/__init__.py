@@ -1,10 +1,12 @@
 """The agenda: goals' follow-ups fired on time, once, through the first permitted channel.
 
 A turn decides which goals it triggered or met (the brain); the turn service stores the
-ScheduledActions; the :class:`Scheduler` fires them (:mod:`.permission` decides whether a
-channel may be used now; :mod:`.outbound` sends).
+ScheduledActions; the :class:`Scheduler` fires them (:mod:`.ladder` walks the channel ladder,
+:mod:`.permission` decides whether a channel may be used now; :mod:`.outbound` sends) and
+applies delivery receipts to the messages it sent (a failed one walks the rest of the ladder).
 """
 
+from runtime.agenda.ladder import Walk, walk
 from runtime.agenda.outbound import (
     DeliveryError,
     Outbound,
@@ -23,6 +25,8 @@ __all__ = [
     "RecordingOutbound",
     "Scheduler",
     "Sent",
+    "Walk",
     "WebhookOutbound",
     "check",
+    "walk",
 ]

@@ -2,7 +2,8 @@
 
 ``RecordingOutbound`` keeps what was sent (tests, simulate) and can be told that a profile
 fails; ``WebhookOutbound`` POSTs each message to an operator's webhook (``serve --outbound
-URL``) with the profile, the conversation and the formatted parts, bearer-authenticated with a
+URL``) with the profile, the conversation, the formatted parts and the message id its
+delivery receipts name, bearer-authenticated with a
 secret from the environment, with a timeout and retries with backoff.
 """
 
@@ -29,6 +30,7 @@ class Sent:
     channel: str  # the profile's channel type
     parts: tuple[str, ...]
     at: datetime
+    message_id: str | None = None  # what the delivery receipts for it name
 
 
 class Outbound(Protocol):
@@ -40,8 +42,10 @@ class Outbound(Protocol):
         channel: str,
         parts: Sequence[str],
         at: datetime,
+        message_id: str | None = None,
     ) -> None:
-        """Hand the message over; raises :class:`DeliveryError` when it did not leave."""
+        """Hand the message over; raises :class:`DeliveryError` when it did not leave.
+        ``message_id`` is what the channel's delivery receipts (``POST /v1/receipts``) name."""
         ...
 
 
@@ -59,11 +63,14 @@ class RecordingOutbound:
         channel: str,
         parts: Sequence[str],
         at: datetime,
+        message_id: str | None = None,
     ) -> None:
         if profile in self.failing:
             raise DeliveryError(f"delivery on '{profile}' failed (simulated)")
         with self._lock:
-            self.sent.append(Sent(tenant, conversation, profile, channel, tuple(parts), at))
+            self.sent.append(
+                Sent(tenant, conversation, profile, channel, tuple(parts), at, message_id)
+            )
 
 
 class WebhookOutbound:
@@ -88,6 +95,7 @@ class WebhookOutbound:
         channel: str,
         parts: Sequence[str],
         at: datetime,
+        message_id: str | None = None,
     ) -> None:
         import httpx
 
@@ -98,6 +106,7 @@ class WebhookOutbound:
             "channel": channel,
             "parts": list(parts),
             "at": at.isoformat(),
+            "message_id": message_id,
         }
         headers = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
         problem = "no attempt"

@@ -3,28 +3,41 @@
 Each :meth:`Scheduler.tick` claims due actions (the state port makes a claim exclusive for a
 lease) and, for each one: an expired action is closed ``expired``; otherwise its goal's message
 is rendered (the sandboxed template, with the profile and slots stored when it was triggered)
-and offered to the channel ladder (the goal's ``channels``, else the agent's) in order. A
-profile is skipped when outbound permission refuses it (consent, quiet hours, ``outbound``)
-or its delivery fails, and the next one is tried, the message formatted anew for it. The first
-that takes it closes the action ``sent``. When none did: if quiet hours were the only reason,
-the action is postponed to when the window opens (not an attempt); else it is retried after
-``retryAfter`` until ``maxAttempts``, then closed ``failed``. Every hop is audited.
+and offered to the channel ladder (the goal's ``channels``, else the agent's) by
+:func:`~runtime.agenda.ladder.walk`: a profile is skipped when outbound permission refuses it
+(consent, quiet hours, ``outbound``) or its delivery fails, and the next one is tried, the
+message formatted anew for it. The first that takes it closes the action ``sent`` and is
+recorded as an :class:`~runtime.ports.OutboundMessage` (id ``f"{action}:{attempt}"``, status
+``sent``, the rest of the ladder, the hops so far). When none did: if quiet hours were the
+only reason, the action is postponed to when the window opens (not an attempt); else it is
+retried after ``retryAfter`` until ``maxAttempts``, then closed ``failed``.
+
+:meth:`Scheduler.receipt` applies a delivery receipt to a recorded message (statuses only
+move forward); a ``failed`` one walks the rest of its ladder (profiles not tried yet, the
+same permission check and formatting), and the message is ``sent`` again on the profile that
+takes it, or ``undeliverable`` when none does. Every hop and every receipt is audited.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from runtime.agenda import permission
-from runtime.agenda.outbound import DeliveryError, Outbound
+from runtime.agenda.ladder import Walk, walk
+from runtime.agenda.outbound import Outbound
 from runtime.brain import CompiledSnapshot
-from runtime.channels import format_reply
 from runtime.conversations import TurnService
 from runtime.durations import parse_duration
-from runtime.ports import ActionStatus, AuditEvent, ScheduledAction
+from runtime.ports import (
+    ActionStatus,
+    AuditEvent,
+    MessageStatus,
+    OutboundMessage,
+    ScheduledAction,
+)
 
 log = logging.getLogger("focal.runtime.agenda")
 
@@ -76,65 +89,166 @@ class Scheduler:
         if now >= action.expires_at:
             self._close(action, ActionStatus.EXPIRED, now)
             return
+        context = self._context(compiled, action.agent, action.data, now)
         try:
-            text = compiled.template(goal["message"])(self._context(compiled, action, now))
-            text = text.strip()
+            text = compiled.template(goal["message"])(context).strip()
         except Exception as exc:  # a template that cannot render will not render on retry
             self._close(action, ActionStatus.FAILED, now, error=f"message: {exc}")
             return
         agent = compiled.agent(action.agent) or {}
         ladder = list(goal.get("channels") or agent.get("channels") or [])
         customer = dict(action.data.get("profile") or {})
-        tenant = compiled.tenant.get("spec", {})
-        hops: list[dict[str, Any]] = []
-        reopen: datetime | None = None
-        context = self._context(compiled, action, now)
-        for name in ladder:
-            profile = compiled.channel_rendered(name, context) if compiled.channel(name) else None
-            if profile is None:
-                hops.append({"channel": name, "result": "unknown profile"})
-                continue
-            allowed = permission.check(tenant, profile, customer, now)
-            if not allowed.allowed:
-                hops.append({"channel": name, "result": allowed.reason})
-                if allowed.retry_at is not None:
-                    reopen = min(reopen or allowed.retry_at, allowed.retry_at)
-                continue
-            formatted = format_reply(text, profile)
-            try:
-                self.outbound.send(
-                    action.tenant,
-                    action.conversation,
-                    name,
-                    profile["channel"],
-                    formatted.parts,
-                    now,
+        message_id = f"{action.id}:{action.attempts + 1}"
+
+        def send(profile: str, channel: str, parts: Sequence[str]) -> None:
+            self.outbound.send(
+                action.tenant, action.conversation, profile, channel, parts, now, message_id
+            )
+
+        walked = walk(ladder, text, compiled, context, customer, now, send)
+        self._audit_hops(action.tenant, action.conversation, message_id, walked, now)
+        if walked.sent is not None:
+            profile, channel, parts = walked.sent
+            self.state.record(
+                OutboundMessage(
+                    tenant=action.tenant,
+                    id=message_id,
+                    conversation=action.conversation,
+                    action=action.id,
+                    profile=profile,
+                    channel=channel,
+                    parts=parts,
+                    text=text,
+                    status=MessageStatus.SENT,
+                    ladder=walked.remaining,
+                    hops=tuple(walked.hops),
+                    created_at=now,
+                    updated_at=now,
                 )
-            except DeliveryError as exc:
-                hops.append({"channel": name, "result": "failed", "error": str(exc)})
-                continue
-            hops.append({"channel": name, "result": "sent", "parts": len(formatted.parts)})
-            self._close(action, ActionStatus.SENT, now, channel=name, hops=hops)
+            )
+            self._close(action, ActionStatus.SENT, now, channel=profile, hops=walked.hops)
             return
-        failed = any(h["result"] in ("failed", "unknown profile") for h in hops)
-        if reopen is not None and not failed:
-            self._again(action, now, reopen, hops, postpone=True)
+        if walked.reopen is not None and not walked.failed:
+            self._again(action, now, walked.reopen, walked.hops, postpone=True)
         elif action.attempts + 1 < action.max_attempts and now < action.expires_at:
             retry = timedelta(milliseconds=parse_duration(goal.get("retryAfter", "1h")))
-            self._again(action, now, now + retry, hops, postpone=False)
+            self._again(action, now, now + retry, walked.hops, postpone=False)
         else:
-            self._close(action, ActionStatus.FAILED, now, error="undeliverable", hops=hops)
+            self._close(action, ActionStatus.FAILED, now, error="undeliverable", hops=walked.hops)
+
+    def receipt(
+        self, tenant: str, message_id: str, status: str, error: str | None = None
+    ) -> tuple[OutboundMessage, bool] | None:
+        """Apply a delivery receipt: the message as it stands after it, and whether the
+        receipt changed it (None when there is no such message). A ``failed`` receipt that
+        changed it walks the rest of its ladder (:meth:`_fall_back`)."""
+        now = self.clock.now()
+        message, changed = self.state.receipt(tenant, message_id, status, now, error)
+        if message is None:
+            return None
+        if changed:
+            self._audit_message(
+                message,
+                "delivery.receipt",
+                now,
+                status=status,
+                profile=message.profile,
+                **({"error": error} if error else {}),
+            )
+            if message.status == MessageStatus.FAILED:
+                message = self._fall_back(message, now)
+        return message, changed
+
+    def _fall_back(self, message: OutboundMessage, now: datetime) -> OutboundMessage:
+        """Offer a failed message to the profiles left on its ladder, never one it was already
+        offered to; store it ``sent`` on the first that takes it, else ``undeliverable``."""
+        active = self.service.snapshots.get(message.tenant)
+        if active is None:
+            return message  # not served here: the message stays failed
+        compiled = self.service.compiled(active.id, active.raw)
+        action = next(
+            (
+                a
+                for a in self.state.actions(message.tenant, message.conversation)
+                if a.id == message.action
+            ),
+            None,
+        )
+        data = action.data if action is not None else {}
+        context = self._context(compiled, action.agent if action else None, data, now)
+
+        def send(profile: str, channel: str, parts: Sequence[str]) -> None:
+            self.outbound.send(
+                message.tenant, message.conversation, profile, channel, parts, now, message.id
+            )
+
+        walked = walk(
+            message.ladder,
+            message.text or "\n\n".join(message.parts),
+            compiled,
+            context,
+            dict(data.get("profile") or {}),
+            now,
+            send,
+            tried=message.tried(),
+        )
+        sent = None if walked.sent is None else (*walked.sent, walked.remaining)
+        stored = self.state.fall_back(message.fell_back(now, walked.hops, sent))
+        if stored is None:  # another process fell back first (cannot happen for one receipt)
+            return self.state.message(message.tenant, message.id) or message
+        self._audit_hops(message.tenant, message.conversation, message.id, walked, now)
+        if stored.status == MessageStatus.UNDELIVERABLE:
+            self._audit_message(stored, "delivery.undeliverable", now, tried=sorted(stored.tried()))
+        return stored
+
+    def _audit_hops(
+        self, tenant: str, conversation: str, message_id: str, walked: Walk, now: datetime
+    ) -> None:
+        self.state.append_many(
+            [
+                AuditEvent(
+                    tenant,
+                    "delivery.hop",
+                    now,
+                    conversation,
+                    None,
+                    {"message": message_id, **hop},
+                    self.service.stream,
+                )
+                for hop in walked.hops
+            ]
+        )
+
+    def _audit_message(
+        self, message: OutboundMessage, kind: str, now: datetime, **data: Any
+    ) -> None:
+        self.state.append(
+            AuditEvent(
+                message.tenant,
+                kind,
+                now,
+                message.conversation,
+                None,
+                {"message": message.id, "action": message.action, **data},
+                self.service.stream,
+            )
+        )
 
     def _context(
-        self, compiled: CompiledSnapshot, action: ScheduledAction, now: datetime
+        self,
+        compiled: CompiledSnapshot,
+        agent: str | None,
+        data: Mapping[str, Any],
+        now: datetime,
     ) -> dict[str, Any]:
+        """What the message and the profiles' greeting and signature are rendered with."""
         tenant = compiled.tenant
         local = now.astimezone(compiled.zone)
         return {
-            "profile": action.data.get("profile") or {},
-            "slots": action.data.get("slots") or {},
+            "profile": data.get("profile") or {},
+            "slots": data.get("slots") or {},
             "tenant": {"name": tenant.get("name"), **tenant.get("spec", {})},
-            "agent": {"name": action.agent, **(compiled.agent(action.agent) or {})},
+            "agent": {"name": agent, **((compiled.agent(agent) or {}) if agent else {})},
             "now": {
                 "iso": now.isoformat(),
                 "date": local.date().isoformat(),

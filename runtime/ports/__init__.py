@@ -1,5 +1,6 @@
 """State ports: conversations (with the inbound message ids their turns took), tool call
-records, the audit stream and the agenda (scheduled actions, each claimed by one process).
+records, the audit stream, the agenda (scheduled actions, each claimed by one process) and
+outbound messages with their delivery receipts.
 
 Each port is a Protocol (:mod:`runtime.ports.base`) with three implementations side by side:
 in memory (one process: tests, simulate), Redis and SQL (SQLite or PostgreSQL; shared by
@@ -13,6 +14,7 @@ from runtime.ports.base import (
     AgendaStore,
     AuditLog,
     ConversationStore,
+    MessageLog,
     StateBackend,
     ToolCallLog,
 )
@@ -23,6 +25,8 @@ from runtime.ports.records import (
     AuditEvent,
     CallStatus,
     Conversation,
+    MessageStatus,
+    OutboundMessage,
     PendingConfirmation,
     ScheduledAction,
     ToolCall,
@@ -38,6 +42,9 @@ __all__ = [
     "Clock",
     "Conversation",
     "ConversationStore",
+    "MessageLog",
+    "MessageStatus",
+    "OutboundMessage",
     "PendingConfirmation",
     "ScheduledAction",
     "SimulatedClock",

@@ -17,6 +17,7 @@ from runtime.ports.records import (
     AuditEvent,
     CallStatus,
     Conversation,
+    OutboundMessage,
     ScheduledAction,
     ToolCall,
 )
@@ -155,6 +156,37 @@ class AgendaStore(Protocol):
         ...
 
 
+class MessageLog(Protocol):
+    """Outbound messages and their delivery receipts. A message's status only moves forward
+    (queued < sent < delivered < read; failed and undeliverable are final), atomically per
+    message, whatever order receipts arrive in and however many race."""
+
+    def record(self, message: OutboundMessage) -> bool:
+        """Store ``message`` unless one with its id exists (then False: stored once)."""
+        ...
+
+    def receipt(
+        self, tenant: str, id: str, status: str, now: datetime, error: str | None = None
+    ) -> tuple[OutboundMessage | None, bool]:
+        """Apply a receipt saying ``status``: the message (None when there is none) and
+        whether it changed (:func:`~runtime.ports.records.receipt_moves`; a change adds a
+        hop and one revision). A receipt at or below the current status, or after a final
+        one, changes nothing."""
+        ...
+
+    def fall_back(self, message: OutboundMessage) -> OutboundMessage | None:
+        """Store ``message`` (:meth:`OutboundMessage.fell_back` of a failed message) if the
+        stored one is still failed at revision ``message.revision - 1``; None otherwise
+        (another process fell back first). The only write that leaves ``failed``."""
+        ...
+
+    def message(self, tenant: str, id: str) -> OutboundMessage | None: ...
+
+    def messages(self, tenant: str, conversation: str) -> list[OutboundMessage]:
+        """Every message of ``conversation``, oldest first."""
+        ...
+
+
 class ComposedTurn:
     """:meth:`begin_turn` and :meth:`end_turn` as calls of the primitives, for backends where
     they cost no round trips (memory) or compose into few (SQL)."""
@@ -192,7 +224,7 @@ def expired(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is None or expires_at <= now
 
 
-class StateBackend(ConversationStore, ToolCallLog, AuditLog, AgendaStore, Protocol):
+class StateBackend(ConversationStore, ToolCallLog, AuditLog, AgendaStore, MessageLog, Protocol):
     """One backend implements every port (they share its connection)."""
 
     description: str

@@ -15,8 +15,10 @@ from runtime.ports.records import (
     AuditEvent,
     CallStatus,
     Conversation,
+    OutboundMessage,
     ScheduledAction,
     ToolCall,
+    receipt_moves,
 )
 
 
@@ -32,6 +34,7 @@ class MemoryState(ComposedTurn):
         self._calls: dict[tuple[str, str], ToolCall] = {}
         self._audit: dict[tuple[str, str], list[AuditEvent]] = {}
         self._actions: dict[tuple[str, str], ScheduledAction] = {}
+        self._messages: dict[tuple[str, str], OutboundMessage] = {}
 
     # ConversationStore
     def load(self, tenant: str, conversation: str) -> Conversation | None:
@@ -204,6 +207,49 @@ class MemoryState(ComposedTurn):
                 if a.tenant == tenant and a.conversation == conversation
             ]
         return sorted(found, key=lambda a: (a.due_at, a.id))
+
+    # MessageLog
+    def record(self, message: OutboundMessage) -> bool:
+        with self._lock:
+            if (message.tenant, message.id) in self._messages:
+                return False
+            self._messages[(message.tenant, message.id)] = message
+            return True
+
+    def receipt(
+        self, tenant: str, id: str, status: str, now: datetime, error: str | None = None
+    ) -> tuple[OutboundMessage | None, bool]:
+        with self._lock:
+            current = self._messages.get((tenant, id))
+            if current is None or not receipt_moves(current.status, status):
+                return current, False
+            new = current.received(status, now, error)
+            self._messages[(tenant, id)] = new
+            return new, True
+
+    def fall_back(self, message: OutboundMessage) -> OutboundMessage | None:
+        with self._lock:
+            current = self._messages.get((message.tenant, message.id))
+            if (
+                current is None
+                or current.status != "failed"
+                or current.revision != message.revision - 1
+            ):
+                return None
+            self._messages[(message.tenant, message.id)] = message
+            return message
+
+    def message(self, tenant: str, id: str) -> OutboundMessage | None:
+        return self._messages.get((tenant, id))
+
+    def messages(self, tenant: str, conversation: str) -> list[OutboundMessage]:
+        with self._lock:
+            found = [
+                m
+                for m in self._messages.values()
+                if m.tenant == tenant and m.conversation == conversation
+            ]
+        return sorted(found, key=lambda m: (m.created_at, m.id))
 
     def close(self) -> None:
         pass

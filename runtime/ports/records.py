@@ -6,6 +6,7 @@ versioned by its keys only, so adding an optional field needs no migration of st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -338,4 +339,143 @@ class ScheduledAction:
             data=dict(data.get("data") or {}),
             created_at=_dt(data.get("created_at")),
             updated_at=_dt(data.get("updated_at")),
+        )
+
+
+class MessageStatus(StrEnum):
+    """Where an outbound message stands, from the delivery receipts received for it."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"  # the channel said it failed: the fallback ladder takes over
+    UNDELIVERABLE = "undeliverable"  # every profile of the ladder failed
+
+
+# statuses only move forward along this order; failed and undeliverable are final
+MESSAGE_RANK: dict[str, int] = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+FINAL_MESSAGE_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERABLE})
+
+
+def receipt_moves(current: str, status: str) -> bool:
+    """Whether a receipt saying ``status`` changes a message that is ``current``: forward
+    only (``delivered`` before ``sent`` jumps forward), never out of a final state, never
+    back. ``failed`` ends any live state. (The one way back to ``sent`` is the fallback
+    ladder's :meth:`MessageLog.fall_back`, not a receipt.)"""
+    if current in FINAL_MESSAGE_STATUSES or current not in MESSAGE_RANK:
+        return False
+    if status in FINAL_MESSAGE_STATUSES:
+        return True
+    return status in MESSAGE_RANK and MESSAGE_RANK[status] > MESSAGE_RANK[current]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message sent to a customer outside a turn (a follow-up), keyed per tenant by
+    ``id`` (the scheduler's is ``f"{action}:{attempt}"``). ``profile``, ``channel`` and
+    ``parts`` are those of its current hop; ``ladder`` the profiles it may still fall back
+    to; ``hops`` every send and every receipt that changed it, oldest first
+    (``{"profile", "result", "at", "error"?}``). ``text`` is the message before formatting,
+    so a fallback can format it anew for its profile."""
+
+    tenant: str
+    id: str
+    conversation: str
+    profile: str
+    channel: str
+    parts: tuple[str, ...]
+    status: MessageStatus
+    created_at: datetime
+    updated_at: datetime
+    action: str | None = None
+    text: str = ""
+    ladder: tuple[str, ...] = ()
+    hops: tuple[dict[str, Any], ...] = ()
+    error: str | None = None
+    revision: int = 0  # one more on every change: what a fallback compares-and-sets
+
+    def tried(self) -> set[str]:
+        """The profiles already tried for this message (a ladder never tries one twice)."""
+        return {str(h["profile"]) for h in self.hops} | {self.profile}
+
+    def received(self, status: str, now: datetime, error: str | None = None) -> OutboundMessage:
+        """The message once a receipt saying ``status`` moved it (see :func:`receipt_moves`)."""
+        hop: dict[str, Any] = {"profile": self.profile, "result": status, "at": _ts(now)}
+        if error:
+            hop["error"] = error
+        return replace(
+            self,
+            status=MessageStatus(status),
+            updated_at=now,
+            error=error if status in FINAL_MESSAGE_STATUSES else self.error,
+            hops=(*self.hops, hop),
+            revision=self.revision + 1,
+        )
+
+    def fell_back(
+        self,
+        now: datetime,
+        hops: Sequence[dict[str, Any]],
+        sent: tuple[str, str, Sequence[str], Sequence[str]] | None,
+    ) -> OutboundMessage:
+        """The failed message after its fallback: ``hops`` added, and either ``sent`` again
+        on another profile (``(profile, channel, parts, remaining ladder)``), or, with
+        ``sent`` None, ``undeliverable``. The one way a message goes back to ``sent``."""
+        if self.status != MessageStatus.FAILED:
+            raise ValueError(f"only a failed message falls back, not a {self.status} one")
+        changes: dict[str, Any] = {"hops": (*self.hops, *hops), "updated_at": now}
+        if sent is None:
+            changes.update(status=MessageStatus.UNDELIVERABLE, ladder=())
+        else:
+            profile, channel, parts, ladder = sent
+            changes.update(
+                status=MessageStatus.SENT,
+                profile=profile,
+                channel=channel,
+                parts=tuple(parts),
+                ladder=tuple(ladder),
+                error=None,
+            )
+        return replace(self, revision=self.revision + 1, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "id": self.id,
+            "conversation": self.conversation,
+            "action": self.action,
+            "profile": self.profile,
+            "channel": self.channel,
+            "parts": list(self.parts),
+            "text": self.text,
+            "status": str(self.status),
+            "ladder": list(self.ladder),
+            "hops": [dict(h) for h in self.hops],
+            "error": self.error,
+            "created_at": _ts(self.created_at),
+            "updated_at": _ts(self.updated_at),
+            "revision": self.revision,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutboundMessage:
+        created, updated = _dt(data["created_at"]), _dt(data.get("updated_at"))
+        assert created is not None
+        return cls(
+            tenant=data["tenant"],
+            id=data["id"],
+            conversation=data["conversation"],
+            action=data.get("action"),
+            profile=data["profile"],
+            channel=data["channel"],
+            parts=tuple(data.get("parts") or ()),
+            text=data.get("text") or "",
+            status=MessageStatus(data.get("status", "queued")),
+            ladder=tuple(data.get("ladder") or ()),
+            hops=tuple(dict(h) for h in data.get("hops") or ()),
+            error=data.get("error"),
+            created_at=created,
+            updated_at=updated or created,
+            revision=int(data.get("revision", 0)),
         )

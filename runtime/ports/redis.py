@@ -16,6 +16,9 @@ Keys (``prefix`` defaults to ``focal``; tenant names never contain ``:``)::
                                          pending, lease end if claimed; absent once finished)
     {p}:_:actions:ready                  the same for every tenant: "tenant:id" -> ms
     {p}:{tenant}:actions:conv:{id}       set of the conversation's action ids
+    {p}:{tenant}:msg:{id}                hash: doc (an outbound message, JSON), rev
+    {p}:{tenant}:msgs:conv:{id}          sorted set: the conversation's message ids by
+                                         creation (ms)
 
 The agenda's scripts name the keys of the actions they read from an index, so they need one
 Redis (not a cluster).
@@ -39,6 +42,7 @@ from runtime.ports.records import (
     AuditEvent,
     CallStatus,
     Conversation,
+    OutboundMessage,
     ScheduledAction,
     ToolCall,
 )
@@ -175,6 +179,56 @@ end
 return n
 """
 
+_RECORD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'rev', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+"""
+
+# A receipt, atomically (the rule of records.receipt_moves). KEYS: the message.
+# ARGV: status, now ISO, error ('' = none). Returns {doc, changed}, or false for no message.
+_RECEIPT = """
+local doc = redis.call('HGET', KEYS[1], 'doc')
+if not doc then return false end
+local m = cjson.decode(doc)
+local rank = {queued = 0, sent = 1, delivered = 2, read = 3}
+local final = {failed = true, undeliverable = true}
+local cur, new = m['status'], ARGV[1]
+if rank[cur] == nil then return {doc, 0} end
+if not final[new] and (rank[new] == nil or rank[new] <= rank[cur]) then return {doc, 0} end
+local hop = {profile = m['profile'], result = new, at = ARGV[2]}
+if ARGV[3] ~= '' then hop['error'] = ARGV[3] end
+if type(m['hops']) ~= 'table' then m['hops'] = {} end
+table.insert(m['hops'], hop)
+m['status'] = new
+m['updated_at'] = ARGV[2]
+if final[new] then m['error'] = (ARGV[3] ~= '' and ARGV[3]) or cjson.null end
+m['revision'] = (tonumber(m['revision']) or 0) + 1
+doc = cjson.encode(m)
+redis.call('HSET', KEYS[1], 'doc', doc, 'rev', m['revision'])
+return {doc, 1}
+"""
+
+# KEYS: the message. ARGV: the new doc, its revision. Only over a failed message at rev - 1.
+_FALL_BACK = """
+local doc = redis.call('HGET', KEYS[1], 'doc')
+if not doc then return 0 end
+local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if rev ~= tonumber(ARGV[2]) - 1 or cjson.decode(doc)['status'] ~= 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'rev', ARGV[2])
+return 1
+"""
+
+
+def _message(doc: bytes | str) -> OutboundMessage:
+    """A message from its JSON (Lua's cjson writes an empty list as ``{}``)."""
+    data = json.loads(doc)
+    for name in ("parts", "ladder", "hops"):
+        if data.get(name) == {}:
+            data[name] = []
+    return OutboundMessage.from_json(data)
+
 
 def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
@@ -243,6 +297,9 @@ class RedisState:
         self._claim_due = self.client.register_script(_CLAIM_DUE)
         self._complete = self.client.register_script(_COMPLETE)
         self._cancel = self.client.register_script(_CANCEL)
+        self._record = self.client.register_script(_RECORD)
+        self._receipt = self.client.register_script(_RECEIPT)
+        self._fall_back = self.client.register_script(_FALL_BACK)
 
     def _k(self, tenant: str, *parts: str) -> str:
         return ":".join((self.prefix, tenant, *parts))
@@ -491,6 +548,50 @@ class RedisState:
             hashes = pipe.execute()
         found = [_action([x for kv in h.items() for x in kv]) for h in hashes if h]
         return sorted(found, key=lambda a: (a.due_at, a.id))
+
+    # MessageLog
+    def record(self, message: OutboundMessage) -> bool:
+        t = message.tenant
+        stored = self._record(
+            keys=[self._k(t, "msg", message.id), self._k(t, "msgs", "conv", message.conversation)],
+            args=[
+                _dumps(message.to_json()),
+                message.revision,
+                _ms(message.created_at),
+                message.id,
+            ],
+        )
+        return bool(stored)
+
+    def receipt(
+        self, tenant: str, id: str, status: str, now: datetime, error: str | None = None
+    ) -> tuple[OutboundMessage | None, bool]:
+        found = self._receipt(
+            keys=[self._k(tenant, "msg", id)], args=[status, _iso(now), error or ""]
+        )
+        if not found:
+            return None, False
+        return _message(found[0]), bool(int(found[1]))
+
+    def fall_back(self, message: OutboundMessage) -> OutboundMessage | None:
+        stored = self._fall_back(
+            keys=[self._k(message.tenant, "msg", message.id)],
+            args=[_dumps(message.to_json()), message.revision],
+        )
+        return message if stored else None
+
+    def message(self, tenant: str, id: str) -> OutboundMessage | None:
+        doc = self.client.hget(self._k(tenant, "msg", id), "doc")
+        return _message(doc) if doc else None
+
+    def messages(self, tenant: str, conversation: str) -> list[OutboundMessage]:
+        ids: Any = self.client.zrange(self._k(tenant, "msgs", "conv", conversation), 0, -1)
+        with self.client.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hget(self._k(tenant, "msg", _text(i)), "doc")
+            docs = pipe.execute()
+        found = [_message(doc) for doc in docs if doc]
+        return sorted(found, key=lambda m: (m.created_at, m.id))
 
     def close(self) -> None:
         self.client.close()

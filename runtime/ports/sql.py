@@ -44,8 +44,10 @@ from runtime.ports.records import (
     AuditEvent,
     CallStatus,
     Conversation,
+    OutboundMessage,
     ScheduledAction,
     ToolCall,
+    receipt_moves,
 )
 
 _registry = registry()
@@ -111,11 +113,26 @@ class ScheduledActionRow(_Base, table=True):
     doc: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class OutboundMessageRow(_Base, table=True):
+    """An outbound message; every change is an UPDATE conditional on the ``revision`` read."""
+
+    __tablename__ = "focal_rt_messages"
+    __table_args__ = (Index("focal_rt_messages_conversation", "tenant", "conversation"),)
+    tenant: str = Field(primary_key=True, max_length=63)
+    id: str = Field(primary_key=True, max_length=255)
+    conversation: str = Field(max_length=255)
+    status: str = Field(max_length=16)
+    revision: int
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
 _CONV = ConversationRow.__table__  # type: ignore[attr-defined]
 _LEASE = TurnLeaseRow.__table__  # type: ignore[attr-defined]
 _CALL = ToolCallRow.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
 _AGENDA = ScheduledActionRow.__table__  # type: ignore[attr-defined]
+_MSG = OutboundMessageRow.__table__  # type: ignore[attr-defined]
 
 
 def _ms(when: datetime) -> int:
@@ -492,6 +509,73 @@ class SqlState(ComposedTurn):
                 .order_by(_AGENDA.c.due_ms, _AGENDA.c.id)
             ).scalars()
             return [_action(doc) for doc in docs]
+
+    # MessageLog
+    def record(self, message: OutboundMessage) -> bool:
+        with self._tx() as conn:
+            return self._insert(
+                conn,
+                _MSG,
+                tenant=message.tenant,
+                id=message.id,
+                conversation=message.conversation,
+                status=str(message.status),
+                revision=message.revision,
+                created_ms=_ms(message.created_at),
+                doc=_dumps(message.to_json()),
+            )
+
+    def _store_message(self, conn: Connection, new: OutboundMessage) -> bool:
+        """The conditional UPDATE: only over the revision ``new`` was made from."""
+        done = conn.execute(
+            update(_MSG)
+            .where(
+                _MSG.c.tenant == new.tenant,
+                _MSG.c.id == new.id,
+                _MSG.c.revision == new.revision - 1,
+            )
+            .values(status=str(new.status), revision=new.revision, doc=_dumps(new.to_json()))
+        )
+        return bool(done.rowcount == 1)
+
+    def receipt(
+        self, tenant: str, id: str, status: str, now: datetime, error: str | None = None
+    ) -> tuple[OutboundMessage | None, bool]:
+        while True:  # another receipt won the race: read again (statuses only move forward)
+            current = self.message(tenant, id)
+            if current is None or not receipt_moves(current.status, status):
+                return current, False
+            new = current.received(status, now, error)
+            with self._tx() as conn:
+                if self._store_message(conn, new):
+                    return new, True
+
+    def fall_back(self, message: OutboundMessage) -> OutboundMessage | None:
+        with self._tx() as conn:
+            current = conn.execute(
+                select(_MSG.c.status).where(
+                    _MSG.c.tenant == message.tenant, _MSG.c.id == message.id
+                )
+            ).scalar()
+            if current != "failed" or not self._store_message(conn, message):
+                return None
+        return message
+
+    def message(self, tenant: str, id: str) -> OutboundMessage | None:
+        with self._tx() as conn:
+            doc = conn.execute(
+                select(_MSG.c.doc).where(_MSG.c.tenant == tenant, _MSG.c.id == id)
+            ).scalar()
+        return OutboundMessage.from_json(json.loads(doc)) if doc else None
+
+    def messages(self, tenant: str, conversation: str) -> list[OutboundMessage]:
+        with self._tx() as conn:
+            docs = conn.execute(
+                select(_MSG.c.doc)
+                .where(_MSG.c.tenant == tenant, _MSG.c.conversation == conversation)
+                .order_by(_MSG.c.created_ms, _MSG.c.id)
+            ).scalars()
+            return [OutboundMessage.from_json(json.loads(doc)) for doc in docs]
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -314,6 +314,56 @@ async def get_agenda(rt: RuntimeDep, conversation_id: str, tenant: str) -> JSONR
     return JSONResponse(body, headers={HEADER: active.id if active else "none"})
 
 
+class _ReceiptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str = Field(min_length=1, max_length=63)
+    message_id: str = Field(min_length=1, max_length=255)
+    status: Literal["sent", "delivered", "read", "failed"]
+    error: str | None = Field(None, max_length=1000)
+
+
+_RECEIPT_BODY = TypeAdapter(_ReceiptBody)
+
+
+async def post_receipt(rt: RuntimeDep, request: Request) -> JSONResponse:
+    """A delivery receipt for a message the agenda sent: its status moves forward only
+    (``changed: false`` for a duplicate or a late one); ``failed`` walks the message's
+    fallback ladder (re-formatted, sent, recorded as a hop) or makes it ``undeliverable``."""
+    if rt.scheduler is None:
+        return error(
+            ApiError.OUTBOUND_DISABLED, "start the server with --outbound to take receipts"
+        )
+    raw = await request.body()
+    if len(raw) > 64 * 1024:
+        return error(ApiError.TOO_LARGE, f"the request is {len(raw)} bytes; at most 65536")
+    try:
+        body = _RECEIPT_BODY.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        return error(ApiError.INVALID_RECEIPT, f"{where}: {first['msg']}")
+    active = _active(rt, body.tenant)
+    if isinstance(active, JSONResponse):
+        return active
+    try:
+        found = await run_in_threadpool(
+            rt.scheduler.receipt, body.tenant, body.message_id, body.status, body.error
+        )
+    except Exception as exc:  # the state backend failed: not the request's fault
+        log.exception("receipt for %s/%s failed", body.tenant, body.message_id)
+        return error(ApiError.STATE_UNAVAILABLE, f"state backend error: {type(exc).__name__}")
+    if found is None:
+        return error(
+            ApiError.NOT_FOUND,
+            f"tenant '{body.tenant}' sent no message '{body.message_id}'",
+            active.id,
+        )
+    message, changed = found
+    answer = {"message_id": message.id, "status": str(message.status), "changed": changed}
+    return JSONResponse(answer, headers={HEADER: active.id})
+
+
 ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/healthz", healthz),
     ("GET", "/metrics", prometheus),
@@ -323,6 +373,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", "/v1/turns", post_turn),
     ("GET", "/v1/conversations/{conversation_id}", get_conversation),
     ("GET", "/v1/conversations/{conversation_id}/agenda", get_agenda),
+    ("POST", "/v1/receipts", post_receipt),
 ]
 
 

@@ -23,10 +23,12 @@ class ApiError(StrEnum):
     UNKNOWN_NAME = "unknown_name"
     UNRESOLVABLE = "unresolvable"
     INVALID_TURN = "invalid_turn"
+    INVALID_RECEIPT = "invalid_receipt"
     TOO_LARGE = "too_large"
     BUSY = "busy"
     CONFLICT = "conflict"
     TURNS_DISABLED = "turns_disabled"
+    OUTBOUND_DISABLED = "outbound_disabled"
     STATE_UNAVAILABLE = "state_unavailable"
     RATE_LIMITED = "rate_limited"
     HTTP_ERROR = "http_error"
@@ -48,10 +50,12 @@ _STATUS: dict[ApiError, tuple[int, str]] = {
     ApiError.UNKNOWN_NAME: (404, "an agent, scenario, step or channel the snapshot lacks"),
     ApiError.UNRESOLVABLE: (422, "the settings of this combination do not resolve"),
     ApiError.INVALID_TURN: (422, "a turn request is not of the documented shape"),
+    ApiError.INVALID_RECEIPT: (422, "a delivery receipt is not of the documented shape"),
     ApiError.TOO_LARGE: (413, "the message text is longer than the runtime accepts"),
     ApiError.BUSY: (409, "the conversation has a turn in progress for longer than the wait"),
     ApiError.CONFLICT: (409, "the conversation changed during the turn"),
     ApiError.TURNS_DISABLED: (404, "this runtime was started without turn state"),
+    ApiError.OUTBOUND_DISABLED: (404, "this runtime was started without --outbound"),
     ApiError.STATE_UNAVAILABLE: (503, "the state backend does not answer; retry later"),
     ApiError.RATE_LIMITED: (429, "too many turns for the tenant or channel; see Retry-After"),
     ApiError.HTTP_ERROR: (400, "any other protocol-level problem with the request"),

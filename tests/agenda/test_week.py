@@ -139,7 +139,7 @@ def test_a_failing_channel_falls_back_to_the_next_reformatted() -> None:
     assert sent.profile == "sms-main" and sent.channel == "sms"
     assert all(len(p) <= 160 for p in sent.parts)
     [event] = [e for e in world.state.events("acme", limit=10_000) if e.kind == "agenda.sent"]
-    assert [h["channel"] for h in event.data["hops"]] == ["wa-main", "sms-main"]
+    assert [h["profile"] for h in event.data["hops"]] == ["wa-main", "sms-main"]
     assert event.data["hops"][0]["result"] == "failed"
 
 

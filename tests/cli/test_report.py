@@ -57,7 +57,7 @@ def test_the_report_matches_counts_taken_from_the_raw_events(audit: Path) -> Non
         for e in events
         if e["kind"].startswith("agenda.")
         for h in e["data"].get("hops") or []
-        if h["result"] == "failed" and h["channel"] == "wa-main"
+        if h["result"] == "failed" and h["profile"] == "wa-main"
     )
     assert doc["fallbacks"] == {"wa-main": failed_hops} and failed_hops == 1
     text = focalctl("report", "--audit", str(audit))

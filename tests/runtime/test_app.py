@@ -72,6 +72,7 @@ def test_every_route_answers_with_the_snapshot_header() -> None:
             "/v1/conversations/c/agenda?tenant=demo",
             404,
         ),
+        "/v1/receipts": ("POST", "/v1/receipts", 404),  # no --outbound: outbound_disabled
     }
     assert {path for _, path, _ in ROUTES} == set(requests)
     for method, path, status in requests.values():
