@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +42,23 @@ class Formatted:
         return "".join(joined)
 
 
+_SPECS: dict[str, ChannelProfileSpec] = {}
+# what could make a text mean something else to a markdown parser: emphasis, code, links,
+# headings, quotes, tables, HTML and entities, escapes, list and rule markers at a line start
+_MARKUP = re.compile(r"[*_`#>\[\]~|<&\\]|^[ \t]*([-+=]|\d+[.)])", re.M)
+
+
+def _spec(profile: Mapping[str, Any]) -> ChannelProfileSpec:
+    """The profile's model, validated once per distinct profile (a few per snapshot)."""
+    key = json.dumps(profile, sort_keys=True, default=str)
+    found = _SPECS.get(key)
+    if found is None:
+        if len(_SPECS) > 256:
+            _SPECS.clear()
+        found = _SPECS[key] = ChannelProfileSpec.model_validate(dict(profile))
+    return found
+
+
 def format_reply(
     text: str, profile: Mapping[str, Any], *, buttons: Sequence[str] = ()
 ) -> Formatted:
@@ -52,10 +71,11 @@ def format_reply(
     truncated (``format.split``) to ``capabilities.maxMessageLength``, measured in characters,
     or for SMS in septets (GSM-7) or UTF-16 units (UCS-2), whichever the part is sent in.
     """
-    spec = ChannelProfileSpec.model_validate(dict(profile))
+    spec = _spec(profile)
     caps = spec.capabilities or Capabilities()
     fmt = spec.format or ChannelFormat()
-    blocks = [text if caps.markdown else to_plain(text)]
+    # markdown-it is only asked when the text could hold markdown: most replies are plain
+    blocks = [text if caps.markdown or not _MARKUP.search(text) else to_plain(text)]
     if buttons and not caps.buttons:
         blocks.append("\n".join(f"{n}. {label}" for n, label in enumerate(buttons, 1)))
     greeting = fmt.greeting if spec.channel == "email" else None

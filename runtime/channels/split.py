@@ -123,6 +123,8 @@ class _Measured:
 
 def split(text: str, limit: int, cost: Callable[[str], int]) -> Cut:
     """``text`` (normalised: no leading or trailing whitespace) in parts of at most ``limit``."""
+    if sum(map(cost, text)) <= limit:  # most replies: one part, no cut to look for
+        return Cut((text,) if text else (), ())
     measured = _Measured(text, cost)
     parts: list[str] = []
     breaks: list[str] = []

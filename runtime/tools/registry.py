@@ -17,6 +17,7 @@ Every call, result, replay, refusal, compensation and recovery is an audit event
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,12 +56,25 @@ def needs_confirmation(spec: Mapping[str, Any]) -> bool:
     return spec.get("effect") == "irreversible" or bool(confirmation.get("required"))
 
 
-def args_problems(spec: Mapping[str, Any], args: Mapping[str, Any]) -> list[str]:
-    """What is wrong with ``args`` against the tool's ``parameters`` (a JSON Schema)."""
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """One compiled validator per distinct parameters schema (a few per snapshot)."""
     from jsonschema import Draft202012Validator
 
-    schema = spec.get("parameters") or {"type": "object"}
-    validator = Draft202012Validator(schema)
+    key = json.dumps(schema, sort_keys=True, default=str)
+    found = _VALIDATORS.get(key)
+    if found is None:
+        if len(_VALIDATORS) > 1024:
+            _VALIDATORS.clear()
+        found = _VALIDATORS[key] = Draft202012Validator(schema)
+    return found
+
+
+def args_problems(spec: Mapping[str, Any], args: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``args`` against the tool's ``parameters`` (a JSON Schema)."""
+    validator = _validator(spec.get("parameters") or {"type": "object"})
     return [
         f"{'.'.join(str(p) for p in e.absolute_path) or 'args'}: {e.message}"
         for e in sorted(validator.iter_errors(dict(args)), key=lambda e: list(e.absolute_path))
