@@ -99,10 +99,15 @@ else redis.call('SREM', KEYS[2], ARGV[2]) end
 return {doc, ARGV[1]}
 """
 
+# KEYS: stream, its seq counter. ARGV: the events' docs, in order. Returns their seqs.
 _APPEND = """
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], seq .. '-0', 'doc', ARGV[1])
-return seq
+local seq = redis.call('INCRBY', KEYS[2], #ARGV) - #ARGV
+local out = {}
+for i, doc in ipairs(ARGV) do
+  redis.call('XADD', KEYS[1], (seq + i) .. '-0', 'doc', doc)
+  out[i] = seq + i
+end
+return out
 """
 
 _SCHEDULE = """
@@ -324,10 +329,19 @@ class RedisState:
         )
         return new, stored
 
-    def _append_to(self, event: AuditEvent, client: Any) -> Any:
-        stream = self._k(event.tenant, "audit", event.stream)
-        doc = _dumps(replace(event, seq=0).to_json())
-        return self._append(keys=[stream, stream + ":seq"], args=[doc], client=client)
+    def _append_to(self, events: Sequence[AuditEvent], client: Any) -> list[tuple[list[int], Any]]:
+        """One script call per (tenant, stream) of ``events``: (their indexes, the call)."""
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, event in enumerate(events):
+            groups.setdefault((event.tenant, event.stream), []).append(i)
+        calls = []
+        for (tenant, name), indexes in groups.items():
+            stream = self._k(tenant, "audit", name)
+            docs = [_dumps(replace(events[i], seq=0).to_json()) for i in indexes]
+            calls.append(
+                (indexes, self._append(keys=[stream, stream + ":seq"], args=docs, client=client))
+            )
+        return calls
 
     def count_by_step(self, tenant: str) -> dict[tuple[str, str], int]:
         counts: dict[tuple[str, str], int] = {}
@@ -372,8 +386,8 @@ class RedisState:
         with self.client.pipeline(transaction=False) as pipe:
             if save is not None:
                 new, _ = self._save_one(save, now, pipe)
-            for event in events:
-                self._append_to(event, pipe)
+            if events:
+                self._append_to(events, pipe)
             self._release(keys=[self._k(tenant, "turn", conversation)], args=[holder], client=pipe)
             replies = pipe.execute()
         return new if save is not None and replies[0] == 1 else None
@@ -425,16 +439,18 @@ class RedisState:
 
     # AuditLog
     def append(self, event: AuditEvent) -> AuditEvent:
-        return replace(event, seq=int(self._append_to(event, self.client)))
+        return self.append_many([event])[0]
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
         if not events:
             return []
         with self.client.pipeline(transaction=False) as pipe:
-            for event in events:
-                self._append_to(event, pipe)
-            seqs = pipe.execute()
-        return [replace(e, seq=int(s)) for e, s in zip(events, seqs, strict=True)]
+            groups = [indexes for indexes, _ in self._append_to(events, pipe)]
+            replies = pipe.execute()
+        seqs: dict[int, int] = {}
+        for indexes, reply in zip(groups, replies, strict=True):
+            seqs.update(zip(indexes, (int(s) for s in reply), strict=True))
+        return [replace(e, seq=seqs[i]) for i, e in enumerate(events)]
 
     def events(
         self, tenant: str, *, stream: str = "live", after: int = 0, limit: int = 1000
