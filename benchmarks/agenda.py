@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from services import pg_schema  # noqa: E402
+
 from runtime.ports import (  # noqa: E402
     ActionKind,
     ActionStatus,
@@ -122,24 +124,6 @@ def run(url: str, label: str, total: int, batch: int, workers: int) -> None:
 
 
 @contextlib.contextmanager
-def _pg_schema(url: str) -> Iterator[str]:
-    """A schema of its own, dropped afterwards: the benchmark never writes to public."""
-    import sqlalchemy as sa
-
-    dsn = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"focalbench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(dsn)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{dsn}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def _redis_prefix(url: str) -> Iterator[str]:
     """A key prefix of its own, whose keys are deleted afterwards."""
     import redis
@@ -167,7 +151,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    with _pg_schema(args.postgres) as pg_url:
+    with pg_schema(args.postgres) as pg_url:
         run(pg_url, "PostgreSQL", args.actions, args.batch, args.workers)
     with _redis_prefix(args.redis) as redis_url:
         run(redis_url, "Redis", args.actions, args.batch, args.workers)

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import subprocess
@@ -26,7 +25,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +32,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from services import pg_schema  # noqa: E402
 
 from focalctl.compile import compile_paths  # noqa: E402
 from focalctl.publish import FileTarget  # noqa: E402
@@ -214,27 +214,9 @@ def main() -> None:
             keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
             if keys:
                 client.delete(*keys)
-        with _pg_schema(args.postgres) as pg_url:
+        with pg_schema(args.postgres) as pg_url:
             over_http(root, pg_url, args.seconds, args.clients, "PostgreSQL")
         over_http(root, f"sqlite:///{tmp}/state.db", args.seconds, args.clients, "SQLite")
-
-
-@contextlib.contextmanager
-def _pg_schema(url: str) -> Iterator[str]:
-    """A schema of its own, dropped afterwards: the benchmark never writes to public."""
-    import sqlalchemy as sa
-
-    dsn = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"focalbench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(dsn)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{dsn}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
