@@ -125,7 +125,7 @@ class TurnGateway:
         key = (request.tenant, request.conversation_id)
         policy = self._policy(request, compiled, running=key in self._conversations)
         inbound = _Inbound(request)
-        run_here: list[_Inbound] | None = None
+        run_here: list[list[_Inbound]] = []  # batches this caller runs in its own thread
         with self._lock:
             conv = self._conversations.get(key)
             duplicate = conv is not None and request.message_id in conv.running_ids
@@ -145,18 +145,19 @@ class TurnGateway:
                     running.cancel()
                 for burst in offered.ready:
                     batch = self._dispatch(key, burst)
-                    if batch is not None:
-                        if run_here is None and (self.inline or any(m is inbound for m in batch)):
-                            run_here = batch  # the caller waits anyway: run it in its thread
-                        else:
-                            self._spawn(key, batch)
+                    if batch is None:
+                        continue
+                    if self.inline or (not run_here and any(m is inbound for m in batch)):
+                        run_here.append(batch)  # the caller waits anyway: its own thread
+                    else:
+                        self._spawn(key, batch)
                 if not offered.ready:
                     self._wake.notify()  # a new or moved deadline for the timer
         if duplicate:  # a redelivery of a message waiting in its burst or in the running turn
             self.service.dropped([request])
             return _answered(TurnResponse("duplicate", None, compiled.id))
-        if run_here is not None:
-            self._drain(key, run_here, inline=True)
+        for batch in run_here:
+            self._drain(key, batch, inline=True)
         return inbound.done
 
     # -- the timer's side ---------------------------------------------------------------------
