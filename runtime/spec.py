@@ -231,6 +231,16 @@ class Outbound(SpecModel):
     quiet_hours: QuietHours | None = Field(None, alias="quietHours")
 
 
+class LintRule(SpecModel):
+    """A lint rule turned off or given another severity for this tenant, and why."""
+
+    severity: Literal["off", "info", "warning", "error"]
+    reason: str = Field(min_length=1)
+
+
+LintCode = Annotated[str, Field(pattern=r"^FOC9[0-9]{2}$")]
+
+
 class TenantSpec(SpecModel):
     display_name: str | None = Field(None, alias="displayName")
     business_hours: BusinessHours | None = Field(None, alias="businessHours")
@@ -239,6 +249,7 @@ class TenantSpec(SpecModel):
     defaults: Settings | None = None
     outbound: Outbound = Field(default_factory=Outbound)
     channels: list[ChannelType] = Field(default_factory=list)
+    lint: dict[LintCode, LintRule] = Field(default_factory=dict)  # never in the snapshot
 
 
 # --- agent ----------------------------------------------------------------------------------

@@ -162,6 +162,7 @@ def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
     spec = _spec_json(obj.spec)
     if kind == "Tenant":
         assert isinstance(obj.spec, TenantSpec)
+        spec.pop("lint", None)  # how the bundle is linted is not what the runtime runs
         if "rateLimit" not in spec:
             per_minute, burst = TIER_LIMITS[obj.spec.tier]
             spec["rateLimit"] = {"perMinute": per_minute, "burst": burst}

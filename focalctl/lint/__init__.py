@@ -4,20 +4,23 @@ reporting what is legal but likely wrong, each finding with a position and a con
 No finding depends on a language model.
 
 A finding on a line that carries ``# focal: disable=FOC9xx`` (or the line above it) is
-dropped, as linters' inline suppressions are.
+dropped, as linters' inline suppressions are. A tenant's ``lint:`` turns a rule off or gives it
+another severity for all its objects, with a required reason:
+``lint: {FOC902: {severity: off, reason: "one outbound channel by contract"}}``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from focalctl.bundle import Bundle
 from focalctl.bundle.models import BundleObject
 from focalctl.bundle.positions import locate
-from focalctl.diagnostics.model import Diagnostic
+from focalctl.diagnostics.model import Diagnostic, Severity
+from runtime.spec import TenantSpec
 
 __all__ = ["LintResult", "Model", "lint_paths"]
 
@@ -61,10 +64,16 @@ def lint_paths(paths: Sequence[Path]) -> LintResult:
     if errors:
         return LintResult(validation.bundle, errors, False)
     model = Model.of(validation.bundle)
+    settings = {t.name: t.spec.lint for t in model.kind("Tenant") if isinstance(t.spec, TenantSpec)}
     found: list[Diagnostic] = []
     for rule in RULES:
         for obj, diag in rule(model):
             located = locate(obj.doc, diag) if diag.line is None else diag
+            setting = settings.get(obj.tenant, {}).get(located.code)
+            if setting is not None:
+                if setting.severity == "off":
+                    continue
+                located = replace(located, severity=Severity(setting.severity))
             if not _disabled(validation.bundle, located):
                 found.append(located)
     found.sort(key=lambda d: (d.file or "", d.line or 0, d.column or 0, d.code))
