@@ -4,6 +4,7 @@ every caller's answer (processed, coalesced, duplicate, queued)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -234,7 +235,11 @@ GATEWAY_EVENT = st.one_of(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("FOCAL_TURN_EXAMPLES", 120)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(events=st.lists(GATEWAY_EVENT, min_size=1, max_size=25))
 def test_through_the_gateway_every_message_is_in_exactly_one_turn_and_money_is_safe(
     events: list[tuple[Any, ...]],
@@ -291,3 +296,40 @@ def test_through_the_gateway_every_message_is_in_exactly_one_turn_and_money_is_s
             confirmed.add((e.conversation, e.data["key"]))
         if e.kind == "tool.call" and e.data["tool"] == "issue-refund":
             assert (e.conversation, e.data["key"]) in confirmed, e
+
+
+def test_a_reload_in_the_middle_of_a_turn_lets_it_finish_on_its_snapshot(tmp_path: Path) -> None:
+    gw, tools, _ = _gateway(inline=False, hold="lookup-order")
+    old = gw.service.snapshots.get("acme")
+    assert old is not None
+    bundle = tmp_path / "retail"
+    shutil.copytree(REPO / "examples" / "retail", bundle)
+    status = bundle / "scenarios" / "order-status.yaml"
+    status.write_text(
+        status.read_text().replace(
+            "Order {{ slots.order_id }} is", "Your order {{ slots.order_id }} is"
+        )
+    )
+    new = compile_paths([bundle]).snapshots["acme"]
+    ask = _msg("m1", "where is O-1", "web-chat", intent="order_status", slots={"order_id": "O-1"})
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(gw.handle, ask)
+        assert tools.entered.wait(5)  # the turn is inside its tool call
+        assert gw.service.snapshots.offer("acme", "dev", 2, new.id, new.raw, "test") is not None
+        tools.release.set()
+        answer = first.result(10)
+    assert answer.snapshot == old.id and answer.result is not None
+    assert answer.result.replies[-1].startswith("Order O-1 is"), "the old snapshot's words"
+    again = gw.handle(
+        _msg(
+            "m2",
+            "and O-2?",
+            "web-chat",
+            conv="c2",
+            intent="order_status",
+            slots={"order_id": "O-2"},
+        )
+    )
+    assert again.snapshot == new.id and again.result is not None
+    assert again.result.replies[-1].startswith("Your order O-2 is")
+    gw.close()

@@ -3,6 +3,7 @@ conversations (bursts, redeliveries, confirmations, denials, two conversations i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,7 +76,11 @@ EVENT = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("FOCAL_TURN_EXAMPLES", 150)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(events=st.lists(EVENT, min_size=1, max_size=25))
 def test_no_money_moves_twice_or_unconfirmed_and_no_message_is_lost(
     events: list[tuple[Any, ...]],
