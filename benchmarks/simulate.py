@@ -103,7 +103,7 @@ def main() -> None:
             args.runs,
         )
         print(
-            f"plan --simulate on examples/retail (16 simulations, run twice each): "
+            f"plan --simulate on examples/retail (17 simulations, run twice each): "
             f"{plan_sim:.2f} s vs plan {plan:.2f} s: +{plan_sim - plan:.2f} s"
         )
 

@@ -656,10 +656,18 @@ class ToolStub(SpecModel):
 
 
 class DeliveryStub(SpecModel):
-    """Make a channel profile's deliveries fail in a simulation."""
+    """A channel profile's deliveries in a simulation: refused when sent (``fail``), or taken
+    and then answered by a delivery ``receipt`` (``failed`` walks the fallback ladder)."""
 
     channel: Name
-    fail: bool = True
+    fail: bool = False
+    receipt: Literal["delivered", "read", "failed"] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> DeliveryStub:
+        if self.fail == (self.receipt is not None):
+            raise ValueError("a delivery stub says fail: true, or the receipt that arrives")
+        return self
 
 
 class ToolExpectation(SpecModel):

@@ -295,6 +295,7 @@ class _Run:
         stops at every burst deadline and every moment an action of the conversation becomes
         due (``serve`` checks every second; here nothing happens in between, so the clock
         jumps)."""
+        receipts = {d.channel: d.receipt for d in self.spec.deliveries if d.receipt}
         while self.clock.now() < when:
             stops = [when, self.clock.now() + LONGEST_JUMP]
             deadline = self.gateway.next_deadline()
@@ -306,10 +307,16 @@ class _Run:
                     stops.append(max(ready, self.clock.now() + TICK_MIN))
             self.clock.advance(max(min(stops) - self.clock.now(), TICK_MIN))
             self.gateway.pump()
-            before = len(self.outbound.sent)
+            seen = len(self.outbound.sent)
             self.scheduler.tick()
-            for sent in self.outbound.sent[before:]:
+            while seen < len(self.outbound.sent):  # a failed receipt's fallback sends more
+                sent = self.outbound.sent[seen]
+                seen += 1
                 self.say("agent", f"[{sent.profile}] " + " | ".join(sent.parts))
+                status = receipts.get(sent.profile)
+                if status and sent.message_id:
+                    self.say("system", f"(receipt from {sent.profile}: {status})")
+                    self.scheduler.receipt(self.obj.tenant, sent.message_id, status)
         self.gateway.pump()
 
     def _narrate(self, outcome: _Outcome) -> None:

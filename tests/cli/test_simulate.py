@@ -112,7 +112,7 @@ def test_simulations_kept_outside_the_bundle_with_tests(retail: Path, tmp_path: 
     assert focalctl("simulate", str(retail)).returncode == 2  # nothing to run
     proc = focalctl("simulate", str(retail), "--tests", str(tests), "-k", "acme/refund-d*")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 passed, 0 failed (14 deselected)" in proc.stdout
+    assert "2 passed, 0 failed (15 deselected)" in proc.stdout
 
 
 def test_an_invalid_simulation_is_a_positioned_validation_error(retail: Path) -> None:
@@ -147,7 +147,7 @@ def test_agenda_expectations_fail_when_the_follow_up_goes_elsewhere(retail: Path
     sims.write_text(
         text.replace("delivered: {channel: sms-main, parts: 1}", "delivered: {channel: wa-main}")
     )
-    proc = focalctl("simulate", str(retail), "-k", "falls-back", "-f", "json")
+    proc = focalctl("simulate", str(retail), "-k", "falls-back-to-sms", "-f", "json")
     assert proc.returncode == 1, proc.stdout
     [sim] = json.loads(proc.stdout)["simulations"]
     assert sim["failure"]["key"] == "delivered"
