@@ -50,7 +50,9 @@ def test_explain_the_active_release_after_apply(tmp_path: Path) -> None:
     assert json.loads(live.stdout)["source"] == "dev version 1"
     value, level, source = _rows(live.stdout)["llm.temperature"]
     assert (value, level) == (0.4, "tenant") and source.startswith("agents.d/tenant.yaml:")
-    table = focalctl("explain", "demo/concierge", cwd=tmp_path)
+    # a wide terminal: at 80 columns rich may fold the setting's name (it depends on the
+    # widths of the other cells, so on the machine's paths)
+    table = focalctl("explain", "demo/concierge", cwd=tmp_path, env={"COLUMNS": "200"})
     assert table.returncode == 0 and "llm.temperature" in table.stdout
 
 
