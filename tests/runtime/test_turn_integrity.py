@@ -97,7 +97,8 @@ def payments() -> Iterator[Payments]:
 
 
 def _bundle(tmp: Path, api: str, edit: Callable[[Path], None] | None = None) -> Path:
-    """The retail example against the local API, web-chat without debounce, 3 s refunds;
+    """The retail example against the local API, web-chat without debounce or a tight rate
+    limit, 3 s refunds;
     ``edit`` may change the copy further before it is compiled and published."""
     bundle = tmp / "retail"
     shutil.copytree(REPO / "examples" / "retail", bundle)
@@ -111,10 +112,12 @@ def _bundle(tmp: Path, api: str, edit: Callable[[Path], None] | None = None) -> 
         .replace("timeout: 15s", "timeout: 3s")
     )
     profiles = bundle / "channels" / "profiles.yaml"
-    profiles.write_text(
-        profiles.read_text().replace(
+    profiles.write_text(  # no debounce, and limits the load of these tests never reaches
+        profiles.read_text()
+        .replace(
             "  channel: webchat\n", "  channel: webchat\n  settings:\n    turn: {debounce: '0'}\n"
         )
+        .replace("rateLimit: {perMinute: 120}", "rateLimit: {perMinute: 100000}")
     )
     snap = compile_paths([bundle]).snapshots["acme"]
     FileTarget(tmp / "live").publish(Pointer("acme", "dev", 1, snap.id), snap.raw)
