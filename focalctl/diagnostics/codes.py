@@ -647,6 +647,15 @@ _ALL: list[Code] = [
         "tested before it ships",
         "a refund path with no simulation of the store-credit branch",
     ),
+    Code(
+        "FOC906",
+        "warning",
+        "a say longer than its channel's limit",
+        "step '{step}' says {length} characters on '{profile}' with sample values; the profile "
+        "allows {limit} per message, so it is split or cut",
+        "shorten it, or give '{profile}' (or its channel type) its own shorter variant",
+        "say: '<a paragraph of 300 characters>' on an SMS profile of 160",
+    ),
 ]
 
 CODES: dict[str, Code] = {}

@@ -8,8 +8,15 @@ from collections.abc import Callable, Iterator
 from focalctl.bundle.models import BundleObject
 from focalctl.diagnostics.model import Diagnostic
 from focalctl.lint import Model
-from focalctl.lint.rules import foc901, foc902, foc903, foc904, foc905
+from focalctl.lint.rules import foc901, foc902, foc903, foc904, foc905, foc906
 
 Rule = Callable[[Model], Iterator[tuple[BundleObject, Diagnostic]]]
 
-RULES: list[Rule] = [foc901.check, foc902.check, foc903.check, foc904.check, foc905.check]
+RULES: list[Rule] = [
+    foc901.check,
+    foc902.check,
+    foc903.check,
+    foc904.check,
+    foc905.check,
+    foc906.check,
+]
