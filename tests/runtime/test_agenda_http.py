@@ -53,31 +53,38 @@ def _soon(bundle: Path) -> None:
     )
 
 
+def serve_with_outbound(
+    tmp_path: Path, live: Path, hook: Webhook, env: dict[str, str] | None = None
+) -> Server:
+    """A real `focalctl serve` on SQLite state whose follow-ups go to ``hook``."""
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}", "--outbound", hook.url]
+    return Server(f"file:{live}", tmp_path, free_port(), state, {**SECRETS, **(env or {})})
+
+
+def refund_and_confirm(server: Server) -> None:
+    """Ana asks for a refund of O-1 and confirms it: the refund-feedback follow-up is due."""
+    profile = {"first_name": "Ana", "consent": True}
+    first = _turn(
+        server,
+        "c1",
+        "m1",
+        "refund O-1",
+        intent="refund",
+        slots={"order_id": "O-1"},
+        profile=profile,
+    )
+    assert first.status_code == 200, first.text
+    done = _turn(server, "c1", "m2", "yes", intent="confirm", profile=profile)
+    assert done.json()["step"] == "wrap_up", done.text
+
+
 @pytest.mark.parametrize("status", [200, 503])
 def test_a_follow_up_reaches_the_webhook_or_falls_back(status: int, tmp_path: Path) -> None:
     payments, hook = Payments(), Webhook(status)
     live = _bundle(tmp_path, payments.url, _soon)
-    server = Server(
-        f"file:{live}",
-        tmp_path,
-        free_port(),
-        ["--state", f"sqlite:///{tmp_path / 'state.db'}", "--outbound", hook.url],
-        {**SECRETS, "FOCAL_OUTBOUND_KEY": "hook-secret"},
-    )
+    server = serve_with_outbound(tmp_path, live, hook, {"FOCAL_OUTBOUND_KEY": "hook-secret"})
     try:
-        profile = {"first_name": "Ana", "consent": True}
-        first = _turn(
-            server,
-            "c1",
-            "m1",
-            "refund O-1",
-            intent="refund",
-            slots={"order_id": "O-1"},
-            profile=profile,
-        )
-        assert first.status_code == 200, first.text
-        done = _turn(server, "c1", "m2", "yes", intent="confirm", profile=profile)
-        assert done.json()["step"] == "wrap_up", done.text
+        refund_and_confirm(server)
 
         def agenda() -> list[dict[str, Any]]:
             r = httpx.get(server.url + "/v1/conversations/c1/agenda?tenant=acme", timeout=5)

@@ -13,10 +13,9 @@ from typing import Any
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import httpx
 
-from .helpers import free_port
-from .test_agenda_http import Webhook, _soon
+from .test_agenda_http import Webhook, _soon, refund_and_confirm, serve_with_outbound
 from .test_server import Server
-from .test_turn_integrity import SECRETS, Payments, _bundle, _turn
+from .test_turn_integrity import Payments, _bundle
 
 LONG = (
     "Hi {{ profile.first_name }}, did your refund for order O-1 arrive? Banks can take up to"
@@ -45,27 +44,9 @@ def _receipt(server: Server, body: Any) -> httpx.Response:
 def test_receipts_and_the_fallback_ladder_over_http(tmp_path: Path) -> None:
     payments, hook = Payments(), Webhook(200)
     live = _bundle(tmp_path, payments.url, _ladder)
-    server = Server(
-        f"file:{live}",
-        tmp_path,
-        free_port(),
-        ["--state", f"sqlite:///{tmp_path / 'state.db'}", "--outbound", hook.url],
-        SECRETS,
-    )
+    server = serve_with_outbound(tmp_path, live, hook)
     try:
-        profile = {"first_name": "Ana", "consent": True}
-        first = _turn(
-            server,
-            "c1",
-            "m1",
-            "refund O-1",
-            intent="refund",
-            slots={"order_id": "O-1"},
-            profile=profile,
-        )
-        assert first.status_code == 200, first.text
-        done = _turn(server, "c1", "m2", "yes", intent="confirm", profile=profile)
-        assert done.json()["step"] == "wrap_up", done.text
+        refund_and_confirm(server)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not hook.received:
             time.sleep(0.2)
