@@ -3,7 +3,8 @@
 :func:`walk` offers a message to the profiles of a ladder in order: a profile is skipped when
 the snapshot lacks it, when it was already tried for this message (a ladder never loops), when
 outbound permission refuses it (consent, quiet hours, ``outbound``) or when its delivery
-fails; the message is formatted anew for each profile it is offered to. The scheduler walks a
+fails; the message is formatted anew for each profile it is offered to. :func:`expand` makes
+the ladder: the first choices, each followed by its profile's ``fallback``. The scheduler walks a
 follow-up's ladder when it fires; a ``failed`` delivery receipt walks what is left of it.
 Every hop is returned (``{"profile", "result", "at", "error"?}``) for the caller to record.
 """
@@ -35,6 +36,24 @@ class Walk:
     def failed(self) -> bool:
         """Whether a profile failed (not only refused for now)."""
         return any(h["result"] in ("failed", "unknown profile") for h in self.hops)
+
+
+def expand(first: Sequence[str], snapshot: CompiledSnapshot) -> list[str]:
+    """The ladder a message is offered to: each profile of ``first`` (a goal's ``channels``,
+    else its agent's), each followed by its own ``fallback`` profiles, depth first, every name
+    once. ``[whatsapp, email]`` with whatsapp falling back to sms is whatsapp, sms, email."""
+    order: dict[str, None] = {}
+
+    def visit(name: str) -> None:
+        if name in order:
+            return  # a ladder never loops (the compiler refuses cycles; this is the guard)
+        order[name] = None
+        for nxt in (snapshot.channel(name) or {}).get("fallback") or ():
+            visit(str(nxt))
+
+    for name in first:
+        visit(name)
+    return list(order)
 
 
 def walk(

@@ -3,7 +3,8 @@
 Each :meth:`Scheduler.tick` claims due actions (the state port makes a claim exclusive for a
 lease) and, for each one: an expired action is closed ``expired``; otherwise its goal's message
 is rendered (the sandboxed template, with the profile and slots stored when it was triggered)
-and offered to the channel ladder (the goal's ``channels``, else the agent's) by
+and offered to the channel ladder (the goal's ``channels``, else the agent's, each followed by
+its profile's ``fallback``) by
 :func:`~runtime.agenda.ladder.walk`: a profile is skipped when outbound permission refuses it
 (consent, quiet hours, ``outbound``) or its delivery fails, and the next one is tried, the
 message formatted anew for it. The first that takes it closes the action ``sent`` and is
@@ -26,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from runtime.agenda.ladder import Walk, walk
+from runtime.agenda.ladder import Walk, expand, walk
 from runtime.agenda.outbound import Outbound
 from runtime.brain import CompiledSnapshot
 from runtime.conversations import TurnService
@@ -96,7 +97,7 @@ class Scheduler:
             self._close(action, ActionStatus.FAILED, now, error=f"message: {exc}")
             return
         agent = compiled.agent(action.agent) or {}
-        ladder = list(goal.get("channels") or agent.get("channels") or [])
+        ladder = expand(goal.get("channels") or agent.get("channels") or [], compiled)
         customer = dict(action.data.get("profile") or {})
         message_id = f"{action.id}:{action.attempts + 1}"
 
@@ -243,17 +244,12 @@ class Scheduler:
     ) -> dict[str, Any]:
         """What the message and the profiles' greeting and signature are rendered with."""
         tenant = compiled.tenant
-        local = now.astimezone(compiled.zone)
         return {
             "profile": data.get("profile") or {},
             "slots": data.get("slots") or {},
             "tenant": {"name": tenant.get("name"), **tenant.get("spec", {})},
             "agent": {"name": agent, **((compiled.agent(agent) or {}) if agent else {})},
-            "now": {
-                "iso": now.isoformat(),
-                "date": local.date().isoformat(),
-                "time": local.strftime("%H:%M"),
-            },
+            "now": compiled.now_context(now),
         }
 
     def _again(

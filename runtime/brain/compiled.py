@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -113,6 +114,9 @@ class _Cache:
         return found
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class CompiledSnapshot:
     """The parts of one snapshot the brain reads, compiled lazily per agent."""
 
@@ -142,6 +146,21 @@ class CompiledSnapshot:
     def tenant(self) -> dict[str, Any]:
         tenant: dict[str, Any] = self.body["tenant"]
         return tenant
+
+    def now_context(self, now: datetime) -> dict[str, Any]:
+        """What templates and conditions read as ``now``: the instant, and the tenant's local
+        date, time and weekday (and ``businessOpen`` when the tenant has business hours). One
+        function for turns and follow-ups, so a goal's message reads the same names."""
+        local = now.astimezone(self.zone)
+        context: dict[str, Any] = {
+            "iso": now.isoformat(),
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+            "weekday": _DAYS[local.weekday()],
+        }
+        if self.hours is not None:
+            context["businessOpen"] = self.hours.is_open(now)
+        return context
 
     def agent(self, name: str) -> dict[str, Any] | None:
         entry = self.body.get("agents", {}).get(name)

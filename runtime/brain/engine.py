@@ -61,9 +61,6 @@ class CancelToken:
         self.requested = True
 
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     text: str
@@ -192,16 +189,7 @@ class _Turn:
         )
 
     def context(self, **extra: Any) -> dict[str, Any]:
-        now = self.b.clock.now()
-        local = now.astimezone(self.b.zone)
-        now_ctx: dict[str, Any] = {
-            "iso": now.isoformat(),
-            "date": local.date().isoformat(),
-            "time": local.strftime("%H:%M"),
-            "weekday": _DAYS[local.weekday()],
-        }
-        if self.b.hours is not None:
-            now_ctx["businessOpen"] = self.b.hours.is_open(now)
+        now_ctx = self.b.snap.now_context(self.b.clock.now())
         tenant = self.b.snap.tenant
         return {
             "intent": self.message.intent,

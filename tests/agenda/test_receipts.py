@@ -217,3 +217,45 @@ def ladder_snapshot_plain() -> tuple[str, str, bytes]:
     from brain.test_engine import retail
 
     return ("acme", *retail())
+
+
+def test_a_ladder_is_the_goals_channels_each_followed_by_its_profiles_fallback() -> None:
+    """The retail goal names [wa-main, sms-main]; wa-main falls back to [sms-main, email-main]
+    and sms-main to [email-main]: the ladder is each name once, depth first."""
+    from runtime.agenda.ladder import expand
+    from runtime.brain import CompiledSnapshot
+
+    _, sid, raw = ladder_snapshot_plain()
+    compiled = CompiledSnapshot(sid, raw)
+    assert expand(["wa-main", "sms-main"], compiled) == ["wa-main", "sms-main", "email-main"]
+    assert expand(["sms-main"], compiled) == ["sms-main", "email-main"]
+    assert expand(["email-main", "wa-main"], compiled) == [
+        "email-main",
+        "wa-main",
+        "sms-main",
+    ]
+    assert expand(["nope"], compiled) == ["nope"]  # walk() records it as an unknown profile
+
+
+def test_the_unchanged_retail_follow_up_falls_back_to_email_through_the_profiles_ladder(
+    tmp_path: Path,
+) -> None:
+    """With the example as shipped (goal channels [wa-main, sms-main]), a message whose SMS
+    fails too still reaches email: the profiles' own fallback is part of the ladder."""
+    _, sid, raw = ladder_snapshot_plain()
+    world = World(
+        datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN),
+        open_state(f"sqlite:///{tmp_path}/s.db"),
+        ("acme", sid, raw),
+        ("wa-main", "sms-main"),
+    )
+    world.refund(ANA)
+    world.live(25)
+    [sent] = world.outbound.sent
+    assert sent.profile == "email-main"
+    [message] = world.state.messages("acme", "c1")
+    assert [(h["profile"], h["result"]) for h in message.hops] == [
+        ("wa-main", "failed"),
+        ("sms-main", "failed"),
+        ("email-main", "sent"),
+    ]

@@ -144,7 +144,8 @@ def test_a_failing_channel_falls_back_to_the_next_reformatted() -> None:
 
 
 def test_every_channel_failing_retries_then_gives_up() -> None:
-    world = World(datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN), failing=("wa-main", "sms-main"))
+    every = ("wa-main", "sms-main", "email-main")  # the goal's two, and the profiles' fallback
+    world = World(datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN), failing=every)
     world.refund(ANA)
     world.live(24 * 7)
     assert world.outbound.sent == []

@@ -106,7 +106,7 @@ def test_a_follow_up_reaches_the_webhook_or_falls_back(status: int, tmp_path: Pa
             assert hook.auth == ["Bearer hook-secret"]
         else:  # every hop fails: retried later (4 h), each profile tried, with retries
             assert action["status"] == "pending" and action["attempts"] == 1, action
-            assert {m["profile"] for m in hook.received} == {"wa-main", "sms-main"}
+            assert {m["profile"] for m in hook.received} == {"wa-main", "sms-main", "email-main"}
         assert "hook-secret" not in server.log.read_text()
     finally:
         server.stop()
