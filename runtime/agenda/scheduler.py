@@ -64,7 +64,9 @@ class Scheduler:
         self.lease, self.batch = lease, batch
 
     def tick(self) -> int:
-        """Fire what is due now; returns how many actions were handled."""
+        """Fire what is due now, and fall back the messages a dead process left ``failed``;
+        returns how many actions were handled."""
+        self.sweep_failed()
         handled = 0
         while True:
             now = self.clock.now()
@@ -137,6 +139,23 @@ class Scheduler:
         else:
             self._close(action, ActionStatus.FAILED, now, error="undeliverable", hops=walked.hops)
 
+    def sweep_failed(self) -> int:
+        """Fall back the messages still ``failed`` a lease after their receipt: the process
+        that took the receipt died before walking the rest of the ladder. Each is claimed
+        first (one revision on, compare-and-set), so one process walks it; returns how many."""
+        now = self.clock.now()
+        swept = 0
+        for stale in self.state.stale_failed(now - self.lease, self.batch):
+            claimed = self.state.fall_back(stale.claimed(now))
+            if claimed is None:
+                continue  # another process claimed it (or fell it back) first
+            self._audit_message(
+                claimed, "delivery.recovered", now, since=stale.updated_at.isoformat()
+            )
+            self._fall_back(claimed, now)
+            swept += 1
+        return swept
+
     def receipt(
         self, tenant: str, message_id: str, status: str, error: str | None = None
     ) -> tuple[OutboundMessage, bool] | None:
@@ -195,7 +214,7 @@ class Scheduler:
         )
         sent = None if walked.sent is None else (*walked.sent, walked.remaining)
         stored = self.state.fall_back(message.fell_back(now, walked.hops, sent))
-        if stored is None:  # another process fell back first (cannot happen for one receipt)
+        if stored is None:  # another process fell back first (a sweep that claimed it late)
             return self.state.message(message.tenant, message.id) or message
         self._audit_hops(message.tenant, message.conversation, message.id, walked, now)
         if stored.status == MessageStatus.UNDELIVERABLE:

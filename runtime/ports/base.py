@@ -177,7 +177,14 @@ class MessageLog(Protocol):
     def fall_back(self, message: OutboundMessage) -> OutboundMessage | None:
         """Store ``message`` (:meth:`OutboundMessage.fell_back` of a failed message) if the
         stored one is still failed at revision ``message.revision - 1``; None otherwise
-        (another process fell back first). The only write that leaves ``failed``."""
+        (another process fell back first). The only write that leaves ``failed``; it also
+        stores a claim (:meth:`OutboundMessage.claimed`, still failed, one revision on)."""
+        ...
+
+    def stale_failed(self, before: datetime, limit: int) -> list[OutboundMessage]:
+        """Messages of every tenant still ``failed`` since ``before`` or earlier, oldest change
+        first: left so by a process that died before it fell them back. A sweeper claims one
+        with :meth:`fall_back` of :meth:`OutboundMessage.claimed` before walking its ladder."""
         ...
 
     def message(self, tenant: str, id: str) -> OutboundMessage | None: ...

@@ -239,6 +239,15 @@ class MemoryState(ComposedTurn):
             self._messages[(message.tenant, message.id)] = message
             return message
 
+    def stale_failed(self, before: datetime, limit: int) -> list[OutboundMessage]:
+        with self._lock:
+            found = [
+                m
+                for m in self._messages.values()
+                if m.status == "failed" and m.updated_at <= before
+            ]
+        return sorted(found, key=lambda m: (m.updated_at, m.tenant, m.id))[:limit]
+
     def message(self, tenant: str, id: str) -> OutboundMessage | None:
         return self._messages.get((tenant, id))
 

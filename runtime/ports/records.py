@@ -413,6 +413,14 @@ class OutboundMessage:
             revision=self.revision + 1,
         )
 
+    def claimed(self, now: datetime) -> OutboundMessage:
+        """The failed message claimed at ``now`` by the process that will fall it back: still
+        failed, one revision on (so one claimer wins), changed ``now`` (so it is not stale
+        again until the sweep's grace has passed)."""
+        if self.status != MessageStatus.FAILED:
+            raise ValueError(f"only a failed message is claimed, not a {self.status} one")
+        return replace(self, updated_at=now, revision=self.revision + 1)
+
     def fell_back(
         self,
         now: datetime,

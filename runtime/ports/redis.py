@@ -19,6 +19,8 @@ Keys (``prefix`` defaults to ``focal``; tenant names never contain ``:``)::
     {p}:{tenant}:msg:{id}                hash: doc (an outbound message, JSON), rev
     {p}:{tenant}:msgs:conv:{id}          sorted set: the conversation's message ids by
                                          creation (ms)
+    {p}:_:msgs:failed                    sorted set: "tenant:id" of every failed message ->
+                                         when it last changed (ms)
 
 The agenda's scripts name the keys of the actions they read from an index, so they need one
 Redis (not a cluster).
@@ -191,8 +193,9 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 1
 """
 
-# A receipt, atomically (the rule of records.receipt_moves). KEYS: the message.
-# ARGV: status, now ISO, error ('' = none). Returns {doc, changed}, or false for no message.
+# A receipt, atomically (the rule of records.receipt_moves). KEYS: the message, the failed set.
+# ARGV: status, now ISO, error ('' = none), now ms, "tenant:id". Returns {doc, changed}, or
+# false for no message.
 _RECEIPT = """
 local doc = redis.call('HGET', KEYS[1], 'doc')
 if not doc then return false end
@@ -212,16 +215,23 @@ if final[new] then m['error'] = (ARGV[3] ~= '' and ARGV[3]) or cjson.null end
 m['revision'] = (tonumber(m['revision']) or 0) + 1
 doc = cjson.encode(m)
 redis.call('HSET', KEYS[1], 'doc', doc, 'rev', m['revision'])
+if new == 'failed' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5]) end
 return {doc, 1}
 """
 
-# KEYS: the message. ARGV: the new doc, its revision. Only over a failed message at rev - 1.
+# KEYS: the message, the failed set. ARGV: the new doc, its revision, its status, its change
+# (ms), "tenant:id". Only over a failed message at rev - 1.
 _FALL_BACK = """
 local doc = redis.call('HGET', KEYS[1], 'doc')
 if not doc then return 0 end
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[2]) - 1 or cjson.decode(doc)['status'] ~= 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'rev', ARGV[2])
+if ARGV[3] == 'failed' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+else
+  redis.call('ZREM', KEYS[2], ARGV[5])
+end
 return 1
 """
 
@@ -583,7 +593,8 @@ class RedisState:
         self, tenant: str, id: str, status: str, now: datetime, error: str | None = None
     ) -> tuple[OutboundMessage | None, bool]:
         found = self._receipt(
-            keys=[self._k(tenant, "msg", id)], args=[status, _iso(now), error or ""]
+            keys=[self._k(tenant, "msg", id), self._failed()],
+            args=[status, _iso(now), error or "", _ms(now), f"{tenant}:{id}"],
         )
         if not found:
             return None, False
@@ -591,10 +602,31 @@ class RedisState:
 
     def fall_back(self, message: OutboundMessage) -> OutboundMessage | None:
         stored = self._fall_back(
-            keys=[self._k(message.tenant, "msg", message.id)],
-            args=[_dumps(message.to_json()), message.revision],
+            keys=[self._k(message.tenant, "msg", message.id), self._failed()],
+            args=[
+                _dumps(message.to_json()),
+                message.revision,
+                str(message.status),
+                _ms(message.updated_at),
+                f"{message.tenant}:{message.id}",
+            ],
         )
         return message if stored else None
+
+    def _failed(self) -> str:
+        return ":".join((self.prefix, "_", "msgs", "failed"))
+
+    def stale_failed(self, before: datetime, limit: int) -> list[OutboundMessage]:
+        members: Any = self.client.zrangebyscore(
+            self._failed(), "-inf", _ms(before), start=0, num=limit
+        )
+        with self.client.pipeline(transaction=False) as pipe:
+            for member in members:
+                tenant, _, id = _text(member).partition(":")
+                pipe.hget(self._k(tenant, "msg", id), "doc")
+            docs = pipe.execute()
+        found = [_message(doc) for doc in docs if doc]
+        return [m for m in found if m.status == "failed" and m.updated_at <= before]
 
     def message(self, tenant: str, id: str) -> OutboundMessage | None:
         doc = self.client.hget(self._k(tenant, "msg", id), "doc")

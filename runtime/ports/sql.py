@@ -117,7 +117,10 @@ class OutboundMessageRow(_Base, table=True):
     """An outbound message; every change is an UPDATE conditional on the ``revision`` read."""
 
     __tablename__ = "focal_rt_messages"
-    __table_args__ = (Index("focal_rt_messages_conversation", "tenant", "conversation"),)
+    __table_args__ = (
+        Index("focal_rt_messages_conversation", "tenant", "conversation"),
+        Index("focal_rt_messages_status", "status"),
+    )
     tenant: str = Field(primary_key=True, max_length=63)
     id: str = Field(primary_key=True, max_length=255)
     conversation: str = Field(max_length=255)
@@ -196,6 +199,8 @@ class SqlState(ComposedTurn):
         self.description = self.engine.url.render_as_string(hide_password=True)
         with self.engine.begin() as conn:
             _registry.metadata.create_all(conn)
+            for index in _MSG.indexes:  # tables made by an earlier version lack newer indexes
+                index.create(conn, checkfirst=True)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -560,6 +565,15 @@ class SqlState(ComposedTurn):
             if current != "failed" or not self._store_message(conn, message):
                 return None
         return message
+
+    def stale_failed(self, before: datetime, limit: int) -> list[OutboundMessage]:
+        # few messages are failed at once (the receiving process falls them back at once):
+        # the status index finds them, their documents say since when
+        with self._tx() as conn:
+            docs = conn.execute(select(_MSG.c.doc).where(_MSG.c.status == "failed")).scalars()
+            found = [OutboundMessage.from_json(json.loads(doc)) for doc in docs]
+        stale = [m for m in found if m.updated_at <= before]
+        return sorted(stale, key=lambda m: (m.updated_at, m.tenant, m.id))[:limit]
 
     def message(self, tenant: str, id: str) -> OutboundMessage | None:
         with self._tx() as conn:

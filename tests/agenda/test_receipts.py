@@ -259,3 +259,33 @@ def test_the_unchanged_retail_follow_up_falls_back_to_email_through_the_profiles
         ("sms-main", "failed"),
         ("email-main", "sent"),
     ]
+
+
+def test_a_message_left_failed_by_a_dead_process_is_fallen_back_by_a_later_sweep(
+    state: StateBackend, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The receipt was stored ``failed`` but its process died before walking the ladder: a
+    lease later any scheduler claims it and sends it on SMS; a second scheduler racing for
+    it finds nothing to do, and no profile is sent twice."""
+    from datetime import timedelta
+
+    from runtime.agenda.scheduler import Scheduler
+
+    world = _fired(state, tmp_path_factory)
+    [message] = state.messages("acme", "c1")
+    died, changed = state.receipt("acme", message.id, "failed", world.clock.now(), "no route")
+    assert changed and died is not None and died.status == "failed"
+    other = Scheduler(world.service, world.outbound, holder="the-other-one")
+    world.clock.advance(timedelta(minutes=1))
+    assert world.scheduler.sweep_failed() == 0, "within the lease the receiver may still act"
+    world.clock.advance(world.scheduler.lease)
+    assert world.scheduler.sweep_failed() == 1
+    assert other.sweep_failed() == 0
+    assert [s.profile for s in world.outbound.sent] == ["wa-main", "sms-main"]
+    recovered = state.message("acme", message.id)
+    assert recovered is not None and recovered.status == "sent"
+    assert (recovered.profile, recovered.ladder) == ("sms-main", ("email-main",))
+    kinds = [e.kind for e in state.events("acme", limit=10_000)]
+    assert kinds.count("delivery.recovered") == 1
+    world.live(2)
+    assert [s.profile for s in world.outbound.sent] == ["wa-main", "sms-main"]

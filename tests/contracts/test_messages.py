@@ -191,3 +191,36 @@ def test_racing_failures_fail_a_message_once(state: StateBackend) -> None:
     for t in threads:
         t.join()
     assert sorted(wins) == [False] * 5 + [True], "exactly one receipt walks the ladder"
+
+
+def test_stale_failed_messages_are_found_across_tenants_and_claimed_once(
+    state: StateBackend,
+) -> None:
+    """A message left failed (its receiving process died before the fallback) is found once
+    it has been failed since ``before``; a claim moves it on one revision, so of two racing
+    claimers one wins, and it is not stale again until the grace has passed once more."""
+    for tenant, n in (("acme", 1), ("acme", 2), ("globex", 3)):
+        state.record(_message(n, tenant=tenant))
+    state.record(_message(4))  # sent, never failed: never swept
+    state.receipt("acme", _message(1).id, "failed", T0 + MINUTE)
+    state.receipt("globex", _message(3, tenant="globex").id, "failed", T0 + 2 * MINUTE)
+    state.receipt("acme", _message(2).id, "failed", T0 + 5 * MINUTE)  # still fresh
+    stale = state.stale_failed(T0 + 3 * MINUTE, 10)
+    assert [(m.tenant, m.id) for m in stale] == [
+        ("acme", _message(1).id),
+        ("globex", _message(3, tenant="globex").id),
+    ]
+    assert [m.id for m in state.stale_failed(T0 + 3 * MINUTE, 1)] == [_message(1).id]
+    first = stale[0]
+    claim = first.claimed(T0 + 10 * MINUTE)
+    assert state.fall_back(claim) == claim
+    assert state.fall_back(first.claimed(T0 + 10 * MINUTE)) is None, "the second claim loses"
+    assert [m.id for m in state.stale_failed(T0 + 9 * MINUTE, 10)] == [
+        _message(3, tenant="globex").id,
+        _message(2).id,
+    ]
+    gone = claim.fell_back(T0 + 10 * MINUTE, [], None)
+    assert state.fall_back(gone) == gone
+    assert _message(1).id not in {m.id for m in state.stale_failed(T0 + 60 * MINUTE, 10)}
+    with pytest.raises(ValueError, match="only a failed message"):
+        gone.claimed(T0)
