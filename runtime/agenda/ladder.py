@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtime.agenda import permission
 from runtime.agenda.outbound import DeliveryError
 from runtime.brain import CompiledSnapshot
 from runtime.channels import format_reply
+from runtime.turns.ratelimit import TokenBuckets
 
 # hands (profile, channel type, parts) over; raises DeliveryError when it did not leave
 Send = Callable[[str, str, Sequence[str]], None]
@@ -31,6 +32,7 @@ class Walk:
     sent: tuple[str, str, tuple[str, ...]] | None = None  # profile, channel type, parts
     remaining: tuple[str, ...] = ()  # the profiles after the one that took it, never tried
     reopen: datetime | None = None  # when quiet hours end, if they refused a profile
+    limited: bool = False  # a profile's rate limit stopped the walk (reopen: when it has room)
 
     @property
     def failed(self) -> bool:
@@ -66,9 +68,15 @@ def walk(
     send: Send,
     *,
     tried: Collection[str] = (),
+    limits: TokenBuckets | None = None,
 ) -> Walk:
     """Offer ``text`` to ``ladder``'s profiles in order, skipping those in ``tried``, until
-    one takes it; ``context`` renders the profiles' greeting and signature."""
+    one takes it; ``context`` renders the profiles' greeting and signature.
+
+    With ``limits``, a permitted profile also takes a token of its ``rateLimit.perMinute``
+    (key ``outbound:tenant/profile``, a burst of ten seconds' worth, as inbound turns). A
+    profile with no room stops the walk: the message waits for the channel it prefers
+    (``limited``, ``reopen`` when a token is back) rather than going out on a lower one."""
     out = Walk()
     tenant = snapshot.tenant.get("spec", {})
     at = now.astimezone(UTC).isoformat()
@@ -84,6 +92,15 @@ def walk(
             if allowed.retry_at is not None:
                 out.reopen = min(out.reopen or allowed.retry_at, allowed.retry_at)
             continue
+        rate = (profile.get("rateLimit") or {}).get("perMinute")
+        if limits is not None and isinstance(rate, int) and rate > 0:
+            key = f"outbound:{snapshot.tenant.get('name')}/{name}"
+            decision = limits.take(key, rate, max(1, rate // 6))
+            if not decision.allowed:
+                out.hops.append({"profile": name, "result": "rate-limited", "at": at})
+                out.limited = True
+                out.reopen = now + timedelta(seconds=decision.retry_after)
+                return out
         formatted = format_reply(text, profile)
         try:
             send(name, profile["channel"], formatted.parts)

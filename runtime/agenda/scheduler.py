@@ -7,7 +7,8 @@ and offered to the channel ladder (the goal's ``channels``, else the agent's, ea
 its profile's ``fallback``) by
 :func:`~runtime.agenda.ladder.walk`: a profile is skipped when outbound permission refuses it
 (consent, quiet hours, ``outbound``) or its delivery fails, and the next one is tried, the
-message formatted anew for it. The first that takes it closes the action ``sent`` and is
+message formatted anew for it. A profile whose outbound ``rateLimit`` has no room stops the
+walk and the action is postponed until it has (not an attempt; the buckets are this process's). The first that takes it closes the action ``sent`` and is
 recorded as an :class:`~runtime.ports.OutboundMessage` (id ``f"{action}:{attempt}"``, status
 ``sent``, the rest of the ladder, the hops so far). When none did: if quiet hours were the
 only reason, the action is postponed to when the window opens (not an attempt); else it is
@@ -39,6 +40,7 @@ from runtime.ports import (
     OutboundMessage,
     ScheduledAction,
 )
+from runtime.turns.ratelimit import TokenBuckets
 
 log = logging.getLogger("focal.runtime.agenda")
 
@@ -62,6 +64,7 @@ class Scheduler:
         self.outbound = outbound
         self.holder = holder or f"scheduler-{uuid.uuid4().hex[:8]}"
         self.lease, self.batch = lease, batch
+        self.limits = TokenBuckets(self.clock)  # profiles' outbound rate limits, this process
 
     def tick(self) -> int:
         """Fire what is due now, and fall back the messages a dead process left ``failed``;
@@ -108,7 +111,7 @@ class Scheduler:
                 action.tenant, action.conversation, profile, channel, parts, now, message_id
             )
 
-        walked = walk(ladder, text, compiled, context, customer, now, send)
+        walked = walk(ladder, text, compiled, context, customer, now, send, limits=self.limits)
         self._audit_hops(action.tenant, action.conversation, message_id, walked, now)
         if walked.sent is not None:
             profile, channel, parts = walked.sent
@@ -131,7 +134,7 @@ class Scheduler:
             )
             self._close(action, ActionStatus.SENT, now, channel=profile, hops=walked.hops)
             return
-        if walked.reopen is not None and not walked.failed:
+        if walked.reopen is not None and (walked.limited or not walked.failed):
             self._again(action, now, walked.reopen, walked.hops, postpone=True)
         elif action.attempts + 1 < action.max_attempts and now < action.expires_at:
             retry = timedelta(milliseconds=parse_duration(goal.get("retryAfter", "1h")))
@@ -211,7 +214,11 @@ class Scheduler:
             now,
             send,
             tried=message.tried(),
+            limits=self.limits,
         )
+        if walked.limited:  # stays failed: a sweep a lease later walks it again
+            self._audit_hops(message.tenant, message.conversation, message.id, walked, now)
+            return message
         sent = None if walked.sent is None else (*walked.sent, walked.remaining)
         stored = self.state.fall_back(message.fell_back(now, walked.hops, sent))
         if stored is None:  # another process fell back first (a sweep that claimed it late)

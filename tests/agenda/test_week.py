@@ -226,11 +226,14 @@ def test_the_agenda_survives_a_restart_and_two_schedulers_fire_each_action_once(
         world = World(later, state=open_state(url))
         world.scheduler = Scheduler(world.service, outbound)
         schedulers.append(world)
-    threads = [threading.Thread(target=w.scheduler.tick) for w in schedulers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for _ in range(2):  # WhatsApp's burst (10) leaves some for the next tick
+        threads = [threading.Thread(target=w.scheduler.tick) for w in schedulers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for w in schedulers:
+            w.clock.advance(TICK)
     conversations = [s.conversation for s in outbound.sent]
     assert len(conversations) == 20 and len(set(conversations)) == 20, conversations
     for w in schedulers:
@@ -267,3 +270,27 @@ def test_quiet_hours_across_midnight_and_dst() -> None:
         == "no-outbound"
     )
     assert check(tenant, profile, {"consent": True}, opens).allowed
+
+
+def test_a_profiles_outbound_rate_limit_holds_messages_for_it_not_for_a_lower_channel() -> None:
+    """wa-main sends 60 a minute with a burst of 10 (WhatsApp's defaults): twelve follow-ups
+    due in one tick go ten at once; the other two are postponed (not an attempt) and go out
+    on WhatsApp at the next tick, never on SMS."""
+    world = World(datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN))
+    for n in range(12):
+        world.conversation = f"c{n}"
+        world.refund(ANA)
+    world.clock.advance(timedelta(hours=24))
+    world.scheduler.tick()
+    assert [s.profile for s in world.outbound.sent] == ["wa-main"] * 10
+    events = world.state.events("acme", limit=10_000)
+    postponed = [e for e in events if e.kind == "agenda.postponed"]
+    assert len(postponed) == 2
+    assert all(
+        e.data["hops"] == [{**e.data["hops"][0], "result": "rate-limited"}] for e in postponed
+    )
+    world.live(1)
+    assert [s.profile for s in world.outbound.sent] == ["wa-main"] * 12
+    assert len({s.conversation for s in world.outbound.sent}) == 12
+    actions = [world.state.actions("acme", f"c{n}")[0] for n in range(12)]
+    assert all(a.status == ActionStatus.SENT and a.attempts <= 1 for a in actions), actions
