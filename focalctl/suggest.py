@@ -127,7 +127,10 @@ def _variants(
         )
         _consent(unanswered)
         found.append(unanswered)
-        ladder = list(spec.get("channels") or [])
+        from runtime.agenda.ladder import expand
+
+        agent = body.get("agents", {}).get(str(spec.get("agent")), {}).get("spec", {})
+        ladder = expand(spec.get("channels") or agent.get("channels") or [], body)
         if len(ladder) >= 2:
             variant = _make(
                 obj,

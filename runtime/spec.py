@@ -412,6 +412,28 @@ class ChannelFormat(SpecModel):
     split: Literal["truncate", "split"] | None = None
 
 
+class Auth(SpecModel):
+    secret_ref: str = Field(alias="secretRef", pattern=ENV_VAR_PATTERN)
+
+
+class Delivery(SpecModel):
+    """Where this profile's outbound messages are handed over: an HTTP endpoint that receives
+    each message as JSON (the same body as ``serve --outbound``), bearer-authenticated with the
+    secret the environment variable ``auth.secretRef`` holds."""
+
+    endpoint: str
+    auth: Auth | None = None
+    timeout: Duration = "5s"
+    retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+", v):
+            raise ValueError(f"'{v}' is not an http(s) URL, e.g. https://hooks.example.com/wa")
+        return v
+
+
 class ChannelProfileSpec(SpecModel):
     channel: ChannelType
     capabilities: Capabilities | None = None
@@ -419,6 +441,7 @@ class ChannelProfileSpec(SpecModel):
     rate_limit: ChannelRateLimit | None = Field(None, alias="rateLimit")
     fallback: list[Name] = Field(default_factory=list)
     format: ChannelFormat | None = None
+    delivery: Delivery | None = None  # else the runtime's default (serve --outbound URL)
 
 
 def _channel(
@@ -501,10 +524,6 @@ def fill_channel_defaults(spec_json: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- tools ----------------------------------------------------------------------------------
-
-
-class Auth(SpecModel):
-    secret_ref: str = Field(alias="secretRef", pattern=ENV_VAR_PATTERN)
 
 
 class Gateway(SpecModel):

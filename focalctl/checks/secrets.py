@@ -4,7 +4,8 @@ The scan runs over each raw document (:func:`scan`, a document-local check run a
 loaded), so it also covers documents that failed schema validation: a literal ``auth: {token: ...}`` is both an unknown key
 (FOC201) and an inlined secret (FOC510). Within the ``spec`` of every document it reports:
 
-- any literal under a ToolEffect's ``gateway.auth`` other than ``secretRef``;
+- any literal under a ToolEffect's ``gateway.auth`` or a ChannelProfile's ``delivery.auth``
+  other than ``secretRef``;
 - a literal value under a credential-like key (password, secret, token, apiKey, api_key,
   authorization, ...), e.g. in binding ``args`` or offering ``attributes``;
 - a string shaped like a well-known token: ``sk_live_``/``sk_test_``, ``sk-``, ``ghp_``,
@@ -64,6 +65,8 @@ _CREDENTIAL_KEYS = {
 # A string literal inside a template expression (no escapes: Focal's templates need none).
 _LITERAL = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _TEMPLATE_CLOSE = {"{{": "}}", "{%": "%}", "{#": "#}"}
+# where credentials are named: a tool's gateway and a channel profile's delivery endpoint
+_AUTH_BLOCKS = {("ToolEffect", ("gateway", "auth")), ("ChannelProfile", ("delivery", "auth"))}
 _ENTROPY_KINDS = {"ToolEffect", "Tenant", "Agent", "ChannelProfile"}
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{32,}={0,2}$")
@@ -115,8 +118,8 @@ def secret_reason(kind: str | None, path: tuple[str | int, ...], key: str, text:
     plain = _untemplated(text, literals).strip() if "{" in text else text.strip()
     if not plain and not literals:
         return None
-    if kind == "ToolEffect" and path[1:3] == ("gateway", "auth") and key != "secretRef":
-        return "a literal credential in gateway.auth; only secretRef is allowed there"
+    if (kind, path[1:3]) in _AUTH_BLOCKS and key != "secretRef":
+        return f"a literal credential in {path[1]}.auth; only secretRef is allowed there"
     if key != "secretRef" and plain == text.strip() and _is_credential_key(key):
         return f"a literal value under '{key}'"
     for candidate in (plain, *literals):

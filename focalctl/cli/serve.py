@@ -84,8 +84,9 @@ def serve(
         typer.Option(
             "--outbound",
             envvar="FOCAL_OUTBOUND_URL",
-            help="A webhook (http(s) URL) that delivers follow-ups and reminders; without it "
-            "they stay scheduled and are not sent.",
+            help="Send follow-ups and reminders: 'profiles' (each channel profile's own "
+            "spec.delivery endpoint) or an http(s) URL (the webhook for profiles without one). "
+            "Without it they stay scheduled and are not sent.",
         ),
     ] = None,
     outbound_key_env: Annotated[
@@ -105,10 +106,11 @@ def serve(
         )
     from runtime.durations import parse_duration
 
-    if outbound is not None and not outbound.startswith(("http://", "https://")):
+    if outbound not in (None, "profiles") and not outbound.startswith(("http://", "https://")):
         fail(
-            f"--outbound {outbound!r} is not an http(s) URL",
-            "e.g. --outbound https://hooks.example.com/focal",
+            f"--outbound {outbound!r} is neither 'profiles' nor an http(s) URL",
+            "e.g. --outbound https://hooks.example.com/focal, or --outbound profiles to send only "
+            "through the channel profiles' spec.delivery endpoints",
             code=EXIT_USAGE,
         )
 
@@ -183,7 +185,8 @@ def serve(
     if outbound is not None:
         from runtime.agenda import Scheduler, WebhookOutbound
 
-        scheduler = Scheduler(turns, WebhookOutbound(outbound, secret_env=outbound_key_env))
+        default = None if outbound == "profiles" else outbound
+        scheduler = Scheduler(turns, WebhookOutbound(default, secret_env=outbound_key_env))
     if isinstance(src, FileSource):
         src.scan()
     tenants = ", ".join(f"{t} v{registry.version(t)}" for t in registry.tenants()) or "none yet"
@@ -191,7 +194,7 @@ def serve(
         escape(
             f"focal runtime on http://{host}:{port} from {src.name} (env {env}), state "
             f"{backend.description}; follow-ups "
-            f"{'to ' + _host(outbound) if outbound else 'not sent (no --outbound)'}; "
+            f"{_follow_ups(outbound)}; "
             f"loaded: {tenants}"
         )
     )
@@ -202,6 +205,14 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def _follow_ups(outbound: str | None) -> str:
+    if outbound is None:
+        return "not sent (no --outbound)"
+    if outbound == "profiles":
+        return "to the channel profiles' delivery endpoints"
+    return f"to the profiles' delivery endpoints, else {_host(outbound)}"
 
 
 def _host(url: str) -> str:

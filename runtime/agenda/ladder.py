@@ -22,8 +22,8 @@ from runtime.brain import CompiledSnapshot
 from runtime.channels import format_reply
 from runtime.turns.ratelimit import TokenBuckets
 
-# hands (profile, channel type, parts) over; raises DeliveryError when it did not leave
-Send = Callable[[str, str, Sequence[str]], None]
+# hands (profile name, its spec, parts) over; raises DeliveryError when it did not leave
+Send = Callable[[str, Mapping[str, Any], Sequence[str]], None]
 
 
 @dataclass(slots=True)
@@ -40,17 +40,19 @@ class Walk:
         return any(h["result"] in ("failed", "unknown profile") for h in self.hops)
 
 
-def expand(first: Sequence[str], snapshot: CompiledSnapshot) -> list[str]:
+def expand(first: Sequence[str], body: Mapping[str, Any]) -> list[str]:
     """The ladder a message is offered to: each profile of ``first`` (a goal's ``channels``,
     else its agent's), each followed by its own ``fallback`` profiles, depth first, every name
-    once. ``[whatsapp, email]`` with whatsapp falling back to sms is whatsapp, sms, email."""
+    once. ``[whatsapp, email]`` with whatsapp falling back to sms is whatsapp, sms, email.
+    ``body`` is a snapshot's body (:attr:`CompiledSnapshot.body`)."""
+    channels = body.get("channels") or {}
     order: dict[str, None] = {}
 
     def visit(name: str) -> None:
         if name in order:
             return  # a ladder never loops (the compiler refuses cycles; this is the guard)
         order[name] = None
-        for nxt in (snapshot.channel(name) or {}).get("fallback") or ():
+        for nxt in ((channels.get(name) or {}).get("spec") or {}).get("fallback") or ():
             visit(str(nxt))
 
     for name in first:
@@ -103,7 +105,7 @@ def walk(
                 return out
         formatted = format_reply(text, profile)
         try:
-            send(name, profile["channel"], formatted.parts)
+            send(name, profile, formatted.parts)
         except DeliveryError as exc:
             out.hops.append({"profile": name, "result": "failed", "at": at, "error": str(exc)})
             continue

@@ -1,10 +1,12 @@
 """The outbound port: how a message leaves for a customer on a channel profile.
 
 ``RecordingOutbound`` keeps what was sent (tests, simulate) and can be told that a profile
-fails; ``WebhookOutbound`` POSTs each message to an operator's webhook (``serve --outbound
-URL``) with the profile, the conversation, the formatted parts and the message id its
-delivery receipts name, bearer-authenticated with a
-secret from the environment, with a timeout and retries with backoff.
+fails; ``WebhookOutbound`` POSTs each message, as JSON with the profile, the conversation, the
+formatted parts and the message id its delivery receipts name, to the profile's own
+``delivery.endpoint`` (bearer-authenticated with the secret its ``auth.secretRef`` names, its
+``timeout`` and ``retries``), else to the operator's default webhook (``serve --outbound
+URL``, its secret from ``--outbound-key-env``), with backoff between retries. A secret never
+appears in an error or a log line.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from runtime.durations import parse_duration
 
 
 class DeliveryError(Exception):
@@ -43,9 +47,11 @@ class Outbound(Protocol):
         parts: Sequence[str],
         at: datetime,
         message_id: str | None = None,
+        delivery: Mapping[str, Any] | None = None,
     ) -> None:
         """Hand the message over; raises :class:`DeliveryError` when it did not leave.
-        ``message_id`` is what the channel's delivery receipts (``POST /v1/receipts``) name."""
+        ``message_id`` is what the channel's delivery receipts (``POST /v1/receipts``) name;
+        ``delivery`` the profile's ``delivery`` block (its endpoint), if it has one."""
         ...
 
 
@@ -64,6 +70,7 @@ class RecordingOutbound:
         parts: Sequence[str],
         at: datetime,
         message_id: str | None = None,
+        delivery: Mapping[str, Any] | None = None,
     ) -> None:
         if profile in self.failing:
             raise DeliveryError(f"delivery on '{profile}' failed (simulated)")
@@ -74,18 +81,45 @@ class RecordingOutbound:
 
 
 class WebhookOutbound:
+    """POST to the profile's ``delivery.endpoint``, else to ``url`` (None: only profiles with an
+    endpoint can send; the others fail their hop, and the ladder moves on)."""
+
     def __init__(
         self,
-        url: str,
+        url: str | None,
         *,
         secret_env: str | None = None,
         timeout: float = 5.0,
         retries: int = 2,
         backoff: float = 0.5,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.url = url
-        self.secret = os.environ.get(secret_env) if secret_env else None
+        self.environ = environ if environ is not None else os.environ
+        self.secret = self.environ.get(secret_env) if secret_env else None
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
+
+    def _target(
+        self, profile: str, delivery: Mapping[str, Any] | None
+    ) -> tuple[str, str | None, float, int]:
+        """(endpoint, secret, timeout in s, retries) for a profile."""
+        if not delivery:
+            if self.url is None:
+                raise DeliveryError(
+                    f"profile '{profile}' has no delivery endpoint and this runtime no default "
+                    "webhook: set its spec.delivery.endpoint, or serve --outbound URL"
+                )
+            return self.url, self.secret, self.timeout, self.retries
+        secret = None
+        ref = (delivery.get("auth") or {}).get("secretRef")
+        if ref:
+            secret = self.environ.get(str(ref))
+            if not secret:
+                raise DeliveryError(
+                    f"environment variable {ref} (profile '{profile}''s delivery secret) is not set"
+                )
+        timeout = parse_duration(str(delivery.get("timeout", "5s"))) / 1000
+        return str(delivery["endpoint"]), secret, timeout, int(delivery.get("retries", 2))
 
     def send(
         self,
@@ -96,9 +130,11 @@ class WebhookOutbound:
         parts: Sequence[str],
         at: datetime,
         message_id: str | None = None,
+        delivery: Mapping[str, Any] | None = None,
     ) -> None:
         import httpx
 
+        url, secret, timeout, retries = self._target(profile, delivery)
         body: dict[str, Any] = {
             "tenant": tenant,
             "conversation_id": conversation,
@@ -108,13 +144,16 @@ class WebhookOutbound:
             "at": at.isoformat(),
             "message_id": message_id,
         }
-        headers = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         problem = "no attempt"
-        for attempt in range(self.retries + 1):
+        for attempt in range(retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = httpx.post(self.url, json=body, headers=headers, timeout=self.timeout)
+                response = httpx.post(url, json=body, headers=headers, timeout=timeout)
+            except httpx.TimeoutException:
+                problem = f"timed out after {timeout:g} s"
+                continue
             except httpx.HTTPError as exc:
                 problem = type(exc).__name__
                 continue
@@ -123,4 +162,5 @@ class WebhookOutbound:
             problem = f"HTTP {response.status_code}"
             if response.status_code < 500 and response.status_code != 429:
                 break  # the webhook refused this message: retrying will not help
-        raise DeliveryError(f"the outbound webhook did not take the message ({problem})")
+        where = "the profile's delivery endpoint" if delivery else "the outbound webhook"
+        raise DeliveryError(f"{where} did not take the message ({problem})")

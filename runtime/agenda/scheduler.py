@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from runtime.agenda.ladder import Walk, expand, walk
+from runtime.agenda.ladder import Send, Walk, expand, walk
 from runtime.agenda.outbound import Outbound
 from runtime.brain import CompiledSnapshot
 from runtime.conversations import TurnService
@@ -102,15 +102,11 @@ class Scheduler:
             self._close(action, ActionStatus.FAILED, now, error=f"message: {exc}")
             return
         agent = compiled.agent(action.agent) or {}
-        ladder = expand(goal.get("channels") or agent.get("channels") or [], compiled)
+        ladder = expand(goal.get("channels") or agent.get("channels") or [], compiled.body)
         customer = dict(action.data.get("profile") or {})
         message_id = f"{action.id}:{action.attempts + 1}"
 
-        def send(profile: str, channel: str, parts: Sequence[str]) -> None:
-            self.outbound.send(
-                action.tenant, action.conversation, profile, channel, parts, now, message_id
-            )
-
+        send = self._sender(action.tenant, action.conversation, message_id, now)
         walked = walk(ladder, text, compiled, context, customer, now, send, limits=self.limits)
         self._audit_hops(action.tenant, action.conversation, message_id, walked, now)
         if walked.sent is not None:
@@ -200,11 +196,6 @@ class Scheduler:
         data = action.data if action is not None else {}
         context = self._context(compiled, action.agent if action else None, data, now)
 
-        def send(profile: str, channel: str, parts: Sequence[str]) -> None:
-            self.outbound.send(
-                message.tenant, message.conversation, profile, channel, parts, now, message.id
-            )
-
         walked = walk(
             message.ladder,
             message.text or "\n\n".join(message.parts),
@@ -212,7 +203,7 @@ class Scheduler:
             context,
             dict(data.get("profile") or {}),
             now,
-            send,
+            self._sender(message.tenant, message.conversation, message.id, now),
             tried=message.tried(),
             limits=self.limits,
         )
@@ -227,6 +218,24 @@ class Scheduler:
         if stored.status == MessageStatus.UNDELIVERABLE:
             self._audit_message(stored, "delivery.undeliverable", now, tried=sorted(stored.tried()))
         return stored
+
+    def _sender(self, tenant: str, conversation: str, message_id: str, now: datetime) -> Send:
+        """How the ladder hands one message to the outbound port: with the profile's channel
+        type and its ``delivery`` block (its own endpoint, if it has one)."""
+
+        def send(profile: str, spec: Mapping[str, Any], parts: Sequence[str]) -> None:
+            self.outbound.send(
+                tenant,
+                conversation,
+                profile,
+                str(spec["channel"]),
+                parts,
+                now,
+                message_id,
+                delivery=spec.get("delivery"),
+            )
+
+        return send
 
     def _audit_hops(
         self, tenant: str, conversation: str, message_id: str, walked: Walk, now: datetime

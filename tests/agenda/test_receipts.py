@@ -202,7 +202,7 @@ def test_the_walk_skips_refused_and_tried_profiles() -> None:
         {"profile": {"first_name": "Bo"}},
         {"consent": False},  # the tenant requires consent: every profile refuses
         world.clock.now(),
-        lambda profile, channel, parts: sent.append(profile),
+        lambda profile, spec, parts: sent.append(profile),
         tried={"sms-main"},
     )
     assert walked.sent is None and sent == []
@@ -222,11 +222,12 @@ def ladder_snapshot_plain() -> tuple[str, str, bytes]:
 def test_a_ladder_is_the_goals_channels_each_followed_by_its_profiles_fallback() -> None:
     """The retail goal names [wa-main, sms-main]; wa-main falls back to [sms-main, email-main]
     and sms-main to [email-main]: the ladder is each name once, depth first."""
-    from runtime.agenda.ladder import expand
-    from runtime.brain import CompiledSnapshot
+    import json
 
-    _, sid, raw = ladder_snapshot_plain()
-    compiled = CompiledSnapshot(sid, raw)
+    from runtime.agenda.ladder import expand
+
+    _, _, raw = ladder_snapshot_plain()
+    compiled = json.loads(raw)
     assert expand(["wa-main", "sms-main"], compiled) == ["wa-main", "sms-main", "email-main"]
     assert expand(["sms-main"], compiled) == ["sms-main", "email-main"]
     assert expand(["email-main", "wa-main"], compiled) == [

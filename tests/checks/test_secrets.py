@@ -185,3 +185,13 @@ def test_invalid_secret_ref_hint_describes_its_uppercase_pattern(tmp_path: Path)
     )
     bad = next(d for d in diagnostics(write(tmp_path, tool=tool)) if d.code == "FOC206")
     assert "uppercase" in (bad.hint or "") and "lowercase" not in (bad.hint or "")
+
+
+def test_a_channel_profiles_delivery_auth_takes_only_a_secret_ref() -> None:
+    path = ("spec", "delivery", "auth", "header")
+    why = secret_reason("ChannelProfile", path, "header", "plain-value")
+    assert why == "a literal credential in delivery.auth; only secretRef is allowed there"
+    ref = ("spec", "delivery", "auth", "secretRef")
+    assert secret_reason("ChannelProfile", ref, "secretRef", "ACME_SMS_HOOK") is None
+    url = ("spec", "delivery", "endpoint")
+    assert secret_reason("ChannelProfile", url, "endpoint", SHAPES["url-query"])

@@ -62,9 +62,9 @@ def _planted(tmp: Path, file: str, old: str, new: str) -> Path:
         ),
         (
             "the follow-up's fallback skips SMS",
-            "goals/refund-feedback.yaml",
-            "channels: [wa-main, sms-main]",
-            "channels: [wa-main, email-main]",
+            "channels/profiles.yaml",
+            "fallback: [sms-main, email-main]",
+            "fallback: [email-main, sms-main]",
             "edge-fallback-refund-feedback-wa-main",
         ),
         (
