@@ -17,10 +17,18 @@ from jinja2.sandbox import SandboxedEnvironment
 
 WHEN_VARS = frozenset({"intent", "slots", "profile", "channel", "turn", "now"})
 TEMPLATE_VARS = frozenset({"tenant", "agent", "profile", "slots", "channel", "now", "offerings"})
-ARGS_TEMPLATE_VARS = TEMPLATE_VARS | {"args"}
-#: The variables of each kind of text: templates, templates that see a tool's args, and
-#: ``when`` conditions.
-CONTEXT_VARS = {"template": TEMPLATE_VARS, "args": ARGS_TEMPLATE_VARS, "expression": WHEN_VARS}
+#: A step's texts and its tool bindings' args are rendered in a turn: they also see the
+#: message (``turn.text``, ``turn.id``) and its ``intent``.
+TURN_TEMPLATE_VARS = TEMPLATE_VARS | {"turn", "intent"}
+ARGS_TEMPLATE_VARS = TURN_TEMPLATE_VARS | {"args"}
+#: The variables of each kind of text: templates (goal messages, profiles' greetings,
+#: settings), a step's templates, templates that see a tool's args, and ``when`` conditions.
+CONTEXT_VARS = {
+    "template": TEMPLATE_VARS,
+    "turn": TURN_TEMPLATE_VARS,
+    "args": ARGS_TEMPLATE_VARS,
+    "expression": WHEN_VARS,
+}
 _UNSAFE_ATTRS = frozenset(
     {
         "mro",

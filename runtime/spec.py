@@ -526,10 +526,30 @@ def fill_channel_defaults(spec_json: dict[str, Any]) -> dict[str, Any]:
 # --- tools ----------------------------------------------------------------------------------
 
 
+#: Tools the runtime itself provides (``gateway: {type: builtin, endpoint: NAME}``): they read
+#: the snapshot the turn runs on, so they are pure. ``offerings.search`` ranks the agent's
+#: catalog (its selector, the turn's channel profile) for ``query``; up to ``limit`` (default
+#: 3) results, each offering with its score, display name, price and the FAQ it matched.
+BUILTIN_TOOLS = ("offerings.search",)
+
+
 class Gateway(SpecModel):
-    type: Literal["http", "internal", "composio"]
+    type: Literal["http", "internal", "composio", "builtin"]
     endpoint: str
     auth: Auth | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builtin(cls, data: Any) -> Any:
+        # before, on the raw mapping: the runtime's wire validator runs it as is
+        if isinstance(data, dict) and data.get("type") == "builtin":
+            endpoint = data.get("endpoint")
+            if isinstance(endpoint, str) and endpoint not in BUILTIN_TOOLS:
+                known = ", ".join(BUILTIN_TOOLS)
+                raise ValueError(f"'{endpoint}' is not a built-in tool (built-ins: {known})")
+            if data.get("auth") is not None:
+                raise ValueError("a built-in tool runs inside the runtime: remove its auth")
+        return data
 
 
 class Confirmation(SpecModel):
@@ -546,6 +566,18 @@ class ToolEffectSpec(SpecModel):
     idempotency_key: list[str] = Field(default_factory=list, alias="idempotencyKey")
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     timeout: Duration = "10s"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builtin_is_pure(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            gateway, effect = data.get("gateway"), data.get("effect")
+            builtin = isinstance(gateway, dict) and gateway.get("type") == "builtin"
+            if builtin and isinstance(effect, str) and effect != "pure":
+                raise ValueError(
+                    f"a built-in tool only reads the snapshot: its effect is pure, not {effect}"
+                )
+        return data
 
     @field_validator("parameters")
     @classmethod

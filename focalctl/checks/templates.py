@@ -33,12 +33,12 @@ from runtime.spec import PHASES
 # (path pattern, context) per kind; "*" matches any list index or map key.
 _SETTINGS = [(("llm", "systemPrompt"), "template"), (("persona",), "template")]
 _STEP: list[tuple[tuple[str, ...], str]] = [
-    (("say",), "template"),
-    (("say", "*"), "template"),
+    (("say",), "turn"),
+    (("say", "*"), "turn"),
     (("transitions", "*", "when"), "expression"),
     (("tools", "*", "when"), "expression"),
-    (("tools", "*", "args", "*"), "args"),
-    (("collects", "*", "prompt"), "template"),
+    (("tools", "*", "args", "*"), "turn"),
+    (("collects", "*", "prompt"), "turn"),
     *((("settings", *p), c) for p, c in _SETTINGS),
 ]
 FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {

@@ -238,8 +238,15 @@ class _Run:
                 answers = self._settle(pending)
         except TurnError as exc:
             return Failure(index, "turn", f"the runtime refused the message: {exc.message}", here)
+        builtin = [  # the runtime's own tools run for real: no stub answers them
+            ToolCallSeen(t.tool, dict(t.args), "error" if t.error else "result")
+            for a in answers
+            if a.result is not None
+            for t in a.result.tools
+            if t.builtin
+        ]
         outcome = _Outcome(
-            answers, self.stubs.calls[calls_before:], self.outbound.sent[sent_before:]
+            answers, [*self.stubs.calls[calls_before:], *builtin], self.outbound.sent[sent_before:]
         )
         self._narrate(outcome)
         self.result.events.append(self._record(index, outcome))

@@ -24,6 +24,7 @@ from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from runtime.hours import Hours
+from runtime.offerings.cache import SnapshotCatalog
 from runtime.slots import SlotRule
 from runtime.spec import catalog_selects
 
@@ -146,6 +147,12 @@ class CompiledSnapshot:
     def tenant(self) -> dict[str, Any]:
         tenant: dict[str, Any] = self.body["tenant"]
         return tenant
+
+    @cached_property
+    def catalog(self) -> SnapshotCatalog:
+        """The snapshot's offerings index, built on the first built-in search of the snapshot
+        and dropped with it."""
+        return SnapshotCatalog.of(self.id, self.body)
 
     def now_context(self, now: datetime) -> dict[str, Any]:
         """What templates and conditions read as ``now``: the instant, and the tenant's local

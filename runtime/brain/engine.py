@@ -75,11 +75,14 @@ class ToolReport:
     args: dict[str, Any]
     status: str
     error: str | None = None
+    builtin: bool = False  # run by the runtime itself (no gateway: not stubbed in simulate)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tool": self.tool, "args": self.args, "status": self.status}
         if self.error:
             out["error"] = self.error
+        if self.builtin:
+            out["builtin"] = True
         return out
 
 
@@ -436,6 +439,8 @@ class _Turn:
             self.tools.append(ToolReport(binding.tool, {}, "failed", "unknown tool"))
             return True
         args = _typed_args(spec, {k: v(ctx) if callable(v) else v for k, v in binding.args.items()})
+        if (spec.get("gateway") or {}).get("type") == "builtin":
+            return self._builtin(binding, spec, args)
         key = idempotency_key(binding.tool, spec, args)
         if key in self.denied:
             self.event("binding.skipped", step=step.id, tool=binding.tool, reason="denied")
@@ -486,6 +491,24 @@ class _Turn:
             self.slots[binding.save_as] = result.result
         return True
 
+    def _builtin(self, binding: Binding, spec: Mapping[str, Any], args: dict[str, Any]) -> bool:
+        """A tool the runtime provides: it reads the snapshot this turn runs on, so it has no
+        side effect, no idempotency record and no confirmation; it is audited as every call."""
+        name = str(spec["gateway"]["endpoint"])
+        self.event("tool.call", tool=binding.tool, builtin=name, effect="pure")
+        try:
+            result = _BUILTINS[name](self, args)
+        except (LookupError, TypeError, ValueError) as exc:
+            error = f"{name}: {exc}"
+            self.event("tool.error", tool=binding.tool, builtin=name, error=error)
+            self.tools.append(ToolReport(binding.tool, args, str(Outcome.FAILED), error, True))
+            return True
+        self.event("tool.result", tool=binding.tool, builtin=name)
+        self.tools.append(ToolReport(binding.tool, args, str(Outcome.EXECUTED), builtin=True))
+        if binding.save_as:
+            self.slots[binding.save_as] = result
+        return True
+
     def _answer_confirmation(self) -> None:
         assert self.pending is not None and self.scenario is not None
         pending = self.pending
@@ -524,6 +547,23 @@ class _Turn:
         return TurnResult(
             conv, self.replies, self.tools, self.entered, self.confirmation, self._goals()
         )
+
+
+def _search_offerings(turn: _Turn, args: Mapping[str, Any]) -> dict[str, Any]:
+    """``offerings.search``: ``query`` (text), ``limit`` (1-20, default 3) over the offerings the
+    conversation's agent may offer on the turn's channel profile."""
+    query = args.get("query")
+    if not isinstance(query, str):
+        raise ValueError("args.query must be the text to search for")
+    limit = args.get("limit", 3)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 20:
+        raise ValueError(f"args.limit must be a whole number from 1 to 20, not {limit!r}")
+    hits = turn.b.snap.catalog.search(query, agent=turn.conv.agent, channel=turn.channel, k=limit)
+    results = [hit.to_json() for hit in hits]
+    return {"query": query, "results": results, "top": results[0] if results else None}
+
+
+_BUILTINS = {"offerings.search": _search_offerings}
 
 
 def _typed_args(spec: Mapping[str, Any], args: dict[str, Any]) -> dict[str, Any]:

@@ -45,13 +45,13 @@ def _run(root: Path, cache_dir: Path = Path("cache")) -> tuple[PartialCache, obj
 
 def test_an_unchanged_bundle_is_restored_whole(retail: Path) -> None:
     first, cold = _run(retail)
-    assert first.stats().files_parsed == 8 and first.stats().computed == {
-        "checks": 26,
-        "compile": 26,
+    assert first.stats().files_parsed == 10 and first.stats().computed == {
+        "checks": 28,
+        "compile": 28,
     }
     again, warm = _run(retail)
     stats = again.stats()
-    assert (stats.status, stats.files_restored, stats.files_parsed) == ("used", 8, 0)
+    assert (stats.status, stats.files_restored, stats.files_parsed) == ("used", 10, 0)
     assert stats.computed == {"checks": 0, "compile": 0}
     assert warm == cold
 
@@ -62,7 +62,7 @@ def test_an_edit_recomputes_its_file_and_the_objects_that_read_it(retail: Path) 
     tools.write_text(tools.read_text().replace("effect: pure", "effect: idempotent", 1))
     cache, warm = _run(retail)
     stats = cache.stats()
-    assert (stats.files_restored, stats.files_parsed) == (7, 1)
+    assert (stats.files_restored, stats.files_parsed) == (9, 1)
     # the file's five tools and the two scenarios that bind lookup-order; the agent that grants
     # it only reads whether the name is declared, which did not change
     assert stats.computed["checks"] == 7
@@ -118,7 +118,7 @@ def test_a_bad_cache_is_ignored_and_replaced(retail: Path, damage: object, reaso
     tools = retail / "tools" / "orders.yaml"
     tools.write_text(tools.read_text().replace("effect: pure", "effect: idempotent", 1))
     cache, warm = _run(retail)
-    assert cache.status == reason and cache.stats().files_parsed == 8
+    assert cache.status == reason and cache.stats().files_parsed == 10
     assert warm == outcome(compile_paths([retail]))
     assert _run(retail)[0].status == "used"  # rewritten whole
 
@@ -181,4 +181,4 @@ def test_a_file_record_is_reused_only_with_the_same_document_checks(retail: Path
     checked = PartialCache.open([retail], Path("cache"))
     for f, name in files:
         checked.load(f, name, DOCUMENT_CHECKS)
-    assert (checked.stats().files_restored, checked.stats().files_parsed) == (0, 8)
+    assert (checked.stats().files_restored, checked.stats().files_parsed) == (0, 10)

@@ -132,9 +132,11 @@ def _state(backend: str, request: pytest.FixtureRequest) -> str:
     )
 
 
-def _server(tmp: Path, live: Path, state: str, failpoints: str = "") -> Server:
+def _server(tmp: Path, live: Path, state: str, failpoints: str = "", lease: str = "2s") -> Server:
+    """A crash test's short lease makes recovery quick; where no server dies, a long one keeps
+    a turn slowed by a loaded machine from losing its lease to the other server (a 409)."""
     env = {**SECRETS, "FOCAL_FAILPOINTS": failpoints}
-    extra = ["--state", state, "--turn-lease", "2s", "--cache-dir", str(tmp / f"c{free_port()}")]
+    extra = ["--state", state, "--turn-lease", lease, "--cache-dir", str(tmp / f"c{free_port()}")]
     return Server(f"file:{live}", tmp, free_port(), extra, env)
 
 
@@ -157,7 +159,7 @@ def test_two_servers_sharing_state_run_each_message_once_and_each_refund_once(
 ) -> None:
     live = _bundle(tmp_path, payments.url)
     state = _state(backend, request)
-    a, b = _server(tmp_path, live, state), _server(tmp_path, live, state)
+    a, b = _server(tmp_path, live, state, lease="15s"), _server(tmp_path, live, state, lease="15s")
     conversations = [f"c{i}" for i in range(12)]
 
     def converse(conv: str) -> list[tuple[str, str, str | None]]:

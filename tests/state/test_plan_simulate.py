@@ -18,7 +18,7 @@ def test_plan_simulate_shows_the_behaviour_a_change_ships(tmp_path: Path) -> Non
     same = focalctl("plan", "retail", "--store", store, "--simulate", "--json", cwd=tmp_path)
     assert same.returncode == 0, same.stderr
     sims = json.loads(same.stdout)["simulations"]
-    assert len(sims) == 17 and not any(s["changed"] for s in sims)
+    assert len(sims) == 19 and not any(s["changed"] for s in sims)
 
     # a wording change, and store credit offered from 30 EUR instead of 100
     refunds = tmp_path / "retail" / "scenarios" / "refunds.yaml"
