@@ -31,13 +31,15 @@ Instants compared are the caller's clock, not Redis's; TTLs only collect garbage
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from runtime.ports.records import (
     ActionStatus,
@@ -291,6 +293,38 @@ def _action(flat: list[bytes | str]) -> ScheduledAction:
     return ScheduledAction.from_json(data)
 
 
+class _Batch:
+    """Commands sent together in one round trip (a non-transactional pipeline). Scripts go as
+    EVALSHA of their known digest: redis-py's pipeline would first ask ``SCRIPT EXISTS``, one
+    more round trip per batch. A script the server lost (a restart, ``SCRIPT FLUSH``) answers
+    NOSCRIPT and did nothing: that command alone runs again through the script object, which
+    loads it. Only scripts and reads go in a batch, so running one again is safe."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.pipe = client.pipeline(transaction=False)
+        self.again: list[Callable[[], Any] | None] = []
+
+    def script(self, script: Script, keys: Sequence[str], args: Sequence[str | int]) -> None:
+        self.pipe.evalsha(script.sha, len(keys), *keys, *args)
+        self.again.append(lambda: script(keys=list(keys), args=list(args)))
+
+    def command(self, name: str, *args: str) -> None:
+        getattr(self.pipe, name)(*args)
+        self.again.append(None)
+
+    def execute(self) -> list[Any]:
+        with self.pipe:
+            replies = self.pipe.execute(raise_on_error=False)
+        out = []
+        for reply, again in zip(replies, self.again, strict=True):
+            if isinstance(reply, NoScriptError) and again is not None:
+                reply = again()
+            elif isinstance(reply, Exception):
+                raise reply
+            out.append(reply)
+        return out
+
+
 class RedisState:
     """Implements every state port on one Redis database under ``prefix``."""
 
@@ -325,33 +359,31 @@ class RedisState:
         return Conversation.from_json(json.loads(doc)) if doc else None
 
     def save(self, conversation: Conversation, now: datetime) -> Conversation | None:
-        new, stored = self._save_one(conversation, now, self.client)
-        return new if stored == 1 else None
+        new, keys, args = self._save_call(conversation, now)
+        return new if self._save(keys=keys, args=args) == 1 else None
 
-    def _save_one(self, conversation: Conversation, now: datetime, client: Any) -> Any:
-        """The compare-and-set script for ``conversation`` on ``client`` (or a pipeline)."""
+    def _save_call(
+        self, conversation: Conversation, now: datetime
+    ) -> tuple[Conversation, list[str], list[str]]:
+        """The conversation as the compare-and-set script stores it, and the script's keys
+        and args."""
         new = replace(conversation, revision=conversation.revision + 1, updated_at=now)
         at = f"{new.scenario}/{new.step}" if new.scenario and new.step else ""
-        stored = self._save(
-            keys=[self._k(new.tenant, "conv", new.id), self._k(new.tenant, "steps")],
-            args=[str(conversation.revision), str(new.revision), _dumps(new.to_json()), at],
-            client=client,
-        )
-        return new, stored
+        keys = [self._k(new.tenant, "conv", new.id), self._k(new.tenant, "steps")]
+        args = [str(conversation.revision), str(new.revision), _dumps(new.to_json()), at]
+        return new, keys, args
 
-    def _append_to(self, events: Sequence[AuditEvent], client: Any) -> list[tuple[list[int], Any]]:
-        """One script call per (tenant, stream) of ``events``: (their indexes, the call)."""
+    def _append_to(self, events: Sequence[AuditEvent], batch: _Batch) -> list[list[int]]:
+        """One script call per (tenant, stream) of ``events``, queued on ``batch``: the
+        events' indexes of each call, in order."""
         groups: dict[tuple[str, str], list[int]] = {}
         for i, event in enumerate(events):
             groups.setdefault((event.tenant, event.stream), []).append(i)
-        calls = []
         for (tenant, name), indexes in groups.items():
             stream = self._k(tenant, "audit", name)
             docs = [_dumps(replace(events[i], seq=0).to_json()) for i in indexes]
-            calls.append(
-                (indexes, self._append(keys=[stream, stream + ":seq"], args=docs, client=client))
-            )
-        return calls
+            batch.script(self._append, [stream, stream + ":seq"], docs)
+        return list(groups.values())
 
     def count_by_step(self, tenant: str) -> dict[tuple[str, str], int]:
         counts: dict[tuple[str, str], int] = {}
@@ -375,10 +407,10 @@ class RedisState:
         self, tenant: str, conversation: str, holder: str, now: datetime, ttl: timedelta
     ) -> tuple[bool, Conversation | None]:
         args: list[str | int] = [holder, _ms(now), _ms(now + ttl), _gc_ms(ttl), "1"]
-        with self.client.pipeline(transaction=False) as pipe:
-            self._claim(keys=[self._k(tenant, "turn", conversation)], args=args, client=pipe)
-            pipe.hget(self._k(tenant, "conv", conversation), "doc")
-            taken, doc = pipe.execute()
+        batch = _Batch(self.client)
+        batch.script(self._claim, [self._k(tenant, "turn", conversation)], args)
+        batch.command("hget", self._k(tenant, "conv", conversation), "doc")
+        taken, doc = batch.execute()
         if not taken:
             return False, None  # the read raced the holder's write: not used
         return True, Conversation.from_json(json.loads(doc)) if doc else None
@@ -393,13 +425,14 @@ class RedisState:
         events: Sequence[AuditEvent],
     ) -> Conversation | None:
         new = None
-        with self.client.pipeline(transaction=False) as pipe:
-            if save is not None:
-                new, _ = self._save_one(save, now, pipe)
-            if events:
-                self._append_to(events, pipe)
-            self._release(keys=[self._k(tenant, "turn", conversation)], args=[holder], client=pipe)
-            replies = pipe.execute()
+        batch = _Batch(self.client)
+        if save is not None:
+            new, keys, args = self._save_call(save, now)
+            batch.script(self._save, keys, args)
+        if events:
+            self._append_to(events, batch)
+        batch.script(self._release, [self._k(tenant, "turn", conversation)], [holder])
+        replies = batch.execute()
         return new if save is not None and replies[0] == 1 else None
 
     # ToolCallLog
@@ -454,9 +487,9 @@ class RedisState:
     def append_many(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
         if not events:
             return []
-        with self.client.pipeline(transaction=False) as pipe:
-            groups = [indexes for indexes, _ in self._append_to(events, pipe)]
-            replies = pipe.execute()
+        batch = _Batch(self.client)
+        groups = self._append_to(events, batch)
+        replies = batch.execute()
         seqs: dict[int, int] = {}
         for indexes, reply in zip(groups, replies, strict=True):
             seqs.update(zip(indexes, (int(s) for s in reply), strict=True))

@@ -241,3 +241,36 @@ def test_a_turn_begins_with_its_lease_and_conversation_and_ends_in_one_step(
     assert state.end_turn("acme", "c1", "p2", T0, _conv(), []) is None, "a stale revision"
     assert state.begin_turn("acme", "c1", "p3", T0, lease)[0], "released even when not saved"
     assert state.end_turn("acme", "c1", "p3", T0, None, []) is None
+
+
+def test_redis_batches_survive_a_server_that_lost_its_scripts(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Batched scripts go as EVALSHA without asking SCRIPT EXISTS first; after a restart or
+    SCRIPT FLUSH each answers NOSCRIPT having done nothing, and runs again once loaded."""
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    state = open_state(f"{url}?prefix={request.getfixturevalue('redis_prefix')}")
+    raw = redis.Redis.from_url(url)
+    try:
+        lease = timedelta(seconds=30)
+        raw.script_flush()
+        assert state.begin_turn("acme", "c1", "p1", T0, lease) == (True, None)
+        raw.script_flush()
+        events = [AuditEvent("acme", "turn.a", T0, "c1"), AuditEvent("acme", "turn.b", T0, "c1")]
+        saved = state.end_turn("acme", "c1", "p1", T0, _conv(), events)
+        assert saved is not None and saved.revision == 1
+        raw.script_flush()
+        [extra] = state.append_many([AuditEvent("acme", "turn.c", T0, "c1")])
+        assert [(e.kind, e.seq) for e in state.events("acme")] == [
+            ("turn.a", 1),
+            ("turn.b", 2),
+            ("turn.c", 3),
+        ]
+        assert extra.seq == 3
+        taken, stored = state.begin_turn("acme", "c1", "p2", T0, lease)
+        assert taken and stored == saved, "the lease was released once, the save stored once"
+    finally:
+        state.close()
+        raw.close()
