@@ -120,7 +120,9 @@ end
 """
 
 
-def over_http(root: Path, state: str, seconds: float, clients: int, label: str) -> None:
+def over_http(
+    root: Path, state: str, seconds: float, clients: int, label: str, workers: int = 1
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
         snap = compile_paths([root]).snapshots["demo"]
@@ -142,6 +144,8 @@ def over_http(root: Path, state: str, seconds: float, clients: int, label: str) 
                 state,
                 "--log-level",
                 "warning",
+                "--workers",
+                str(workers),
             ],
             cwd=ws,
             env=env,
@@ -151,6 +155,8 @@ def over_http(root: Path, state: str, seconds: float, clients: int, label: str) 
         url = f"http://127.0.0.1:{port}"
         try:
             _wait(url)
+            if workers > 1:
+                time.sleep(5)  # every worker up: /healthz answers when the first one is
             wrk = shutil.which("wrk")
             if wrk:
                 total, elapsed, errors, p50, p99 = _load_wrk(wrk, url, ws, seconds, clients)
@@ -159,8 +165,9 @@ def over_http(root: Path, state: str, seconds: float, clients: int, label: str) 
             else:
                 total, elapsed, errors = _load_httpx(url, seconds, clients)
                 how, extra = f"{clients} httpx client threads (install wrk for a lighter load)", ""
+            procs = f", {workers} server processes" if workers > 1 else ""
             print(
-                f"over HTTP, {label} state, {how}, {elapsed:.1f} s: "
+                f"over HTTP, {label} state{procs}, {how}, {elapsed:.1f} s: "
                 f"{total / elapsed:.0f} turns/s ({total} turns, {errors} errors{extra})"
                 + ("   (target ≥ 500/s)" if label == "Redis" else "")
             )
@@ -275,7 +282,9 @@ def main() -> None:
         in_process(root, args.turns)
         prefix = f"focalbench-{uuid.uuid4().hex[:8]}"
         try:
-            over_http(root, f"{args.redis}?prefix={prefix}", args.seconds, args.clients, "Redis")
+            redis_url = f"{args.redis}?prefix={prefix}"
+            over_http(root, redis_url, args.seconds, args.clients, "Redis")
+            over_http(root, redis_url, args.seconds, args.clients, "Redis", workers=2)
         finally:
             import redis
 
@@ -285,6 +294,7 @@ def main() -> None:
                 client.delete(*keys)
         with pg_schema(args.postgres) as pg_url:
             over_http(root, pg_url, args.seconds, args.clients, "PostgreSQL")
+            over_http(root, pg_url, args.seconds, args.clients, "PostgreSQL", workers=2)
         over_http(root, f"sqlite:///{tmp}/state.db", args.seconds, args.clients, "SQLite")
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from datetime import timedelta
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +95,17 @@ def serve(
             help="Environment variable holding the webhook's bearer token (never logged).",
         ),
     ] = "FOCAL_OUTBOUND_KEY",
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            envvar="FOCAL_WORKERS",
+            help="Server processes sharing the port (and the state, which must not be memory); "
+            "each runs its own source watcher and scheduler.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the runtime: hot-load released snapshots and serve them over HTTP."""
     if llm is not None and not llm.startswith(("http://", "https://")):
@@ -124,82 +134,67 @@ def serve(
             "a turn must fit in it: use 1s or more (30s by default)",
             code=EXIT_USAGE,
         )
+    if workers > 1 and state == "memory":
+        fail(
+            f"--workers {workers} with --state memory: each worker would keep its own "
+            "conversations",
+            "use a shared state (sqlite:///PATH, postgresql://..., redis://...) or one worker",
+            code=EXIT_USAGE,
+        )
     import uvicorn
 
-    from runtime.cache import LocalCache
-    from runtime.conversations import TurnService
-    from runtime.metrics import Metrics
-    from runtime.ports import StateError, SystemClock, open_state
-    from runtime.providers import OpenAIChatProvider
-    from runtime.registry import SnapshotRegistry
-    from runtime.server import create_app
-    from runtime.sources import FileSource, SourceError, boot_from_cache, open_source
-    from runtime.tools import HttpGateway
-    from runtime.tools.demo import demo_gateway
+    from runtime.ports import StateError
+    from runtime.server.wiring import OPTIONS_ENV, ServeOptions, build, configure_logging
+    from runtime.sources import SourceError
 
-    logging.basicConfig(
-        level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    options = ServeOptions(
+        source=source,
+        env=env,
+        cache_dir=str(cache_dir),
+        resync=resync,
+        state=state,
+        lease_ms=lease_ms,
+        llm=llm,
+        llm_key_env=llm_key_env,
+        outbound=outbound,
+        outbound_key_env=outbound_key_env,
+        log_level=log_level.value,
     )
-    logging.getLogger("watchfiles").setLevel(logging.WARNING)
-    registry = SnapshotRegistry()
-    metrics = Metrics()
-    metrics.attach(registry)
-    registry.listeners.append(_freeze_after_swap)
-    cache = LocalCache(cache_dir)
+    configure_logging(log_level.value)
     try:
-        src = open_source(source, env, registry, cache, resync_interval=resync)
-    except SourceError as exc:
-        fail(str(exc), exc.hint, code=EXIT_USAGE)
-    restored = boot_from_cache(registry, cache, env)
-    if restored:
-        console(stderr=True).print(
-            f"restored {restored} tenant(s) from {escape(str(cache_dir))} "
-            "(stale until the source confirms them)"
-        )
-    try:
-        backend = open_state(state)
-    except StateError as exc:
+        built = build(options)  # with workers, a check of the options and the banner's facts
+    except (SourceError, StateError) as exc:
         fail(str(exc), exc.hint, code=EXIT_USAGE)
     except Exception as exc:  # a driver's own error: unreachable, refused, no such database
         fail(
             f"cannot open the state at {state}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
             "check that the service is running and the URL is right, or use --state memory",
         )
-    try:
-        backend.load("-", "-")  # a cheap probe: say now, not at the first turn
-    except Exception as exc:
-        logging.getLogger("focal.runtime").warning(
-            "state at %s does not answer (%s); turns get 503 until it does",
-            backend.description,
-            type(exc).__name__,
+    if built.restored:
+        console(stderr=True).print(
+            f"restored {built.restored} tenant(s) from {escape(str(cache_dir))} "
+            "(stale until the source confirms them)"
         )
-    turns = TurnService(
-        registry,
-        backend,
-        SystemClock(),
-        {"internal": demo_gateway(), "http": HttpGateway()},
-        provider=OpenAIChatProvider(llm, key_env=llm_key_env) if llm else None,
-        lease=timedelta(milliseconds=lease_ms),
-    )
-    scheduler = None
-    if outbound is not None:
-        from runtime.agenda import Scheduler, WebhookOutbound
-
-        default = None if outbound == "profiles" else outbound
-        scheduler = Scheduler(turns, WebhookOutbound(default, secret_env=outbound_key_env))
-    if isinstance(src, FileSource):
-        src.scan()
+    registry = built.registry
     tenants = ", ".join(f"{t} v{registry.version(t)}" for t in registry.tenants()) or "none yet"
+    processes = f" ({workers} worker processes)" if workers > 1 else ""
     console(stderr=True).print(
         escape(
-            f"focal runtime on http://{host}:{port} from {src.name} (env {env}), state "
-            f"{backend.description}; follow-ups "
+            f"focal runtime on http://{host}:{port}{processes} from {built.source.name} "
+            f"(env {env}), state {built.state.description}; follow-ups "
             f"{_follow_ups(outbound)}; "
             f"loaded: {tenants}"
         )
     )
+    if workers == 1:
+        uvicorn.run(built.app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    built.state.close()  # each worker wires its own runtime from the same options
+    os.environ[OPTIONS_ENV] = options.to_env()
     uvicorn.run(
-        create_app(registry, [src], metrics, turns, scheduler),
+        "runtime.server.wiring:worker_app",
+        factory=True,
+        workers=workers,
         host=host,
         port=port,
         log_level="warning",
@@ -221,16 +216,3 @@ def _host(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
-
-
-def _freeze_after_swap(*_: object) -> None:
-    """Move what is alive after a swap out of the collector's reach.
-
-    A loaded snapshot is hundreds of thousands of acyclic objects that live until the next
-    swap; left in the tracked generations, every full collection walks them all (tens of ms,
-    in the middle of requests). Frozen, they are still freed by reference counting when the
-    registry lets go of them.
-    """
-    import gc
-
-    gc.freeze()
