@@ -405,6 +405,20 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
         header = _header(doc)
         if header is not None:
             diags.append(header)
+            stub = _declaration(node, guess_kind=True) if header.code == "FOC109" else None
+            if stub is not None:  # references to it are noted, not called unknown (FOC312)
+                source.documents.append(
+                    Document(
+                        name,
+                        index,
+                        stub,
+                        doc.line,
+                        kind=stub["kind"],
+                        api_version=stub["apiVersion"],
+                        _node=node,
+                        broken=True,
+                    )
+                )
             continue
         source.documents.append(doc)
     return source, diags
@@ -518,10 +532,14 @@ def _stub(kind: str | None, api: str | None, meta: dict[str, str]) -> dict[str, 
     return {"apiVersion": api or "", "kind": kind, "metadata": fields}
 
 
-def _declaration(node: Node) -> dict[str, Any] | None:
+def _declaration(node: Node, *, guess_kind: bool = False) -> dict[str, Any] | None:
     """What a rejected document declares, read from its top-level scalars only: apiVersion,
-    a known kind, and metadata's name and tenant (strings); None if it declares no kind."""
+    a known kind, and metadata's name and tenant (strings); None if it declares no kind.
+
+    With ``guess_kind``, an unknown kind close to a known one (``Tool``) declares that one
+    (``ToolEffect``), the kind its author meant."""
     from focalctl.bundle.kinds import KIND_NAMES
+    from focalctl.diagnostics.suggest import closest
 
     if not isinstance(node, MappingNode):
         return None
@@ -530,7 +548,10 @@ def _declaration(node: Node) -> dict[str, Any] | None:
         if isinstance(k, ScalarNode) and k.tag == _STR:
             top.setdefault(k.value, v)
     kind, api, meta = top.get("kind"), top.get("apiVersion"), top.get("metadata")
-    if not (isinstance(kind, ScalarNode) and kind.tag == _STR and kind.value in KIND_NAMES):
+    if not (isinstance(kind, ScalarNode) and kind.tag == _STR):
+        return None
+    kind_name = closest(kind.value, KIND_NAMES) if guess_kind else kind.value
+    if kind_name not in KIND_NAMES:
         return None
     fields: dict[str, str] = {}
     if isinstance(meta, MappingNode):
@@ -543,7 +564,7 @@ def _declaration(node: Node) -> dict[str, Any] | None:
             ):
                 fields.setdefault(k.value, v.value)
     version = api.value if isinstance(api, ScalarNode) and api.tag == _STR else ""
-    return {"apiVersion": version, "kind": kind.value, "metadata": fields}
+    return {"apiVersion": version, "kind": kind_name, "metadata": fields}
 
 
 def _is_empty(node: Node) -> bool:
@@ -711,11 +732,11 @@ def _header(doc: Document) -> Diagnostic | None:
         )
     kind = data["kind"]
     if kind not in KIND_NAMES:
-        from focalctl.diagnostics.suggest import did_you_mean
+        from focalctl.diagnostics.suggest import did_you_mean_or_list
 
         node = _value_node(doc.node, "kind")
         line, col, end = _pos(node)
-        hint = did_you_mean(str(kind), KIND_NAMES) or f"use one of: {', '.join(KIND_NAMES)}"
+        hint = did_you_mean_or_list(str(kind), KIND_NAMES)
         return make(
             "FOC109",
             file=doc.file,

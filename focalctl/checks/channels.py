@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from focalctl.bundle import BundleObject
 from focalctl.bundle.view import PlacedStep, View, own_steps
+from focalctl.checks.references import declared_invalid
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import (
@@ -137,6 +138,8 @@ def _fallback(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     assert isinstance(obj.spec, ChannelProfileSpec)
     for i, name in enumerate(obj.spec.fallback):
         target = view.get(obj.tenant, "ChannelProfile", name)
+        if target is None and declared_invalid(view, obj.tenant, "ChannelProfile", name):
+            continue  # its own errors are reported (the rule of focalctl.checks.references)
         if target is None:
             yield obj.diag(
                 "FOC601",

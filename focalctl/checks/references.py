@@ -10,8 +10,12 @@
 - FOC305: a tool binding names an existing tool; FOC306: every agent that lists the scenario
   lists that tool in its ``tools``.
 
-A name whose document exists but failed schema validation counts as defined: its own errors
-are already reported. Channel fallbacks are checked by :mod:`focalctl.checks.channels`.
+One rule for every reference to a name (here, and the channel checks through
+:func:`declared_invalid`): a name whose document exists but is invalid (a schema error, a
+syntax error after its name, or an unknown kind close to the one referenced, ``kind: Tool``)
+is not reported: that document's own errors are, and they are the ones to fix; an "unknown"
+error would send the author looking for a name that is there. Channel fallbacks and say
+variants are checked by :mod:`focalctl.checks.channels`.
 
 Bad::
 
@@ -51,10 +55,18 @@ _KIND_WORDS = {
 }
 
 
+def declared_invalid(view: View, tenant: str, kind: str, name: str) -> bool:
+    """Whether ``name`` (a ``kind`` of ``tenant``) is declared only by invalid documents (a
+    schema error, a syntax error after its name, an unknown kind close to ``kind``): a
+    reference to it is then not reported, its own errors are (see the module docstring)."""
+    return view.get(tenant, kind, name) is None and view.declared(tenant, kind, name)
+
+
 def resolve(view: View, obj: BundleObject, pointer: str, kind: str, name: str) -> Diagnostic | None:
-    """A diagnostic if ``name`` (a ``kind``) does not resolve inside ``obj``'s tenant."""
+    """A diagnostic if ``name`` (a ``kind``) does not resolve to a valid object inside
+    ``obj``'s tenant (see the module docstring for the rule)."""
     if view.declared(obj.tenant, kind, name):
-        return None
+        return None  # a valid object, or an invalid one whose own errors are reported
     source = f"{obj.kind} '{obj.name}'"
     word = _KIND_WORDS.get(kind, kind)
     others = [t for t in view.tenants_defining(kind, name) if t != obj.tenant]

@@ -3,6 +3,8 @@
 - FOC503: a compensatable tool names its ``compensation`` tool;
   FOC504: that compensation is not itself irreversible.
 - FOC505: an irreversible tool has ``confirmation.required: true``;
+  FOC511: and a ``confirmation.prompt`` (the question every binding of it asks; empty or
+  missing, the customer would be asked nothing);
   FOC506: it has an ``idempotencyKey``;
   FOC507: every idempotencyKey field is a property of its ``parameters`` (any effect).
 - FOC508: a step that binds an irreversible tool is a checkpoint or comes after one (a
@@ -79,6 +81,8 @@ def _tool(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
     if spec.effect == "irreversible":
         if not spec.confirmation.required:
             yield obj.diag("FOC505", "/spec/effect", tool=obj.name)
+        elif not (spec.confirmation.prompt or "").strip():
+            yield obj.diag("FOC511", "/spec/confirmation/required", tool=obj.name)
         if not spec.idempotency_key:
             yield obj.diag("FOC506", "/spec/effect", tool=obj.name)
     props: dict[str, Any] = spec.parameters.get("properties", {})

@@ -469,6 +469,15 @@ _ALL: list[Code] = [
         "reference it by name instead: auth: {{secretRef: MY_TOKEN}} and set MY_TOKEN in the runtime's environment",
         "auth: {token: sk_live_51H...}",
     ),
+    Code(
+        "FOC511",
+        "error",
+        "irreversible tool confirmation without prompt",
+        "irreversible tool '{tool}' requires confirmation but has no prompt to ask it with",
+        "add 'prompt' to its confirmation, e.g. confirmation: {{required: true, prompt: "
+        '"Refund order {{{{ args.order_id }}}}?"}}: without one the customer is never asked',
+        "confirmation: {required: true}",
+    ),
     # 6xx: channels
     Code(
         "FOC601",

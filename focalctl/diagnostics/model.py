@@ -143,10 +143,28 @@ class _Params(dict[str, Any]):
         return "{" + key + "}"
 
 
-def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str, str, str]:
-    """Deterministic order: file, line, column, code, message (then pointer and hint, so that
-    no two different diagnostics ever tie)."""
-    return (d.file or "", d.line or 0, d.column or 0, d.code, d.message, d.pointer, d.hint or "")
+def stage(code: str) -> int:
+    """0 for a file or syntax problem (1xx), 1 for a schema problem (2xx), 2 for the rest:
+    references, graph, tools, channels, templates, uniqueness, lint (3xx and up)."""
+    return min(int(code[3]) - 1, 2) if code[3:4].isdigit() else 2
+
+
+def sort_key(d: Diagnostic) -> tuple[int, str, int, int, str, str, str, str]:
+    """Deterministic order, root causes first: syntax and file errors (1xx), then schema
+    errors (2xx), then everything a broken document can cause (3xx and up); within each,
+    file, line, column, code, message (then pointer and hint, so that no two different
+    diagnostics ever tie). A reference error in another file therefore never comes before
+    the syntax error that hid its target."""
+    return (
+        stage(d.code),
+        d.file or "",
+        d.line or 0,
+        d.column or 0,
+        d.code,
+        d.message,
+        d.pointer,
+        d.hint or "",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,7 @@ def tool(name, body):
 
 IRREV = tool(
     "refund",
-    "  effect: irreversible\n  confirmation: {required: true}\n  idempotencyKey: [id]\n  parameters: {type: object, properties: {id: {type: string}}}\n",
+    "  effect: irreversible\n  confirmation: {required: true, prompt: 'Refund it?'}\n  idempotencyKey: [id]\n  parameters: {type: object, properties: {id: {type: string}}}\n",
 )
 AGENT_REFUND = AGENT.replace("tools: [lookup]", "tools: [lookup, refund]")
 
@@ -195,14 +195,17 @@ CASES = {
     "FOC506": {
         "tool.yaml": TOOL
         + "---\n"
-        + tool("refund", "  effect: «irreversible\n  confirmation: {required: true}\n")
+        + tool(
+            "refund",
+            "  effect: «irreversible\n  confirmation: {required: true, prompt: 'Refund it?'}\n",
+        )
     },
     "FOC507": {
         "tool.yaml": TOOL
         + "---\n"
         + tool(
             "refund",
-            "  effect: irreversible\n  confirmation: {required: true}\n  idempotencyKey: [«order]\n  parameters: {type: object, properties: {id: {type: string}}}\n",
+            "  effect: irreversible\n  confirmation: {required: true, prompt: 'Refund it?'}\n  idempotencyKey: [«order]\n  parameters: {type: object, properties: {id: {type: string}}}\n",
         )
     },
     "FOC508": {

@@ -160,3 +160,18 @@ def test_a_file_with_a_yaml_syntax_error_still_declares_its_documents(tmp_path: 
         ("FOC101", "tenant.yaml"),
         ("FOC101", "tool.yaml"),
     }
+
+
+def test_a_reference_to_an_invalid_object_is_not_called_unknown(tmp_path: Path) -> None:
+    """One rule for every reference check: a name whose document exists but is invalid is
+    not reported (its own error is), be it an agent's channel, a fallback (FOC601) or a
+    binding's tool (FOC305); an unknown kind close to a known one declares that kind."""
+    bad_sms = doc("ChannelProfile", "sms", "  channel: smss\n")
+    web = CHANNEL.replace("{channel: webchat}", "{channel: webchat, fallback: [sms]}")
+    agent = AGENT.replace("[web]", "[web, sms]")
+    root = write(tmp_path, channel=web + "---\n" + bad_sms, agent=agent)
+    assert {code for code, _, _ in found(root)} == {"FOC205"}
+    root = write(tmp_path, channel=CHANNEL, agent=AGENT, tool=TOOL.replace("ToolEffect", "Tool"))
+    assert found(root) == {("FOC109", "tool.yaml", "")}
+    [unknown_kind] = diagnostics(root)
+    assert unknown_kind.hint == "did you mean 'ToolEffect'?"

@@ -10,7 +10,7 @@ T = "tool.yaml"
 S = "scenario.yaml"
 REFUND = (
     "  effect: irreversible\n"
-    "  confirmation: {required: true}\n"
+    "  confirmation: {required: true, prompt: 'Refund it?'}\n"
     "  idempotencyKey: [id]\n"
     "  parameters: {type: object, required: [id], properties: {id: {type: string}}}\n"
 )
@@ -40,6 +40,16 @@ def test_irreversible_needs_confirmation_and_idempotency_key(tmp_path: Path) -> 
     bare = doc("ToolEffect", "refund", "  effect: irreversible\n")
     assert tools(tmp_path, bare) == {("FOC505", T, "/spec/effect"), ("FOC506", T, "/spec/effect")}
     assert tools(tmp_path, doc("ToolEffect", "refund", REFUND)) == set()
+
+
+def test_irreversible_confirmation_needs_a_prompt(tmp_path: Path) -> None:
+    """Required but with nothing to ask (missing or blank prompt): every binding of the tool
+    would run without the customer being asked."""
+    for confirmation in ("{required: true}", "{required: true, prompt: ' '}"):
+        bad = REFUND.replace("{required: true, prompt: 'Refund it?'}", confirmation)
+        assert tools(tmp_path, doc("ToolEffect", "refund", bad)) == {
+            ("FOC511", T, "/spec/confirmation/required")
+        }
 
 
 def test_idempotency_key_fields_must_be_parameters(tmp_path: Path) -> None:
