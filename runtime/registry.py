@@ -190,9 +190,10 @@ class SnapshotRegistry:
         self._notify(tenant, active, None, elapsed)
         return active
 
-    def wants(self, tenant: str, version: int, snapshot_id: str) -> bool:
-        """Is a pointer to (version, snapshot) news? A stale snapshot confirmed by its source
-        becomes fresh without a reload; anything not newer than the active version is ignored
+    def note_pointer(self, tenant: str, version: int, snapshot_id: str) -> bool:
+        """Note that the source points at (version, snapshot) and answer whether to read it.
+        Noting changes state: a stale snapshot confirmed by its source becomes fresh without a
+        reload; anything not newer than the active version is ignored
         (and replaces a refused candidate); a candidate refused for a permanent reason is not
         read again until the pointer moves."""
         refused = self._rejected.get(tenant)

@@ -90,7 +90,7 @@ class FileSource:
                 f"{pointer_file} names {pointer.tenant}/{pointer.env}",
             )
             return 0
-        if not self.registry.wants(tenant, pointer.version, pointer.snapshot):
+        if not self.registry.note_pointer(tenant, pointer.version, pointer.snapshot):
             return 0
         try:
             raw = snapshot_path(self.root, pointer.snapshot).read_bytes()

@@ -155,7 +155,7 @@ class RedisSource:
                 f"the current key of {tenant}/{self.env} names {pointer.tenant}/{pointer.env}",
             )
             return
-        if not self.registry.wants(tenant, pointer.version, pointer.snapshot):
+        if not self.registry.note_pointer(tenant, pointer.version, pointer.snapshot):
             return
         raw = await client.get(redis_snapshot_key(self.prefix, tenant, self.env, pointer.snapshot))
         if raw is None:

@@ -85,12 +85,12 @@ def test_a_candidate_is_counted_once_and_its_rejection_clears_when_replaced() ->
     offer(reg, 1)
     sid, raw = corrupt("schema-invalid")
     for _ in range(3):  # three rescans of the same bad candidate
-        if reg.wants("demo", 2, sid):
+        if reg.note_pointer("demo", 2, sid):
             reg.offer("demo", "dev", 2, sid, raw, "test")
     assert events == ["loaded", "schema-invalid"]
     assert reg.status("demo") == "degraded"
-    assert not reg.wants("demo", 2, sid), "a permanent failure is not read again"
-    assert not reg.wants("demo", 1, reg.get("demo").id)  # type: ignore[union-attr]
+    assert not reg.note_pointer("demo", 2, sid), "a permanent failure is not read again"
+    assert not reg.note_pointer("demo", 1, reg.get("demo").id)  # type: ignore[union-attr]
     assert reg.last_rejected("demo") is None and reg.status("demo") == "ok"
 
 
