@@ -39,7 +39,11 @@ from focalctl.store.db import DEFAULT_LOCK_TTL
 from runtime.layout import Pointer
 from runtime.snapshot import snapshot_id
 
-PLAN_FORMAT_VERSION = "1.1"  # 1.1: a digest binds every field of the file
+# 1.1: a digest binds every field of the file. 1.2: the plan inside is plan JSON 1.1 (lists
+# diffed element by element) and the file records the bundle's git commit. A 1.1 file still
+# applies: apply recomputes the diff from the snapshots and never reads the plan inside.
+PLAN_FORMAT_VERSION = "1.2"
+_READABLE_PLAN_FORMATS = ("1.1", PLAN_FORMAT_VERSION)
 
 
 class StalePlan(StoreError):
@@ -428,9 +432,10 @@ def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
         doc = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(doc, dict) or doc.get("kind") != "focal-plan":
             raise ValueError("not a focal plan file")
-        if doc.get("format_version") != PLAN_FORMAT_VERSION:
+        if doc.get("format_version") not in _READABLE_PLAN_FORMATS:
             raise ValueError(
-                f"plan format {doc.get('format_version')!r} is not {PLAN_FORMAT_VERSION}"
+                f"plan format {doc.get('format_version')!r} is not one this focalctl applies "
+                f"({', '.join(_READABLE_PLAN_FORMATS)})"
             )
         if doc.get("digest") != plan_digest(doc):
             raise StoreError(

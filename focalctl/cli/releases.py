@@ -120,10 +120,10 @@ def _side(r: Release) -> dict[str, object]:
 
 
 def release_diff_json(d: ReleaseDiff) -> dict[str, object]:
-    from focalctl.plan.render import result_json
+    from focalctl.plan.render import PLAN_JSON_VERSION, result_json
 
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": PLAN_JSON_VERSION,
         "tenant": d.tenant,
         "env": d.env,
         "base": _side(d.old),

@@ -58,6 +58,12 @@ TargetOpt = Annotated[
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
 ]
+CompactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--compact", help="Name the objects that change, without their attributes and fields."
+    ),
+]
 TenantOpt = Annotated[
     str | None,
     typer.Option("--tenant", help="Only this tenant of the bundle.", callback=check_tenant_option),
@@ -142,6 +148,7 @@ def plan(
         bool, typer.Option("--json", help="Print the plan as versioned JSON.")
     ] = False,
     no_cache: NoCacheOpt = False,
+    compact: CompactOpt = False,
     state: Annotated[
         str | None,
         typer.Option(
@@ -161,7 +168,7 @@ def plan(
     ] = False,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
-    from focalctl.plan.render import plan_json, render_text
+    from focalctl.plan.render import PLAN_JSON_VERSION, plan_json, render_text
     from focalctl.release import make_plans, save_plan
 
     # A saved plan is what apply releases: it is compiled cold, never from the cache.
@@ -189,14 +196,15 @@ def plan(
                 d["simulations"] = comparisons_json(behaviour.get(p.tenant, []))
         sys.stdout.write(
             json.dumps(
-                doc[0] if len(doc) == 1 else {"format_version": "1.0", "plans": doc}, indent=2
+                doc[0] if len(doc) == 1 else {"format_version": PLAN_JSON_VERSION, "plans": doc},
+                indent=2,
             )
             + "\n"
         )
     else:
         c = console()
         for p in plans:
-            render_text(c, p)
+            render_text(c, p, compact=compact)
             if simulate:
                 from focalctl.simulate.views import comparisons_text
 
@@ -257,6 +265,7 @@ def apply(
     auto_approve: AutoApproveOpt = False,
     message: Annotated[str, typer.Option("--message", "-m", help="Recorded on the release.")] = "",
     no_cache: NoCacheOpt = False,
+    compact: CompactOpt = False,
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
     from focalctl.plan.render import render_text
@@ -289,7 +298,7 @@ def apply(
             if not plans:
                 _invalid(diags, _sources(diags))
         for p in plans:
-            render_text(c, p)
+            render_text(c, p, compact=compact)
         if not any(p.result.has_changes for p in plans):
             return
         _confirm(auto_approve, risky=any(p.result.risks for p in plans))
