@@ -15,8 +15,10 @@ from rich.markup import escape
 from focalctl.cli.app import app
 from focalctl.cli.common import (
     EXIT_USAGE,
+    FormatOpt,
     NoCacheOpt,
     check_env_option,
+    check_format,
     check_lock_id_argument,
     check_tenant_option,
     console,
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from focalctl.publish import Target
     from focalctl.release import TenantPlan
     from focalctl.simulate import Comparison
-    from focalctl.store import Store
+    from focalctl.store import Release, Store
 
 StoreOpt = Annotated[
     str | None,
@@ -186,6 +188,9 @@ def plan(
     if out is not None:
         if len(plans) != 1:
             fail("-out saves one tenant's plan; this bundle has several", "add --tenant NAME")
+        from focalctl.gitinfo import git_info
+
+        plans[0].git = git_info(path)
         save_plan(out, plans[0])
     if as_json:
         doc = [plan_json(p) for p in plans]
@@ -297,6 +302,11 @@ def apply(
                 plans, diags = make_plans(st, tg, [path], env, tenant, cache)
             if not plans:
                 _invalid(diags, _sources(diags))
+            from focalctl.gitinfo import git_info
+
+            git = git_info(path)
+            for p in plans:
+                p.git = git
         for p in plans:
             render_text(c, p, compact=compact)
         if not any(p.result.has_changes for p in plans):
@@ -393,13 +403,16 @@ def history(
     env: EnvOpt = "dev",
     store: StoreOpt = None,
     target: TargetOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
+    fmt: FormatOpt = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
-    """List the releases of a tenant in an environment."""
+    """List the releases of a tenant in an environment, with the git commit each came from."""
     from rich.table import Table
 
     from focalctl.release import TargetAhead, reconcile
 
+    check_format(fmt)
+    as_json = as_json or fmt == "json"
     with _world(store, target) as (st, tg):
         try:
             reconcile(st, tg, tenant, env)
@@ -431,6 +444,8 @@ def history(
         "kind",
         "created (UTC)",
         "author",
+        "commit",
+        "commit author",
         "message",
         title=f"{tenant} ({env})",
     )
@@ -443,11 +458,20 @@ def history(
             kind,
             f"{r.created_at:%Y-%m-%d %H:%M:%S}",
             escape(r.author),
+            escape(r.git_commit or ""),
+            escape(r.git_author or ""),
             escape(r.message),  # free text: "[/x]" must print, not parse as markup
         )
     console().print(table)
     if active is not None:
         console().print(f"* active: version {active}")
+
+
+def git_shown(r: Release) -> str:
+    """The commit a release came from and its author, in words ("" when not recorded)."""
+    if not r.git_commit:
+        return ""
+    return f"{r.git_commit} by {r.git_author}" if r.git_author else r.git_commit
 
 
 @app.command("force-unlock")
