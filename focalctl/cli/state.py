@@ -437,20 +437,19 @@ def history(
     if not releases:
         console().print(f"{tenant} ({env}) has no releases yet.")
         return
-    table = Table(
-        "",
-        "version",
-        "snapshot",
-        "kind",
-        "created (UTC)",
-        "author",
-        "commit",
-        "commit author",
-        "message",
-        title=f"{tenant} ({env})",
-    )
+    # the git columns only when some release came from a git work tree (narrow terminals);
+    # free text wraps rather than being cut short
+    git = any(r.git_commit for r in releases)
+    table = Table(title=f"{tenant} ({env})")
+    for header in ("", "version", "snapshot", "kind", "created (UTC)", "author"):
+        table.add_column(header)
+    if git:
+        table.add_column("commit", overflow="fold")
+        table.add_column("commit author", overflow="fold")
+    table.add_column("message", overflow="fold")
     for r in releases:
         kind = r.kind + (f" → {r.rollback_of}" if r.rollback_of else "")
+        commit = (escape(r.git_commit or ""), escape(r.git_author or "")) if git else ()
         table.add_row(
             "*" if r.version == active else "",
             str(r.version),
@@ -458,8 +457,7 @@ def history(
             kind,
             f"{r.created_at:%Y-%m-%d %H:%M:%S}",
             escape(r.author),
-            escape(r.git_commit or ""),
-            escape(r.git_author or ""),
+            *commit,
             escape(r.message),  # free text: "[/x]" must print, not parse as markup
         )
     console().print(table)
