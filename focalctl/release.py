@@ -30,6 +30,7 @@ from typing import Any
 from focalctl.bulk import bulk_allocation
 from focalctl.compile import CompiledSnapshot, compile_paths
 from focalctl.diagnostics import Diagnostic
+from focalctl.gitinfo import GitInfo
 from focalctl.names import check_name
 from focalctl.partial import PartialCache
 from focalctl.plan import PlanResult, diff
@@ -39,7 +40,11 @@ from focalctl.store.db import DEFAULT_LOCK_TTL
 from runtime.layout import Pointer
 from runtime.snapshot import snapshot_id
 
-PLAN_FORMAT_VERSION = "1.1"  # 1.1: a digest binds every field of the file
+# 1.1: a digest binds every field of the file. 1.2: the plan inside is plan JSON 1.1 (lists
+# diffed element by element) and the file records the bundle's git commit. A 1.1 file still
+# applies: apply recomputes the diff from the snapshots and never reads the plan inside.
+PLAN_FORMAT_VERSION = "1.2"
+_READABLE_PLAN_FORMATS = ("1.1", PLAN_FORMAT_VERSION)
 
 
 class StalePlan(StoreError):
@@ -62,6 +67,7 @@ class TenantPlan:
     base: Release | None
     candidate: CompiledSnapshot
     result: PlanResult
+    git: GitInfo | None = None  # the bundle's commit, recorded on the release
 
     @property
     def unchanged(self) -> bool:
@@ -239,6 +245,7 @@ def apply_plan(
         compiled=plan.candidate,
         kind="apply",
         message=message,
+        git=plan.git,
         expected_base=expected_base if check_base else None,
         check_base=check_base,
         saved_plan=saved_plan,
@@ -288,6 +295,7 @@ def _release(
     compiled: CompiledSnapshot | None,
     kind: str,
     message: str,
+    git: GitInfo | None = None,
     expected_base: int | None = None,
     check_base: bool = False,
     saved_plan: bool = False,
@@ -343,6 +351,8 @@ def _release(
                 kind=kind,
                 message=message,
                 rollback_of=rollback_of,
+                git_commit=git.commit if git else None,
+                git_author=git.author if git else None,
             )
         _pause("publish")
         with store.tx() as conn:  # an expired lock may have been taken, our release dropped
@@ -404,6 +414,7 @@ def save_plan(path: Path, plan: TenantPlan) -> None:
             "object_count": plan.candidate.object_count,
         },
         "plan": plan_json(plan),
+        "git": {"commit": plan.git.commit, "author": plan.git.author} if plan.git else None,
     }
     doc["digest"] = plan_digest(doc)
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -428,9 +439,10 @@ def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
         doc = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(doc, dict) or doc.get("kind") != "focal-plan":
             raise ValueError("not a focal plan file")
-        if doc.get("format_version") != PLAN_FORMAT_VERSION:
+        if doc.get("format_version") not in _READABLE_PLAN_FORMATS:
             raise ValueError(
-                f"plan format {doc.get('format_version')!r} is not {PLAN_FORMAT_VERSION}"
+                f"plan format {doc.get('format_version')!r} is not one this focalctl applies "
+                f"({', '.join(_READABLE_PLAN_FORMATS)})"
             )
         if doc.get("digest") != plan_digest(doc):
             raise StoreError(
@@ -446,6 +458,7 @@ def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
             raise ValueError(f"base_version {base_version!r} is not a version")
         check_name("tenant", tenant)
         check_name("environment", env)
+        git = _plan_git(doc.get("git"))
         raw = cand["raw"].encode("utf-8")
         body = json.loads(raw)
         body_tenant = body["tenant"]["name"]
@@ -483,5 +496,18 @@ def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
             "re-run focalctl plan -out FILE against this store and apply the new file",
         )
     base_body = json.loads(store.get_snapshot(base.snapshot_id).raw) if base else None
-    plan = TenantPlan(tenant, env, base, compiled, diff(base_body, body))
+    plan = TenantPlan(tenant, env, base, compiled, diff(base_body, body), git)
     return plan, base_version
+
+
+def _plan_git(value: Any) -> GitInfo | None:
+    """A plan file's ``git`` (absent before format 1.2): None or {commit, author} strings."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("commit"), str)
+        and isinstance(value.get("author"), str)
+    ):
+        return GitInfo(value["commit"], value["author"])
+    raise ValueError("git must be null or an object with commit and author strings")

@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
+# --format of the commands that read the store (show, diff, history)
+FORMATS = ("text", "json")
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output format: text, json.")]
+
+
+def check_format(value: str) -> None:
+    if value not in FORMATS:
+        raise typer.BadParameter(f"'{value}' is not one of text, json", param_hint="--format")
+
 
 def use_color(stream: object = None) -> bool:
     """Colour only on a terminal and never with NO_COLOR set (https://no-color.org)."""

@@ -11,8 +11,15 @@ import typer
 from rich.markup import escape
 
 from focalctl.cli.app import app
-from focalctl.cli.common import EXIT_ERROR, check_tenant_option, console, fail
-from focalctl.cli.state import EnvOpt, StoreOpt
+from focalctl.cli.common import (
+    EXIT_ERROR,
+    FormatOpt,
+    check_format,
+    check_tenant_option,
+    console,
+    fail,
+)
+from focalctl.cli.state import EnvOpt, StoreOpt, git_shown
 
 if TYPE_CHECKING:
     from focalctl.releases import ReleaseDiff, ReleaseInfo
@@ -20,15 +27,8 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = "1.0"
 T = TypeVar("T")
-FORMATS = ("text", "json")
 
 TenantArg = Annotated[str, typer.Argument(help="Tenant name.", callback=check_tenant_option)]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output format: text, json.")]
-
-
-def _check_format(value: str) -> None:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"'{value}' is not one of text, json", param_hint="--format")
 
 
 def _read(store: str | None, call: Callable[[Store], T]) -> T:
@@ -58,7 +58,7 @@ def show(
     """Show one stored release: its snapshot, when and by whom, and what it holds."""
     from focalctl.releases import describe
 
-    _check_format(fmt)
+    check_format(fmt)
     info = _read(store, lambda st: describe(st, tenant, env, version))
     if fmt == "json":
         doc = {"format_version": FORMAT_VERSION, **_release_json(info)}
@@ -79,7 +79,7 @@ def diff_cmd(
     """Show what changes from release A to release B, as plan shows it."""
     from focalctl.releases import diff_releases
 
-    _check_format(fmt)
+    check_format(fmt)
     d = _read(store, lambda st: diff_releases(st, tenant, env, a, b))
     if fmt == "json":
         sys.stdout.write(json.dumps(release_diff_json(d), indent=2) + "\n")
@@ -108,6 +108,7 @@ def _render_release(info: ReleaseInfo) -> None:
         ("by", r.author),
         ("kind", kind),
         ("message", r.message or "-"),
+        ("commit", git_shown(r) or "-"),
         ("compiler", info.compiler_version),
     ):
         c.print(f"  {label + ':':<10}{escape(value)}")
@@ -120,10 +121,10 @@ def _side(r: Release) -> dict[str, object]:
 
 
 def release_diff_json(d: ReleaseDiff) -> dict[str, object]:
-    from focalctl.plan.render import result_json
+    from focalctl.plan.render import PLAN_JSON_VERSION, result_json
 
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": PLAN_JSON_VERSION,
         "tenant": d.tenant,
         "env": d.env,
         "base": _side(d.old),

@@ -15,8 +15,10 @@ from rich.markup import escape
 from focalctl.cli.app import app
 from focalctl.cli.common import (
     EXIT_USAGE,
+    FormatOpt,
     NoCacheOpt,
     check_env_option,
+    check_format,
     check_lock_id_argument,
     check_tenant_option,
     console,
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from focalctl.publish import Target
     from focalctl.release import TenantPlan
     from focalctl.simulate import Comparison
-    from focalctl.store import Store
+    from focalctl.store import Release, Store
 
 StoreOpt = Annotated[
     str | None,
@@ -57,6 +59,12 @@ TargetOpt = Annotated[
 ]
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
+]
+CompactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--compact", help="Name the objects that change, without their attributes and fields."
+    ),
 ]
 TenantOpt = Annotated[
     str | None,
@@ -142,6 +150,7 @@ def plan(
         bool, typer.Option("--json", help="Print the plan as versioned JSON.")
     ] = False,
     no_cache: NoCacheOpt = False,
+    compact: CompactOpt = False,
     state: Annotated[
         str | None,
         typer.Option(
@@ -161,7 +170,7 @@ def plan(
     ] = False,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
-    from focalctl.plan.render import plan_json, render_text
+    from focalctl.plan.render import PLAN_JSON_VERSION, plan_json, render_text
     from focalctl.release import make_plans, save_plan
 
     # A saved plan is what apply releases: it is compiled cold, never from the cache.
@@ -179,6 +188,9 @@ def plan(
     if out is not None:
         if len(plans) != 1:
             fail("-out saves one tenant's plan; this bundle has several", "add --tenant NAME")
+        from focalctl.gitinfo import git_info
+
+        plans[0].git = git_info(path)
         save_plan(out, plans[0])
     if as_json:
         doc = [plan_json(p) for p in plans]
@@ -189,14 +201,15 @@ def plan(
                 d["simulations"] = comparisons_json(behaviour.get(p.tenant, []))
         sys.stdout.write(
             json.dumps(
-                doc[0] if len(doc) == 1 else {"format_version": "1.0", "plans": doc}, indent=2
+                doc[0] if len(doc) == 1 else {"format_version": PLAN_JSON_VERSION, "plans": doc},
+                indent=2,
             )
             + "\n"
         )
     else:
         c = console()
         for p in plans:
-            render_text(c, p)
+            render_text(c, p, compact=compact)
             if simulate:
                 from focalctl.simulate.views import comparisons_text
 
@@ -257,6 +270,7 @@ def apply(
     auto_approve: AutoApproveOpt = False,
     message: Annotated[str, typer.Option("--message", "-m", help="Recorded on the release.")] = "",
     no_cache: NoCacheOpt = False,
+    compact: CompactOpt = False,
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
     from focalctl.plan.render import render_text
@@ -288,8 +302,13 @@ def apply(
                 plans, diags = make_plans(st, tg, [path], env, tenant, cache)
             if not plans:
                 _invalid(diags, _sources(diags))
+            from focalctl.gitinfo import git_info
+
+            git = git_info(path)
+            for p in plans:
+                p.git = git
         for p in plans:
-            render_text(c, p)
+            render_text(c, p, compact=compact)
         if not any(p.result.has_changes for p in plans):
             return
         _confirm(auto_approve, risky=any(p.result.risks for p in plans))
@@ -384,13 +403,16 @@ def history(
     env: EnvOpt = "dev",
     store: StoreOpt = None,
     target: TargetOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
+    fmt: FormatOpt = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
-    """List the releases of a tenant in an environment."""
+    """List the releases of a tenant in an environment, with the git commit each came from."""
     from rich.table import Table
 
     from focalctl.release import TargetAhead, reconcile
 
+    check_format(fmt)
+    as_json = as_json or fmt == "json"
     with _world(store, target) as (st, tg):
         try:
             reconcile(st, tg, tenant, env)
@@ -415,18 +437,19 @@ def history(
     if not releases:
         console().print(f"{tenant} ({env}) has no releases yet.")
         return
-    table = Table(
-        "",
-        "version",
-        "snapshot",
-        "kind",
-        "created (UTC)",
-        "author",
-        "message",
-        title=f"{tenant} ({env})",
-    )
+    # the git columns only when some release came from a git work tree (narrow terminals);
+    # free text wraps rather than being cut short
+    git = any(r.git_commit for r in releases)
+    table = Table(title=f"{tenant} ({env})")
+    for header in ("", "version", "snapshot", "kind", "created (UTC)", "author"):
+        table.add_column(header)
+    if git:
+        table.add_column("commit", overflow="fold")
+        table.add_column("commit author", overflow="fold")
+    table.add_column("message", overflow="fold")
     for r in releases:
         kind = r.kind + (f" → {r.rollback_of}" if r.rollback_of else "")
+        commit = (escape(r.git_commit or ""), escape(r.git_author or "")) if git else ()
         table.add_row(
             "*" if r.version == active else "",
             str(r.version),
@@ -434,11 +457,19 @@ def history(
             kind,
             f"{r.created_at:%Y-%m-%d %H:%M:%S}",
             escape(r.author),
+            *commit,
             escape(r.message),  # free text: "[/x]" must print, not parse as markup
         )
     console().print(table)
     if active is not None:
         console().print(f"* active: version {active}")
+
+
+def git_shown(r: Release) -> str:
+    """The commit a release came from and its author, in words ("" when not recorded)."""
+    if not r.git_commit:
+        return ""
+    return f"{r.git_commit} by {r.git_author}" if r.git_author else r.git_commit
 
 
 @app.command("force-unlock")

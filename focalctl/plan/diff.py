@@ -3,6 +3,10 @@
 Objects are keyed ``Kind/name``; steps are objects of their own (``Step/<scenario>/<id>``) so a
 step renamed in place shows as ``-/+`` (replace): its id is a stable key, and conversations
 sitting on the old id must migrate.
+
+Inside an object, lists are diffed element by element: steps, transitions and tool bindings by
+their id, target and tool name (``transitions[to=answer].priority``), other lists by position
+(``channels[1]``). A keyed element that appears twice is ``[to=answer#2]`` the second time.
 """
 
 from __future__ import annotations
@@ -23,9 +27,20 @@ _MISSING = object()
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
+    """One changed field. ``old`` None: added; ``new`` None: removed. ``kind`` "order": the
+    keyed elements of the list at ``path`` are the same but in another order (``old`` and
+    ``new`` list their keys)."""
+
     path: str
     old: Any
     new: Any
+    kind: str = "value"  # value | order
+
+    @property
+    def action(self) -> str:
+        if self.kind == "order":
+            return "reorder"
+        return "create" if self.old is None else "delete" if self.new is None else "update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +49,8 @@ class Change:
     address: str  # Kind/name (for replace: the old address)
     new_address: str | None = None
     fields: tuple[FieldChange, ...] = ()
+    # create: the new object's attributes (``spec`` fields at the top, as field paths show them)
+    attributes: dict[str, Any] | None = None
 
     @property
     def symbol(self) -> str:
@@ -121,6 +138,18 @@ def _flatten(
     return out
 
 
+def attributes(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object as a plan shows it: its ``spec`` fields beside the others (field paths
+    leave out ``spec.`` too), without the diff's own bookkeeping (``_position``)."""
+    out = {k: v for k, v in obj.items() if k not in ("spec", "_position")}
+    spec = obj.get("spec")
+    if isinstance(spec, dict):
+        out.update(spec)
+    elif "spec" in obj:
+        out["spec"] = spec
+    return out
+
+
 def _differing(base: dict[str, Any] | None, candidate: dict[str, Any]) -> dict[str, set[str]]:
     """The tenant and the section entries that are not equal in both bodies (compared whole,
     so a large snapshot with a few changes is diffed in time proportional to the changes)."""
@@ -172,7 +201,7 @@ def diff(base: dict[str, Any] | None, candidate: dict[str, Any]) -> PlanResult:
         elif address in replaced.values():
             continue
         elif address not in old:
-            result.changes.append(Change("create", address))
+            result.changes.append(Change("create", address, attributes=attributes(new[address])))
         elif address not in new:
             result.changes.append(Change("delete", address))
         elif old[address] != new[address]:
@@ -196,6 +225,11 @@ _ORDER = {
 }
 
 
+# The key of each element of a list named so (a step tool binding is a dict with ``tool``; an
+# agent's tools are the names themselves).
+_LIST_KEYS = {"steps": "id", "transitions": "to", "tools": "tool"}
+
+
 def _fields(old: Any, new: Any, prefix: str = "") -> list[FieldChange]:
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[FieldChange] = []
@@ -203,15 +237,65 @@ def _fields(old: Any, new: Any, prefix: str = "") -> list[FieldChange]:
             path = f"{prefix}.{key}" if prefix else str(key)
             out.extend(_fields(old.get(key, _MISSING), new.get(key, _MISSING), path))
         return out
+    if isinstance(old, list) and isinstance(new, list) and old != new:
+        return _list_fields(old, new, prefix)
     if old == new:
         return []
     return [
         FieldChange(
-            prefix.removeprefix("spec."),
+            _shown(prefix),
             None if old is _MISSING else old,
             None if new is _MISSING else new,
         )
     ]
+
+
+def _shown(path: str) -> str:
+    return path.removeprefix("spec.")
+
+
+def _list_fields(old: list[Any], new: list[Any], prefix: str) -> list[FieldChange]:
+    """Element by element: by key for the lists in ``_LIST_KEYS``, else by position."""
+    key = _LIST_KEYS.get(prefix.rsplit(".", 1)[-1])
+    old_keys, new_keys = _element_keys(old, key), _element_keys(new, key)
+    if old_keys is None or new_keys is None:
+        out: list[FieldChange] = []
+        for i in range(max(len(old), len(new))):
+            before = old[i] if i < len(old) else _MISSING
+            after = new[i] if i < len(new) else _MISSING
+            out.extend(_fields(before, after, f"{prefix}[{i}]"))
+        return out
+    before_by, after_by = (
+        dict(zip(old_keys, old, strict=True)),
+        dict(zip(new_keys, new, strict=True)),
+    )
+    out = []
+    for k in old_keys:
+        if k not in after_by:
+            out.extend(_fields(before_by[k], _MISSING, f"{prefix}[{k}]"))
+    for k in new_keys:
+        out.extend(_fields(before_by.get(k, _MISSING), after_by[k], f"{prefix}[{k}]"))
+    kept_before = [k for k in old_keys if k in after_by]
+    kept_after = [k for k in new_keys if k in before_by]
+    if kept_before != kept_after:
+        out.append(FieldChange(_shown(prefix), kept_before, kept_after, kind="order"))
+    return out
+
+
+def _element_keys(items: list[Any], key: str | None) -> list[str] | None:
+    """``key=value`` for each element (``#2``, ``#3`` for repeats), or None when an element
+    has no such key (the list is then diffed by position)."""
+    if key is None:
+        return None
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        value = item.get(key) if isinstance(item, dict) else item if key == "tool" else None
+        if not isinstance(value, str):
+            return None
+        seen[value] = seen.get(value, 0) + 1
+        out.append(f"{key}={value}" + (f"#{seen[value]}" if seen[value] > 1 else ""))
+    return out
 
 
 def risks(

@@ -89,6 +89,8 @@ class Release:
     kind: str
     rollback_of: int | None = None
     status: str = "published"
+    git_commit: str | None = None  # the bundle's commit: short sha, "+dirty" (see gitinfo)
+    git_author: str | None = None  # that commit's author, "Name <email>"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +104,8 @@ class Release:
             "kind": self.kind,
             "rollback_of": self.rollback_of,
             "status": self.status,
+            "git_commit": self.git_commit,
+            "git_author": self.git_author,
         }
 
 
@@ -355,6 +359,8 @@ class Store:
         message: str,
         rollback_of: int | None = None,
         status: str = "pending",
+        git_commit: str | None = None,
+        git_author: str | None = None,
     ) -> Release:
         """Insert the next version (pending until published); a unique constraint forbids twins."""
         check_name("tenant", tenant)
@@ -373,6 +379,8 @@ class Store:
             kind,
             rollback_of,
             status,
+            git_commit,
+            git_author,
         )
         conn.execute(
             _REL.insert().values(
@@ -386,6 +394,8 @@ class Store:
                 kind=kind,
                 rollback_of=rollback_of,
                 status=status,
+                git_commit=git_commit,
+                git_author=git_author,
             )
         )
         return rel
@@ -506,4 +516,6 @@ def _release(row: Any) -> Release:
         row["kind"],
         row["rollback_of"],
         row["status"],
+        row["git_commit"],
+        row["git_author"],
     )

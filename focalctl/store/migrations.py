@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 from sqlmodel import SQLModel
 
 from focalctl.store.tables import LockRow, ReleaseRow, SchemaVersion, SnapshotRow
@@ -19,7 +19,18 @@ def _v1_initial(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=tables)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+def _v2_release_git(conn: Connection) -> None:
+    """Releases record the bundle's git commit and author (nullable: older releases have none).
+    A store created at version 1 by this code already has the columns (``_v1_initial`` creates
+    the current tables), so each is added only when missing."""
+    table = ReleaseRow.__tablename__
+    have = {c["name"] for c in inspect(conn).get_columns(table)}
+    for column, sql_type in (("git_commit", "VARCHAR(64)"), ("git_author", "TEXT")):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_release_git]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

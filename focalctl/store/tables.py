@@ -40,6 +40,10 @@ class ReleaseRow(SQLModel, table=True):
     rollback_of: int | None = None
     # pending: stored, not yet confirmed published; published: live on the target.
     status: str = Field(default="published", max_length=16)
+    # The bundle's git commit (short sha, "+dirty") and its author; None: not from a git work
+    # tree, a rollback, or a release made before schema version 2.
+    git_commit: str | None = Field(default=None, max_length=64)
+    git_author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class LockRow(SQLModel, table=True):

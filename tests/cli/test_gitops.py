@@ -82,6 +82,15 @@ def test_the_workflow_commands_run_in_order_on_a_scratch_repository(tmp_path: Pa
     )
     [release] = json.loads(history.stdout)["releases"]
     assert release["message"] == "0123abc"
+    head = subprocess.run(
+        ["git", "log", "-1", "--format=%h %an <%ae>"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split(" ", 1)
+    # the workflow's reports beside the bundle are not bundle files: the commit is clean
+    assert [release["git_commit"], release["git_author"]] == [head[0], head[1].strip()]
 
 
 def test_the_pre_commit_hook_passes_a_good_bundle_and_stops_a_broken_one(tmp_path: Path) -> None:

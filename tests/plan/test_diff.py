@@ -155,3 +155,70 @@ def test_created_and_deleted_objects(base: dict[str, Any]) -> None:
         ("-", f"Offering/{gone}"),
     ]
     assert result.counts == (1, 0, 1)
+
+
+def _update(base: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    """The one update's fields as (action, path, old, new)."""
+    (change,) = diff(base, new).changes
+    assert change.action == "update"
+    return [(f.action, f.path, f.old, f.new) for f in change.fields]
+
+
+def test_a_transition_is_diffed_by_its_target_not_as_a_whole_list(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    check = _step(new, "refunds", "check_order")
+    check["transitions"][1]["priority"] = 7
+    assert _update(base, new) == [("update", "transitions[to=confirm_refund].priority", 0, 7)]
+
+
+def test_added_removed_and_reordered_transitions(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    check = _step(new, "refunds", "check_order")
+    gone = check["transitions"].pop(0)  # offer_credit
+    added = {"to": "wrap_up", "when": "slots.done", "priority": 1}
+    check["transitions"] = [*reversed(check["transitions"]), added]
+    assert _update(base, new) == [
+        ("delete", "transitions[to=offer_credit]", gone, None),
+        ("create", "transitions[to=wrap_up]", None, added),
+        (
+            "reorder",
+            "transitions",
+            ["to=confirm_refund", "to=not_eligible"],
+            ["to=not_eligible", "to=confirm_refund"],
+        ),
+    ]
+
+
+def test_a_second_transition_to_the_same_step_is_numbered(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    wrap = _step(new, "refunds", "give_credit")["transitions"]
+    wrap.append({**wrap[0], "when": "slots.other"})
+    assert [p for _, p, _, _ in _update(base, new)] == ["transitions[to=wrap_up#2]"]
+
+
+def test_tool_bindings_are_keyed_by_tool_and_other_lists_by_position(
+    base: dict[str, Any],
+) -> None:
+    new = copy.deepcopy(base)
+    _step(new, "refunds", "confirm_refund")["tools"][0]["at"] = "after"
+    new["agents"]["support"]["spec"]["channels"][1] = "sms-other"
+    new["agents"]["support"]["spec"]["tools"].append("brand-new-tool")
+    result = diff(base, new)
+    fields = {c.address: [(f.action, f.path) for f in c.fields] for c in result.changes}
+    assert fields["Step/refunds/confirm_refund"] == [("update", "tools[tool=issue-refund].at")]
+    assert fields["Agent/support"] == [
+        ("update", "channels[1]"),
+        ("create", "tools[tool=brand-new-tool]"),
+    ]
+
+
+def test_a_create_carries_the_new_objects_attributes(base: dict[str, Any]) -> None:
+    new = copy.deepcopy(base)
+    new["offerings"]["brand-new"] = copy.deepcopy(next(iter(base["offerings"].values())))
+    (change,) = diff(base, new).changes
+    spec = new["offerings"]["brand-new"]["spec"]
+    assert change.action == "create" and change.attributes is not None
+    assert {k: change.attributes[k] for k in spec} == spec and "spec" not in change.attributes
+    steps = diff(None, base).changes
+    step = next(c for c in steps if c.address == "Step/refunds/wrap_up")
+    assert step.attributes is not None and "_position" not in step.attributes

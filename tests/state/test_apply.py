@@ -42,13 +42,16 @@ def test_plan_apply_noop_change_rollback_history(workspace: Path, store_url: str
     tenant.write_text(tenant.read_text().replace("temperature: 0.4", "temperature: 0.6"))
     plan2 = focalctl("plan", "agents.d", "--json", *s, cwd=workspace)
     doc = json.loads(plan2.stdout)
-    assert doc["format_version"] == "1.0" and doc["base"]["version"] == 1
+    assert doc["format_version"] == "1.1" and doc["base"]["version"] == 1
     assert doc["changes"] == [
         {
             "action": "update",
             "address": "Tenant/demo",
             "new_address": None,
-            "fields": [{"path": "defaults.llm.temperature", "old": 0.4, "new": 0.6}],
+            "fields": [
+                {"path": "defaults.llm.temperature", "action": "update", "old": 0.4, "new": 0.6}
+            ],
+            "attributes": None,
         }
     ]
     assert focalctl("apply", "agents.d", "--auto-approve", *s, cwd=workspace).returncode == 0

@@ -55,7 +55,7 @@ def test_diff_between_releases_is_the_plan_diff(two_releases: Path) -> None:
     doc = json.loads(
         focalctl("diff", "demo", "1", "2", "--format", "json", cwd=two_releases).stdout
     )
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == "1.1"
     assert doc["base"]["version"] == 1 and doc["candidate"]["version"] == 2
     actions = {(c["action"], c["address"], c["new_address"]) for c in doc["changes"]}
     assert ("update", "Tenant/demo", None) in actions
