@@ -178,6 +178,11 @@ def test_racing_applies_make_exactly_one_release_per_round(workspace: Path, stor
         ]
         outs = [p.communicate(timeout=60) for p in procs]
         codes = sorted(p.returncode for p in procs)
+        if codes == [0, 0]:
+            # no race this round: on a loaded machine the second process started after the
+            # first had finished, and found the release already made (one release either way)
+            assert sum("No changes" in out for out, _ in outs) == 1, outs
+            continue
         assert codes == [0, 1], outs
         loser = next(err for (out, err), p in zip(outs, procs, strict=True) if p.returncode == 1)
         # refused at the lock, or (when it read the active release before the winner took
