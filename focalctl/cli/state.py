@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -271,12 +271,21 @@ def apply(
     message: Annotated[str, typer.Option("--message", "-m", help="Recorded on the release.")] = "",
     no_cache: NoCacheOpt = False,
     compact: CompactOpt = False,
+    fmt: FormatOpt = "text",
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
-    from focalctl.plan.render import render_text
+    from focalctl.plan.render import plan_json, render_text
     from focalctl.release import apply_plan, load_plan, make_plans
 
-    c = console()
+    check_format(fmt)
+    as_json = fmt == "json"
+    if as_json and not auto_approve:
+        fail(
+            "--format json cannot ask for confirmation",
+            "add --auto-approve (after reviewing `focalctl plan`), as for terraform apply -json",
+            code=EXIT_USAGE,
+        )
+    c = console(stderr=as_json)  # with json, stdout carries one document and nothing else
     _check_lock_ttl()
     with _world(store, target) as (st, tg):
         saved = _is_plan_file(path)
@@ -307,12 +316,18 @@ def apply(
             git = git_info(path)
             for p in plans:
                 p.git = git
+        applied: list[dict[str, Any]] = []
         for p in plans:
-            render_text(c, p, compact=compact)
+            if as_json:
+                applied.append({"plan": plan_json(p), "release": None, "published_to": None})
+            else:
+                render_text(c, p, compact=compact)
         if not any(p.result.has_changes for p in plans):
+            if as_json:
+                _write_json({"format_version": RESULT_JSON_VERSION, "applied": applied})
             return
         _confirm(auto_approve, risky=any(p.result.risks for p in plans))
-        for p in plans:
+        for i, p in enumerate(plans):
             outcome = apply_plan(
                 st,
                 tg,
@@ -323,12 +338,27 @@ def apply(
                 saved_plan=saved,
             )
             if outcome.release is None:
-                c.print(f"{p.tenant} ({p.env}): no changes; no release created.")
+                if not as_json:
+                    c.print(f"{p.tenant} ({p.env}): no changes; no release created.")
             else:
                 r = outcome.release
-                c.print(
-                    f"[green]Applied[/] {p.tenant} ({p.env}) version {r.version} → {r.snapshot_id[:19]}…, published to {outcome.published_to}"
-                )
+                if as_json:
+                    applied[i]["release"] = {"version": r.version, "snapshot": r.snapshot_id}
+                    applied[i]["published_to"] = outcome.published_to
+                else:
+                    c.print(
+                        f"[green]Applied[/] {p.tenant} ({p.env}) version {r.version} → {r.snapshot_id[:19]}…, published to {outcome.published_to}"
+                    )
+    if as_json:
+        _write_json({"format_version": RESULT_JSON_VERSION, "applied": applied})
+
+
+#: The version of the documents apply and rollback print with --format json.
+RESULT_JSON_VERSION = "1.0"
+
+
+def _write_json(doc: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
 def _is_plan_file(path: Path) -> bool:
@@ -366,27 +396,56 @@ def rollback_cmd(
         bool,
         typer.Option("--dry-run", help="Show what the rollback would change; change nothing."),
     ] = False,
+    fmt: FormatOpt = "text",
 ) -> None:
     """Release an earlier version's snapshot again, as a new version (no recompilation)."""
-    from focalctl.cli.releases import render_release_diff
+    from focalctl.cli.releases import release_diff_json, render_release_diff
     from focalctl.release import rollback
     from focalctl.releases import rollback_plan
 
-    c = console()
+    check_format(fmt)
+    as_json = fmt == "json"
+    if as_json and not (auto_approve or dry_run):
+        fail(
+            "--format json cannot ask for confirmation",
+            "add --auto-approve, or --dry-run to see the rollback's plan as JSON",
+            code=EXIT_USAGE,
+        )
+    c = console(stderr=as_json)
     _check_lock_ttl()
     with _world(store, target) as (st, tg):
         plan = rollback_plan(st, tenant, env, to)  # reads only
-        c.print(
-            f"Roll back {tenant} ({env}) from version {plan.old.version} to the snapshot of version {to}.\n"
-        )
-        render_release_diff(plan, verb="Rollback")
+        doc: dict[str, Any] = {
+            "format_version": RESULT_JSON_VERSION,
+            "tenant": tenant,
+            "env": env,
+            "from_version": plan.old.version,
+            "to_version": to,
+            "dry_run": dry_run,
+            "plan": release_diff_json(plan),
+            "release": None,
+            "published_to": None,
+        }
+        if not as_json:
+            c.print(
+                f"Roll back {tenant} ({env}) from version {plan.old.version} to the snapshot of version {to}.\n"
+            )
+            render_release_diff(plan, verb="Rollback")
         if dry_run:
-            c.print("\nDry run: nothing was changed.")
+            if as_json:
+                _write_json(doc)
+            else:
+                c.print("\nDry run: nothing was changed.")
             return
         _confirm(auto_approve, risky=bool(plan.result.risks))
         outcome = rollback(st, tg, tenant, env, to, message=message)
     assert outcome.release is not None
     r = outcome.release
+    if as_json:
+        doc["release"] = {"version": r.version, "snapshot": r.snapshot_id}
+        doc["published_to"] = outcome.published_to
+        _write_json(doc)
+        return
     c.print(
         f"[green]Rolled back[/] {tenant} ({env}): version {r.version} → {r.snapshot_id[:19]}… (= version {to}), published to {outcome.published_to}"
     )
