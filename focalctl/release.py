@@ -33,7 +33,8 @@ from focalctl.diagnostics import Diagnostic
 from focalctl.gitinfo import GitInfo
 from focalctl.names import check_name
 from focalctl.partial import PartialCache
-from focalctl.plan import PlanResult, diff
+from focalctl.plan import diff
+from focalctl.plan.tenant import TenantPlan
 from focalctl.publish import PublishError, Target
 from focalctl.store import Release, Store, StoreError
 from focalctl.store.db import DEFAULT_LOCK_TTL
@@ -58,20 +59,6 @@ class TargetAhead(StoreError):
 
 class ConfigError(StoreError):
     """An environment variable with a value Focal cannot use (a usage error)."""
-
-
-@dataclass(slots=True)
-class TenantPlan:
-    tenant: str
-    env: str
-    base: Release | None
-    candidate: CompiledSnapshot
-    result: PlanResult
-    git: GitInfo | None = None  # the bundle's commit, recorded on the release
-
-    @property
-    def unchanged(self) -> bool:
-        return self.base is not None and self.base.snapshot_id == self.candidate.id
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ from focalctl.cli.common import (
 
 if TYPE_CHECKING:
     from focalctl.diagnostics import Diagnostic
+    from focalctl.plan.tenant import TenantPlan
     from focalctl.publish import Target
-    from focalctl.release import TenantPlan
     from focalctl.simulate import Comparison
     from focalctl.store import Release, Store
 

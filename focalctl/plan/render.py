@@ -11,7 +11,7 @@ from rich.markup import escape
 from focalctl.plan.diff import Change, FieldChange, PlanResult
 
 if TYPE_CHECKING:
-    from focalctl.release import TenantPlan
+    from focalctl.plan.tenant import TenantPlan
 
 _STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": "magenta"}
 
