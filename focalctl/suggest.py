@@ -103,7 +103,9 @@ def _variants(
             burst["burst"] = [confirm["user"], f"{confirm['user']}!!", "please go ahead"]
             # the tool runs (once: the registry's key); on a channel that folds bursts, in one turn
             burst["expect"] = {"tool_called": {"tool": tool}}
-            if _debounced(body, obj.doc.data["spec"]["channel"]):
+            spec = obj.doc.data["spec"]
+            asked_at = record.entered[-1] if record.entered else None
+            if _debounced(body, spec["agent"], record.scenario, asked_at, spec["channel"]):
                 burst["expect"]["turns"] = 1
             found.append(
                 _make(
@@ -160,15 +162,24 @@ def _consent(suggestion: Suggestion) -> None:
     profile["consent"] = True
 
 
-def _debounced(body: dict[str, Any], profile: str) -> bool:
-    """Whether the profile folds messages into bursts (its own or its channel type's
-    debounce; a scenario or step may set another, which this skeleton does not know)."""
-    from runtime.durations import parse_duration
+def _debounced(
+    body: dict[str, Any], agent: str, scenario: str | None, step: str | None, profile: str
+) -> bool:
+    """Whether a message at (agent, scenario, step) on ``profile`` is folded into a burst:
+    the effective ``turn.debounce`` there, resolved as the runtime resolves it (defaults,
+    channel type, tenant, agent, profile, scenario, step)."""
+    import json
 
-    entry = body.get("channels", {}).get(profile, {})
-    turn = (entry.get("spec", {}).get("settings") or {}).get("turn") or {}
-    debounce = turn.get("debounce", (entry.get("builtinTurn") or {}).get("debounce", "0"))
-    return parse_duration(str(debounce)) > 0
+    from runtime.durations import parse_duration
+    from runtime.settings import resolve
+    from runtime.snapshot import load_settings_index
+
+    index = load_settings_index(json.dumps(body).encode()).index
+    try:
+        effective = resolve(index.layers(agent, scenario, step, profile))
+    except KeyError:  # a name the snapshot lacks: the simulation itself reports it
+        return False
+    return parse_duration(effective.turn.debounce) > 0
 
 
 def _steps(body: dict[str, Any], scenario: str | None) -> dict[str, dict[str, Any]]:
