@@ -7,6 +7,7 @@ themselves are defined once, in the runtime, so the compiler and the runtime agr
 
 from __future__ import annotations
 
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -97,12 +98,12 @@ def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
     data: dict[str, Any] = doc.data
     diags: list[Diagnostic] = []
     env: Envelope | None = None
+    kind = doc.kind or str(data.get("kind"))
+    spec_model = KIND_SPECS.get(kind)
     try:
         env = Envelope.model_validate(data)
     except ValidationError as exc:
-        diags.extend(errors_to_diagnostics(exc, data, (), Envelope))
-    kind = doc.kind or str(data.get("kind"))
-    spec_model = KIND_SPECS.get(kind)
+        diags.extend(errors_to_diagnostics(exc, data, (), Envelope, spec_model))
     spec: BaseModel | None = None
     if spec_model is not None and isinstance(data.get("spec", {}), dict):
         try:
@@ -131,10 +132,17 @@ def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
 
 
 def errors_to_diagnostics(
-    exc: ValidationError, data: Any, prefix: tuple[str, ...], model: type[BaseModel]
+    exc: ValidationError,
+    data: Any,
+    prefix: tuple[str, ...],
+    model: type[BaseModel],
+    spec_model: type[BaseModel] | None = None,
 ) -> list[Diagnostic]:
-    """Pydantic errors → unlocated Diagnostics (pointer into the document, no position yet)."""
-    return [_one(err, data, prefix, model) for err in exc.errors(include_url=False)]
+    """Pydantic errors → unlocated Diagnostics (pointer into the document, no position yet).
+
+    ``spec_model``: for the envelope, the model of its ``spec`` (the envelope itself takes any
+    mapping there), so that a spec field dedented to the top level is recognised."""
+    return [_one(err, data, prefix, model, spec_model) for err in exc.errors(include_url=False)]
 
 
 def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[list[str | int], Any, bool]:
@@ -197,7 +205,7 @@ def _unwrap(tp: Any) -> Any:
         if origin is typing.Annotated:
             tp = typing.get_args(tp)[0]
             continue
-        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if origin in (typing.Union, types.UnionType):
             args = [a for a in typing.get_args(tp) if a is not type(None)]
             models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
             if len(args) == 1 or models:
@@ -206,12 +214,70 @@ def _unwrap(tp: Any) -> Any:
         return tp
 
 
+def _models_in(tp: Any) -> list[type[BaseModel]]:
+    """The models a value annotated ``tp`` may be written as: ``tp`` itself, or the models of
+    a union (``Checkpoint | None``); lists and dicts of models are not mappings of fields."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for a in typing.get_args(tp) for m in _models_in(a)]
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    return []
+
+
+def _indent_hint(
+    field: str,
+    model: type[BaseModel],
+    parent: list[str | int],
+    data: Any,
+    spec_model: type[BaseModel] | None = None,
+) -> str | None:
+    """``did you mean to indent it under `x:`?`` when ``field`` is a field of the model of a
+    sibling ``x`` whose value is null or an empty mapping: the author wrote ``x:`` and then
+    dedented its fields by mistake (``confirmation:`` then ``required: true``). The nearest
+    such sibling written before ``field`` wins, else the nearest after it."""
+    mapping: Any = data
+    for part in parent:
+        if isinstance(mapping, dict) and isinstance(part, str):
+            mapping = mapping.get(part)
+        elif isinstance(mapping, list) and isinstance(part, int) and 0 <= part < len(mapping):
+            mapping = mapping[part]
+        else:
+            return None
+    if not isinstance(mapping, dict) or field not in mapping:
+        return None
+    current: Any = model
+    for part in parent:
+        current = _descend(current, part)
+        if current is None:
+            return None
+    owner = _unwrap(current)
+    if not (isinstance(owner, type) and issubclass(owner, BaseModel)):
+        return None
+    keys = list(mapping)
+    at = keys.index(field)
+    for sibling in [*reversed(keys[:at]), *keys[at + 1 :]]:
+        if mapping[sibling] not in (None, {}) or not isinstance(sibling, str):
+            continue
+        annotation = spec_model if owner is Envelope and sibling == "spec" else None
+        annotation = annotation or _descend(owner, sibling)
+        if any(field in _fields_of(m, []) for m in _models_in(annotation)):
+            return f"did you mean to indent it under `{sibling}:`?"
+    return None
+
+
 def _where(path: list[str | int]) -> str:
     return ".".join(str(p) for p in path) if path else "document"
 
 
 def _one(
-    err: ErrorDetails, data: Any, prefix: tuple[str, ...], model: type[BaseModel]
+    err: ErrorDetails,
+    data: Any,
+    prefix: tuple[str, ...],
+    model: type[BaseModel],
+    spec_model: type[BaseModel] | None = None,
 ) -> Diagnostic:
     rel, value, _found = _data_path(tuple(err["loc"]), data)
     full = [*prefix, *rel]
@@ -223,7 +289,11 @@ def _one(
         field = str(rel[-1]) if rel else "?"
         allowed = _fields_of(model, rel[:-1])
         moved = MOVED_FIELDS.get(model.__name__, {}).get(field) if len(rel) == 1 else None
-        hint = moved or did_you_mean(field, allowed)
+        hint = (
+            _indent_hint(field, model, rel[:-1], data, spec_model)
+            or moved
+            or did_you_mean(field, allowed)
+        )
         parent = _where(full[:-1])
         return make(
             "FOC201",
