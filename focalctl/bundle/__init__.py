@@ -184,8 +184,9 @@ class Bundle:
 
     ``refs`` keeps the first definition of each (tenant, kind, name) in file order; later ones
     are in ``duplicate_refs`` for the uniqueness check. ``declared`` holds the key of every
-    document that declares one, valid or not: a reference to a declared-but-invalid object is
-    not reported again (its own errors already are). Iteration is in (tenant, kind, name)
+    document that declares one, valid or not (a document of an unknown kind close to no known
+    one declares :data:`~focalctl.bundle.kinds.UNKNOWN_KIND`): a reference to a
+    declared-but-invalid object is not reported again (its own errors already are). Iteration is in (tenant, kind, name)
     order, never file order.
     """
 
