@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import locate, pointer
 from focalctl.diagnostics import Diagnostic, make
+from focalctl.diagnostics.paths import readable
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import (
     BCP47_PATTERN,
@@ -268,8 +269,9 @@ def _indent_hint(
     return None
 
 
-def _where(path: list[str | int]) -> str:
-    return ".".join(str(p) for p in path) if path else "document"
+def _where(prefix: tuple[str, ...], rel: list[str | int], data: Any) -> str:
+    """The path of ``rel`` (below ``prefix``, in ``data``) as a message shows it."""
+    return readable(rel, data, prefix)
 
 
 def _one(
@@ -282,7 +284,7 @@ def _one(
     rel, value, _found = _data_path(tuple(err["loc"]), data)
     full = [*prefix, *rel]
     ptr = pointer(full)
-    where = _where(full)
+    where = _where(prefix, rel, data)
     etype = err["type"]
     ctx = err.get("ctx") or {}
     if etype == "extra_forbidden":
@@ -294,7 +296,7 @@ def _one(
             or moved
             or did_you_mean(field, allowed)
         )
-        parent = _where(full[:-1])
+        parent = _where(prefix, rel[:-1], data)
         return make(
             "FOC201",
             pointer=ptr,
@@ -306,7 +308,7 @@ def _one(
         )
     if etype == "missing":
         field = str(rel[-1]) if rel else "?"
-        return make("FOC202", pointer=ptr, field=field, where=_where(full[:-1]))
+        return make("FOC202", pointer=ptr, field=field, where=_where(prefix, rel[:-1], data))
     if etype in ("literal_error", "enum"):
         expected = str(ctx.get("expected", ""))
         options = [
