@@ -172,7 +172,12 @@ def _attrs(obj: BundleObject) -> tuple[str, ...]:
 
 
 def _declared_key(doc: Document) -> Key:
-    meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    """What the document declares; with ``metadata:`` left empty and its ``name`` (and
+    ``tenant``) dedented to the top level, those (FOC201 says to indent them)."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    meta = data.get("metadata")
+    if meta in (None, {}):
+        meta = {k: data[k] for k in ("name", "tenant") if isinstance(data.get(k), str)}
     meta = meta if isinstance(meta, dict) else {}
     name, kind = str(meta.get("name", "")), str(doc.kind)
     tenant = name if kind == "Tenant" else str(meta.get("tenant", ""))

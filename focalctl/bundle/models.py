@@ -228,17 +228,15 @@ def _models_in(tp: Any) -> list[type[BaseModel]]:
     return []
 
 
-def _indent_hint(
-    field: str,
+def _dedented(
     model: type[BaseModel],
     parent: list[str | int],
     data: Any,
     spec_model: type[BaseModel] | None = None,
-) -> str | None:
-    """``did you mean to indent it under `x:`?`` when ``field`` is a field of the model of a
-    sibling ``x`` whose value is null or an empty mapping: the author wrote ``x:`` and then
-    dedented its fields by mistake (``confirmation:`` then ``required: true``). The nearest
-    such sibling written before ``field`` wins, else the nearest after it."""
+) -> list[tuple[str, list[str]]]:
+    """For the mapping at ``parent``: each key written as ``x:`` (null or ``{}``) whose model
+    has fields that stand beside it instead (``confirmation:`` then ``required: true``), with
+    those fields, in the mapping's order. Empty when there is nothing of the kind."""
     mapping: Any = data
     for part in parent:
         if isinstance(mapping, dict) and isinstance(part, str):
@@ -246,26 +244,65 @@ def _indent_hint(
         elif isinstance(mapping, list) and isinstance(part, int) and 0 <= part < len(mapping):
             mapping = mapping[part]
         else:
-            return None
-    if not isinstance(mapping, dict) or field not in mapping:
-        return None
+            return []
     current: Any = model
     for part in parent:
         current = _descend(current, part)
         if current is None:
-            return None
+            return []
     owner = _unwrap(current)
-    if not (isinstance(owner, type) and issubclass(owner, BaseModel)):
+    if not (isinstance(mapping, dict) and isinstance(owner, type) and issubclass(owner, BaseModel)):
+        return []
+    own = set(_fields_of(owner, []))
+    found: list[tuple[str, list[str]]] = []
+    for key, value in mapping.items():
+        if value not in (None, {}) or not isinstance(key, str):
+            continue
+        annotation = spec_model if owner is Envelope and key == "spec" else None
+        inner = {
+            f for m in _models_in(annotation or _descend(owner, key)) for f in _fields_of(m, [])
+        }
+        fields = [k for k in mapping if isinstance(k, str) and k in inner and k not in own]
+        if fields:
+            found.append((key, fields))
+    return found
+
+
+def _indent_hint(
+    field: str,
+    model: type[BaseModel],
+    parent: list[str | int],
+    data: Any,
+    spec_model: type[BaseModel] | None = None,
+) -> str | None:
+    """``did you mean to indent it under `x:`?`` when the unknown ``field`` is a field of the
+    model of a sibling ``x`` written as ``x:`` (see :func:`_dedented`). The nearest such
+    sibling written before ``field`` wins, else the nearest after it."""
+    owners = [key for key, fields in _dedented(model, parent, data, spec_model) if field in fields]
+    if not owners:
         return None
+    mapping: Any = data
+    for part in parent:
+        mapping = mapping[part]
     keys = list(mapping)
     at = keys.index(field)
-    for sibling in [*reversed(keys[:at]), *keys[at + 1 :]]:
-        if mapping[sibling] not in (None, {}) or not isinstance(sibling, str):
-            continue
-        annotation = spec_model if owner is Envelope and sibling == "spec" else None
-        annotation = annotation or _descend(owner, sibling)
-        if any(field in _fields_of(m, []) for m in _models_in(annotation)):
-            return f"did you mean to indent it under `{sibling}:`?"
+    before = [k for k in owners if keys.index(k) < at]
+    return f"did you mean to indent it under `{(before[-1] if before else owners[0])}:`?"
+
+
+def _fill_hint(
+    model: type[BaseModel],
+    rel: list[str | int],
+    data: Any,
+    spec_model: type[BaseModel] | None = None,
+) -> str | None:
+    """For ``x:`` left empty where a mapping is required: which of its fields stand beside it."""
+    if not rel or not isinstance(rel[-1], str):
+        return None
+    for key, fields in _dedented(model, rel[:-1], data, spec_model):
+        if key == rel[-1]:
+            names = ", ".join(f"'{f}'" for f in fields)
+            return f"did you mean to indent {names} under it?"
     return None
 
 
@@ -373,7 +410,8 @@ def _one(
             where=where,
             expected=expected,
             got=got,
-            hint=f"write {where} as {expected}",
+            hint=(value is None and _fill_hint(model, rel, data, spec_model))
+            or f"write {where} as {expected}",
         )
     message = err["msg"].removeprefix("Value error, ")
     if rel and str(rel[-1]) in DURATION_FIELDS:

@@ -84,3 +84,22 @@ def test_a_profile_uses_the_same_rule(tmp_path: Path) -> None:
     assert _hints(write(tmp_path, channel=channel)) == {
         "/spec/markdown": INDENT.format("capabilities")
     }
+
+
+def test_the_empty_mapping_itself_names_the_fields_to_indent(tmp_path: Path) -> None:
+    tool = TOOL + "  confirmation:\n  required: true\n  prompt: Sure?\n"
+    [empty] = [d for d in diagnostics(write(tmp_path, tool=tool)) if d.code == "FOC203"]
+    assert empty.pointer == "/spec/confirmation"
+    assert empty.hint == "did you mean to indent 'required', 'prompt' under it?"
+
+
+def test_a_name_dedented_out_of_metadata_is_still_declared(tmp_path: Path) -> None:
+    """References to it are not called unknown: its own FOC203/FOC201 say what to fix."""
+    tool = TOOL.replace(
+        "metadata: {name: lookup, tenant: t1}", "metadata:\nname: lookup\ntenant: t1"
+    )
+    assert {(d.code, d.pointer) for d in diagnostics(write(tmp_path, tool=tool))} == {
+        ("FOC203", "/metadata"),
+        ("FOC201", "/name"),
+        ("FOC201", "/tenant"),
+    }
