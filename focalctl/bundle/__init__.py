@@ -172,7 +172,12 @@ def _attrs(obj: BundleObject) -> tuple[str, ...]:
 
 
 def _declared_key(doc: Document) -> Key:
-    meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    """What the document declares; with ``metadata:`` left empty and its ``name`` (and
+    ``tenant``) dedented to the top level, those (FOC201 says to indent them)."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    meta = data.get("metadata")
+    if meta in (None, {}):
+        meta = {k: data[k] for k in ("name", "tenant") if isinstance(data.get(k), str)}
     meta = meta if isinstance(meta, dict) else {}
     name, kind = str(meta.get("name", "")), str(doc.kind)
     tenant = name if kind == "Tenant" else str(meta.get("tenant", ""))
@@ -184,8 +189,9 @@ class Bundle:
 
     ``refs`` keeps the first definition of each (tenant, kind, name) in file order; later ones
     are in ``duplicate_refs`` for the uniqueness check. ``declared`` holds the key of every
-    document that declares one, valid or not: a reference to a declared-but-invalid object is
-    not reported again (its own errors already are). Iteration is in (tenant, kind, name)
+    document that declares one, valid or not (a document of an unknown kind close to no known
+    one declares :data:`~focalctl.bundle.kinds.UNKNOWN_KIND`): a reference to a
+    declared-but-invalid object is not reported again (its own errors already are). Iteration is in (tenant, kind, name)
     order, never file order.
     """
 

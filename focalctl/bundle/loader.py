@@ -406,7 +406,7 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
         if header is not None:
             diags.append(header)
             stub = _declaration(node, guess_kind=True) if header.code == "FOC109" else None
-            if stub is not None:  # references to it are noted, not called unknown (FOC312)
+            if stub is not None:  # references to its name are not called unknown
                 source.documents.append(
                     Document(
                         name,
@@ -537,8 +537,9 @@ def _declaration(node: Node, *, guess_kind: bool = False) -> dict[str, Any] | No
     a known kind, and metadata's name and tenant (strings); None if it declares no kind.
 
     With ``guess_kind``, an unknown kind close to a known one (``Tool``) declares that one
-    (``ToolEffect``), the kind its author meant."""
-    from focalctl.bundle.kinds import KIND_NAMES
+    (``ToolEffect``), the kind its author meant; one close to none (``Widget``) declares
+    :data:`~focalctl.bundle.kinds.UNKNOWN_KIND`, which stands for every kind."""
+    from focalctl.bundle.kinds import KIND_NAMES, UNKNOWN_KIND
     from focalctl.diagnostics.suggest import closest
 
     if not isinstance(node, MappingNode):
@@ -550,8 +551,8 @@ def _declaration(node: Node, *, guess_kind: bool = False) -> dict[str, Any] | No
     kind, api, meta = top.get("kind"), top.get("apiVersion"), top.get("metadata")
     if not (isinstance(kind, ScalarNode) and kind.tag == _STR):
         return None
-    kind_name = closest(kind.value, KIND_NAMES) if guess_kind else kind.value
-    if kind_name not in KIND_NAMES:
+    kind_name = (closest(kind.value, KIND_NAMES) or UNKNOWN_KIND) if guess_kind else kind.value
+    if kind_name not in KIND_NAMES and kind_name != UNKNOWN_KIND:
         return None
     fields: dict[str, str] = {}
     if isinstance(meta, MappingNode):

@@ -7,6 +7,7 @@ themselves are defined once, in the runtime, so the compiler and the runtime agr
 
 from __future__ import annotations
 
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from pydantic_core import ErrorDetails
 from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import locate, pointer
 from focalctl.diagnostics import Diagnostic, make
+from focalctl.diagnostics.paths import readable
 from focalctl.diagnostics.suggest import did_you_mean
 from runtime.spec import (
     BCP47_PATTERN,
@@ -97,12 +99,12 @@ def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
     data: dict[str, Any] = doc.data
     diags: list[Diagnostic] = []
     env: Envelope | None = None
+    kind = doc.kind or str(data.get("kind"))
+    spec_model = KIND_SPECS.get(kind)
     try:
         env = Envelope.model_validate(data)
     except ValidationError as exc:
-        diags.extend(errors_to_diagnostics(exc, data, (), Envelope))
-    kind = doc.kind or str(data.get("kind"))
-    spec_model = KIND_SPECS.get(kind)
+        diags.extend(errors_to_diagnostics(exc, data, (), Envelope, spec_model))
     spec: BaseModel | None = None
     if spec_model is not None and isinstance(data.get("spec", {}), dict):
         try:
@@ -131,10 +133,17 @@ def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
 
 
 def errors_to_diagnostics(
-    exc: ValidationError, data: Any, prefix: tuple[str, ...], model: type[BaseModel]
+    exc: ValidationError,
+    data: Any,
+    prefix: tuple[str, ...],
+    model: type[BaseModel],
+    spec_model: type[BaseModel] | None = None,
 ) -> list[Diagnostic]:
-    """Pydantic errors → unlocated Diagnostics (pointer into the document, no position yet)."""
-    return [_one(err, data, prefix, model) for err in exc.errors(include_url=False)]
+    """Pydantic errors → unlocated Diagnostics (pointer into the document, no position yet).
+
+    ``spec_model``: for the envelope, the model of its ``spec`` (the envelope itself takes any
+    mapping there), so that a spec field dedented to the top level is recognised."""
+    return [_one(err, data, prefix, model, spec_model) for err in exc.errors(include_url=False)]
 
 
 def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[list[str | int], Any, bool]:
@@ -197,7 +206,7 @@ def _unwrap(tp: Any) -> Any:
         if origin is typing.Annotated:
             tp = typing.get_args(tp)[0]
             continue
-        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if origin in (typing.Union, types.UnionType):
             args = [a for a in typing.get_args(tp) if a is not type(None)]
             models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
             if len(args) == 1 or models:
@@ -206,25 +215,125 @@ def _unwrap(tp: Any) -> Any:
         return tp
 
 
-def _where(path: list[str | int]) -> str:
-    return ".".join(str(p) for p in path) if path else "document"
+def _models_in(tp: Any) -> list[type[BaseModel]]:
+    """The models a value annotated ``tp`` may be written as: ``tp`` itself, or the models of
+    a union (``Checkpoint | None``); lists and dicts of models are not mappings of fields."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for a in typing.get_args(tp) for m in _models_in(a)]
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    return []
+
+
+def _dedented(
+    model: type[BaseModel],
+    parent: list[str | int],
+    data: Any,
+    spec_model: type[BaseModel] | None = None,
+) -> list[tuple[str, list[str]]]:
+    """For the mapping at ``parent``: each key written as ``x:`` (null or ``{}``) whose model
+    has fields that stand beside it instead (``confirmation:`` then ``required: true``), with
+    those fields, in the mapping's order. Empty when there is nothing of the kind."""
+    mapping: Any = data
+    for part in parent:
+        if isinstance(mapping, dict) and isinstance(part, str):
+            mapping = mapping.get(part)
+        elif isinstance(mapping, list) and isinstance(part, int) and 0 <= part < len(mapping):
+            mapping = mapping[part]
+        else:
+            return []
+    current: Any = model
+    for part in parent:
+        current = _descend(current, part)
+        if current is None:
+            return []
+    owner = _unwrap(current)
+    if not (isinstance(mapping, dict) and isinstance(owner, type) and issubclass(owner, BaseModel)):
+        return []
+    own = set(_fields_of(owner, []))
+    found: list[tuple[str, list[str]]] = []
+    for key, value in mapping.items():
+        if value not in (None, {}) or not isinstance(key, str):
+            continue
+        annotation = spec_model if owner is Envelope and key == "spec" else None
+        inner = {
+            f for m in _models_in(annotation or _descend(owner, key)) for f in _fields_of(m, [])
+        }
+        fields = [k for k in mapping if isinstance(k, str) and k in inner and k not in own]
+        if fields:
+            found.append((key, fields))
+    return found
+
+
+def _indent_hint(
+    field: str,
+    model: type[BaseModel],
+    parent: list[str | int],
+    data: Any,
+    spec_model: type[BaseModel] | None = None,
+) -> str | None:
+    """``did you mean to indent it under `x:`?`` when the unknown ``field`` is a field of the
+    model of a sibling ``x`` written as ``x:`` (see :func:`_dedented`). The nearest such
+    sibling written before ``field`` wins, else the nearest after it."""
+    owners = [key for key, fields in _dedented(model, parent, data, spec_model) if field in fields]
+    if not owners:
+        return None
+    mapping: Any = data
+    for part in parent:
+        mapping = mapping[part]
+    keys = list(mapping)
+    at = keys.index(field)
+    before = [k for k in owners if keys.index(k) < at]
+    return f"did you mean to indent it under `{(before[-1] if before else owners[0])}:`?"
+
+
+def _fill_hint(
+    model: type[BaseModel],
+    rel: list[str | int],
+    data: Any,
+    spec_model: type[BaseModel] | None = None,
+) -> str | None:
+    """For ``x:`` left empty where a mapping is required: which of its fields stand beside it."""
+    if not rel or not isinstance(rel[-1], str):
+        return None
+    for key, fields in _dedented(model, rel[:-1], data, spec_model):
+        if key == rel[-1]:
+            names = ", ".join(f"'{f}'" for f in fields)
+            return f"did you mean to indent {names} under it?"
+    return None
+
+
+def _where(prefix: tuple[str, ...], rel: list[str | int], data: Any) -> str:
+    """The path of ``rel`` (below ``prefix``, in ``data``) as a message shows it."""
+    return readable(rel, data, prefix)
 
 
 def _one(
-    err: ErrorDetails, data: Any, prefix: tuple[str, ...], model: type[BaseModel]
+    err: ErrorDetails,
+    data: Any,
+    prefix: tuple[str, ...],
+    model: type[BaseModel],
+    spec_model: type[BaseModel] | None = None,
 ) -> Diagnostic:
     rel, value, _found = _data_path(tuple(err["loc"]), data)
     full = [*prefix, *rel]
     ptr = pointer(full)
-    where = _where(full)
+    where = _where(prefix, rel, data)
     etype = err["type"]
     ctx = err.get("ctx") or {}
     if etype == "extra_forbidden":
         field = str(rel[-1]) if rel else "?"
         allowed = _fields_of(model, rel[:-1])
         moved = MOVED_FIELDS.get(model.__name__, {}).get(field) if len(rel) == 1 else None
-        hint = moved or did_you_mean(field, allowed)
-        parent = _where(full[:-1])
+        hint = (
+            _indent_hint(field, model, rel[:-1], data, spec_model)
+            or moved
+            or did_you_mean(field, allowed)
+        )
+        parent = _where(prefix, rel[:-1], data)
         return make(
             "FOC201",
             pointer=ptr,
@@ -236,7 +345,7 @@ def _one(
         )
     if etype == "missing":
         field = str(rel[-1]) if rel else "?"
-        return make("FOC202", pointer=ptr, field=field, where=_where(full[:-1]))
+        return make("FOC202", pointer=ptr, field=field, where=_where(prefix, rel[:-1], data))
     if etype in ("literal_error", "enum"):
         expected = str(ctx.get("expected", ""))
         options = [
@@ -301,7 +410,8 @@ def _one(
             where=where,
             expected=expected,
             got=got,
-            hint=f"write {where} as {expected}",
+            hint=(value is None and _fill_hint(model, rel, data, spec_model))
+            or f"write {where} as {expected}",
         )
     message = err["msg"].removeprefix("Value error, ")
     if rel and str(rel[-1]) in DURATION_FIELDS:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from focalctl.bundle import Bundle, BundleObject, DepKey
+from focalctl.bundle.kinds import UNKNOWN_KIND
 from focalctl.diagnostics import Diagnostic
 from runtime.spec import ScenarioSpec, StandaloneStepSpec, StepSpec
 
@@ -77,9 +78,14 @@ class View:
         return self.bundle.get(tenant, kind, name)
 
     def declared(self, tenant: str, kind: str, name: str) -> bool:
-        """Whether some document declares (tenant, kind, name), valid or not."""
+        """Whether some document declares (tenant, kind, name), valid or not; a document of an
+        unknown kind close to no known one (``kind: Widget``) declares its name for every
+        kind: which one its author meant is unknown, and its own FOC109 is the error to fix."""
         self._read(("decl", tenant, kind, name))
-        return (tenant, kind, name) in self.bundle.declared
+        if (tenant, kind, name) in self.bundle.declared:
+            return True
+        self._read(("decl", tenant, UNKNOWN_KIND, name))
+        return (tenant, UNKNOWN_KIND, name) in self.bundle.declared
 
     def declared_names(self, tenant: str, kind: str) -> list[str]:
         self._read(("declnames", tenant, kind))

@@ -12,8 +12,9 @@
 
 One rule for every reference to a name (here, and the channel checks through
 :func:`declared_invalid`): a name whose document exists but is invalid (a schema error, a
-syntax error after its name, or an unknown kind close to the one referenced, ``kind: Tool``)
-is not reported: that document's own errors are, and they are the ones to fix; an "unknown"
+syntax error after its name, an unknown kind close to the one referenced, ``kind: Tool``, or
+an unknown kind close to none, ``kind: Widget``, which declares its name for every kind) is not
+reported: that document's own errors are, and they are the ones to fix; an "unknown"
 error would send the author looking for a name that is there. Channel fallbacks and say
 variants are checked by :mod:`focalctl.checks.channels`.
 
@@ -57,8 +58,9 @@ _KIND_WORDS = {
 
 def declared_invalid(view: View, tenant: str, kind: str, name: str) -> bool:
     """Whether ``name`` (a ``kind`` of ``tenant``) is declared only by invalid documents (a
-    schema error, a syntax error after its name, an unknown kind close to ``kind``): a
-    reference to it is then not reported, its own errors are (see the module docstring)."""
+    schema error, a syntax error after its name, an unknown kind close to ``kind`` or to
+    none): a reference to it is then not reported, its own errors are (see the module
+    docstring)."""
     return view.get(tenant, kind, name) is None and view.declared(tenant, kind, name)
 
 

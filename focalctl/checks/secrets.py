@@ -40,6 +40,7 @@ from typing import Any
 from focalctl.bundle.loader import Document
 from focalctl.bundle.positions import pointer
 from focalctl.diagnostics import Diagnostic, make
+from focalctl.diagnostics.paths import readable
 from focalctl.diagnostics.redact import ANY_SHAPE, TOKEN_SHAPES, maybe_secret
 
 # Key names compared lower-cased with '_' and '-' removed: apiKey, api_key and API-KEY all match.
@@ -106,7 +107,7 @@ def _scan(doc: Document, value: Any, path: tuple[str | int, ...], key: str) -> I
                 file=doc.file,
                 document=doc.index,
                 pointer=pointer(list(path)),
-                where=".".join(str(p) for p in path),
+                where=readable(path, doc.data),
                 why=why,
             )
 

@@ -175,3 +175,27 @@ def test_a_reference_to_an_invalid_object_is_not_called_unknown(tmp_path: Path) 
     assert found(root) == {("FOC109", "tool.yaml", "")}
     [unknown_kind] = diagnostics(root)
     assert unknown_kind.hint == "did you mean 'ToolEffect'?"
+
+
+def test_a_document_of_an_unknown_kind_close_to_none_declares_its_name_for_every_kind(
+    tmp_path: Path,
+) -> None:
+    """``kind: Widget`` named like the agent's tool and a step's bound tool, ``kind: Gizmo``
+    named like a fallback, an agent's channel and a say variant: none of the references is
+    called unknown ("known tools: none defined" sent the author looking for a name that is
+    there); each document's own FOC109 is the error to fix."""
+    widget = TOOL.replace("ToolEffect", "Widget")
+    gizmo = doc("Gizmo", "texts", "  channel: sms\n")
+    web = CHANNEL.replace("{channel: webchat}", "{channel: webchat, fallback: [texts]}")
+    agent = AGENT.replace("[web]", "[web, texts]")
+    steps = SCENARIO.replace('say: "Hi"', "say: {default: Hi, texts: Yo}").replace(
+        'say: "Bye"', 'say: "Bye"\n      tools: [{tool: lookup}]'
+    )
+    root = write(tmp_path, tool=widget, channel=web + "---\n" + gizmo, agent=agent, scenario=steps)
+    assert found(root) == {("FOC109", "tool.yaml", ""), ("FOC109", "channel.yaml", "")}
+
+
+def test_an_unknown_kind_declares_only_its_own_name(tmp_path: Path) -> None:
+    widget = TOOL.replace("ToolEffect", "Widget").replace("lookup", "lookup-v2")
+    root = write(tmp_path, tool=widget)
+    assert found(root) == {("FOC109", "tool.yaml", ""), ("FOC301", "agent.yaml", "/spec/tools/0")}

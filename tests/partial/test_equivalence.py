@@ -223,6 +223,16 @@ def move_doc(files: Files, rng: random.Random) -> None:
         files.setdefault(target, {"docs": [], "pad": 0, "broken": False})["docs"].insert(0, doc)
 
 
+def rekind(files: Files, rng: random.Random) -> None:
+    """Change a document's kind: to an unknown one close to a known kind (``Tool``, which
+    declares ``ToolEffect``), close to none (``Widget``, which declares its name for every
+    kind), or back to a real one."""
+    picked = _pick_doc(files, rng)
+    if picked is not None:
+        doc = files[picked[0]]["docs"][picked[1]]
+        doc["kind"] = rng.choice(["Widget", "Tool", "Scenaro", "ToolEffect", "ChannelProfile"])
+
+
 def pad(files: Files, rng: random.Random) -> None:
     if files:
         files[rng.choice(sorted(files))]["pad"] += rng.randint(1, 3)
@@ -250,6 +260,7 @@ EDITS: list[Callable[[Files, random.Random], None]] = [
     delete_doc,
     duplicate_doc,
     move_doc,
+    rekind,
     pad,
     toggle_broken,
     delete_file,

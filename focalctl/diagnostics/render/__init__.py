@@ -1,6 +1,13 @@
 """Renderers: one serialisation of a Diagnostic (``Diagnostic.to_json``) feeds every format.
 
 Each format is a :class:`Formatter`; the CLI picks one by name and never branches on format.
+
+Paths in messages (``unknown field 'x' in spec.steps[answer].tools.0``) have one readable form,
+made once when the diagnostic is (:mod:`focalctl.diagnostics.paths`): keys and indices joined
+by dots, and a step of a ``steps`` list named by its id in brackets, ``spec.steps[answer]``,
+or by its index, ``spec.steps.1``, when it has no valid id of its own. Every format shows the
+message, so text, json, sarif, junit and github all show that form; json's ``pointer`` stays
+an RFC 6901 pointer with indices (``/spec/steps/1/tools/0``), for tools that look the node up.
 """
 
 from __future__ import annotations
