@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth import write_bundle
 
-from focalctl.bulk import bulk_allocation
 from focalctl.compile import compile_bundle
+from focalctl.gcpause import gc_paused
 from focalctl.validate import validate_paths
 from runtime.snapshot import index_adapter, load_settings_index
 
@@ -73,7 +73,7 @@ def compile_and_load() -> None:
             best = float("inf")
             for _ in range(5):
                 start = time.perf_counter()
-                with bulk_allocation():
+                with gc_paused():
                     snaps = compile_bundle(result.bundle)
                 best = min(best, time.perf_counter() - start)
             compile_times[n] = best

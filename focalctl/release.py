@@ -27,9 +27,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from focalctl.bulk import bulk_allocation
 from focalctl.compile import CompiledSnapshot, compile_paths
 from focalctl.diagnostics import Diagnostic
+from focalctl.gcpause import gc_paused
 from focalctl.gitinfo import GitInfo
 from focalctl.names import check_name
 from focalctl.partial import PartialCache
@@ -110,7 +110,7 @@ def make_plans(
     cache: PartialCache | None = None,
 ) -> tuple[list[TenantPlan], list[Diagnostic]]:
     """Compile the bundle and diff each tenant's candidate against its active release."""
-    with bulk_allocation():  # the base bodies are parsed while the bundle is still alive
+    with gc_paused():  # the base bodies are parsed while the bundle is still alive
         return _make_plans(store, target, paths, env, tenant, cache)
 
 

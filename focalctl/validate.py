@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from focalctl.bulk import bulk_allocation
 from focalctl.bundle import Bundle
 from focalctl.bundle.loader import discover
 from focalctl.checks import DOCUMENT_CHECKS, run_checks
 from focalctl.diagnostics import Diagnostic, Severity, sort_key
+from focalctl.gcpause import gc_paused
 from focalctl.partial import PartialCache
 
 
@@ -40,7 +40,7 @@ def validate_paths(
     nothing changed are restored instead of recomputed (the caller saves the cache).
     """
     cache = cache or PartialCache.off()
-    with bulk_allocation():
+    with gc_paused():
         files, diags = discover(paths)
         results = [cache.load(f, name, DOCUMENT_CHECKS) for f, name in files]
         for result in results:

@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from focalctl import __version__
-from focalctl.bulk import bulk_allocation
 from focalctl.bundle import Bundle, BundleObject, ObjectRef
 from focalctl.bundle.positions import find_node, parse_pointer
 from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
+from focalctl.gcpause import gc_paused
 from focalctl.partial import PartialCache
 from focalctl.partial.memo import Memo, unit_fingerprint
 from focalctl.validate import validate_paths
@@ -107,7 +107,7 @@ def compile_paths(paths: Iterable[str | Path], cache: PartialCache | None = None
     validation = validate_paths(paths, cache)
     result = CompileResult(diagnostics=list(validation.diagnostics))
     if not validation.errors:
-        with bulk_allocation():
+        with gc_paused():
             result.snapshots = compile_bundle(
                 validation.bundle, cache.memo("compile", validation.bundle)
             )

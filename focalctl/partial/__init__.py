@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from focalctl.bulk import bulk_allocation
 from focalctl.bundle import Bundle, DocCheck, DocEntry, FileResult, ObjectRef, file_result
 from focalctl.bundle.loader import SourceFile, load_bytes, read_source
 from focalctl.diagnostics import Diagnostic
+from focalctl.gcpause import gc_paused
 from focalctl.partial import cache as cache_file
 from focalctl.partial.memo import Memo
 
@@ -93,7 +93,7 @@ class PartialCache:
 
     @property
     def _previous(self) -> dict[str, Any]:
-        # Read lazily, so that it happens inside the pipeline's GC pause (bulk_allocation):
+        # Read lazily, so that it happens inside the pipeline's GC pause (gc_paused):
         # unmarshalling ~10^5 objects with the collector running costs several times more.
         if self._loaded is None:
             assert self.path is not None
@@ -140,7 +140,7 @@ class PartialCache:
         are checked again before any use). Raises OSError if the cache cannot be written."""
         if self.path is None or not (self._restored or self._parsed):
             return  # off, or the command stopped before reading the bundle: keep what is there
-        with bulk_allocation():
+        with gc_paused():
             payload = self._payload()
             cache_file.write(self.path, payload)
 

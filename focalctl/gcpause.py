@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def bulk_allocation() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building a bundle.
 
     Loading allocates hundreds of thousands of long-lived objects (node trees, models); each
