@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,8 @@ def rendered() -> dict[str, str]:
 
 
 def test_committed_docs_are_what_the_code_generates(rendered: dict[str, str]) -> None:
-    assert sorted(p.name for p in DOCS.iterdir()) == sorted(rendered), "docs/ holds other files"
+    assert sorted(rendered) == DOC_FILES
+    assert sorted(p.name for p in DOCS.iterdir()) == DOC_FILES, "docs/ holds other files"
     for name, text in rendered.items():
         assert (DOCS / name).read_text(encoding="utf-8") == text, (
             f"docs/{name} is stale: run python -m focalctl.docsgen"
@@ -134,3 +136,29 @@ def test_cli_start_up_never_imports_the_generator() -> None:
         timeout=60,
     )
     assert json.loads(proc.stdout.strip().splitlines()[-1]) is False
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+DOC_FILES = ["README.md", "bundle.md", "cli.md", "diagnostics.md"]
+
+
+@pytest.mark.parametrize("doc", ["README.md", *(f"docs/{n}" for n in DOC_FILES)])
+def test_links_stay_in_the_repository_and_resolve(doc: str) -> None:
+    path = REPO / doc
+    text = path.read_text(encoding="utf-8")
+    targets = LINK.findall(text)
+    if doc == "README.md":
+        assert {"docs/bundle.md", "docs/diagnostics.md", "docs/cli.md"} <= set(targets)
+    for target in targets:
+        if target.startswith(("http://", "https://")):
+            continue
+        where, _, fragment = target.partition("#")
+        file = (path.parent / where).resolve() if where else path
+        assert file.is_relative_to(REPO) and file.exists(), f"{doc}: {target}"
+        if fragment and file.suffix == ".md" and file.parent == DOCS:
+            body = file.read_text(encoding="utf-8")
+            assert f'<a id="{fragment}">' in body or f"### {fragment.upper()}\n" in body, (
+                f"{doc}: {target}"
+            )
