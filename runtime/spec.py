@@ -767,7 +767,8 @@ class Gateway(SpecModel):
 
     type: Literal["http", "internal", "composio", "builtin"] = Field(
         description="http: an HTTP endpoint; internal: a handler registered in the runtime; "
-        "composio: a Composio action; builtin: a tool the runtime provides (offerings.search)."
+        "composio: a Composio action (the runtime must have a composio gateway configured); "
+        "builtin: a tool the runtime provides (offerings.search)."
     )
     endpoint: str = Field(
         description="URL template (http), registered name (internal), action name (composio) "
@@ -805,7 +806,9 @@ class ToolEffectSpec(SpecModel):
     """A tool an agent may call, and what calling it does to the world."""
 
     description: str | None = Field(None, description="What the tool does, for the model.")
-    gateway: Gateway | None = Field(None, description="How the runtime calls it.")
+    gateway: Gateway | None = Field(
+        None, description="How the runtime calls it (default: an internal handler of its name)."
+    )
     effect: Literal["pure", "idempotent", "compensatable", "irreversible"] = Field(
         description="pure: reads only; idempotent: safe to repeat; compensatable: undone by its "
         "compensation tool; irreversible: needs a confirmation and an idempotencyKey."
@@ -819,7 +822,8 @@ class ToolEffectSpec(SpecModel):
     idempotency_key: list[str] = Field(
         default_factory=list,
         alias="idempotencyKey",
-        description="Parameter names whose values identify one call; a repeat is not run again.",
+        description="Parameter names whose values identify one call (the business key); a repeat "
+        "within 24 h is answered from the first call's record, not run again.",
     )
     parameters: dict[str, Any] = Field(
         default_factory=lambda: {"type": "object", "properties": {}},
