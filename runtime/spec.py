@@ -81,23 +81,65 @@ Debounce = Annotated[Duration, AfterValidator(_debounce_range)]
 
 
 class LlmSettings(SpecModel):
-    model: str | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, alias="maxTokens", ge=1, le=200_000)
-    system_prompt: str | None = Field(None, alias="systemPrompt")
+    """The language model a turn runs on and how it is called."""
+
+    model: str | None = Field(
+        None,
+        description="Model name, as the runtime's providers know it (global default: default).",
+    )
+    temperature: float | None = Field(
+        None, ge=0, le=2, description="Sampling temperature, 0 to 2 (global default: 0.7)."
+    )
+    max_tokens: int | None = Field(
+        None,
+        alias="maxTokens",
+        ge=1,
+        le=200_000,
+        description="Most tokens one reply may use, 1 to 200000 (global default: 1024).",
+    )
+    system_prompt: str | None = Field(
+        None, alias="systemPrompt", description="System prompt (a template)."
+    )
 
 
 class TurnSettings(SpecModel):
-    debounce: Debounce | None = None
-    max_burst: int | None = Field(None, alias="maxBurst", ge=1, le=50)
-    cancel_in_flight: Literal["never", "safe"] | None = Field(None, alias="cancelInFlight")
+    """How messages arriving close together become one turn."""
+
+    debounce: Debounce | None = Field(
+        None,
+        description="How long to wait for more messages before a turn starts: 0, or 200ms to 3s "
+        "(default per channel type, e.g. whatsapp 1200ms).",
+        examples=["800ms"],
+    )
+    max_burst: int | None = Field(
+        None,
+        alias="maxBurst",
+        ge=1,
+        le=50,
+        description="Most messages folded into one turn, 1 to 50 (global default: 10).",
+    )
+    cancel_in_flight: Literal["never", "safe"] | None = Field(
+        None,
+        alias="cancelInFlight",
+        description="Whether a new message cancels a running turn: safe (the global default) "
+        "cancels it only while no non-pure tool has run in it; never lets it finish.",
+    )
 
 
 class Settings(SpecModel):
-    llm: LlmSettings | None = None
-    turn: TurnSettings | None = None
-    language: str | None = Field(None, pattern=BCP47_PATTERN)
-    persona: str | None = None
+    """A settings layer. Resolved per (agent, channel, scenario, step) as built-in channel
+    defaults, then tenant defaults, agent, channel profile, scenario and step: later wins, maps
+    merge key by key, lists replace."""
+
+    llm: LlmSettings | None = Field(None, description="Language model settings.")
+    turn: TurnSettings | None = Field(None, description="Turn-taking settings.")
+    language: str | None = Field(
+        None,
+        pattern=BCP47_PATTERN,
+        description="Language of replies, a BCP 47 tag (global default: en).",
+        examples=["en-GB"],
+    )
+    persona: str | None = Field(None, description="Persona the agent speaks as (a template).")
 
 
 class EffectiveLlm(SpecModel):
@@ -162,17 +204,26 @@ def _merge_into(base: dict[str, Any], layer: dict[str, Any]) -> None:
 
 
 class RateLimit(SpecModel):
-    per_minute: int = Field(alias="perMinute", ge=1)
-    burst: int | None = Field(None, ge=1)
+    """Turns allowed per tenant, overriding its tier's limits."""
+
+    per_minute: int = Field(alias="perMinute", ge=1, description="Turns per minute.")
+    burst: int | None = Field(
+        None, ge=1, description="Most turns at once (the token bucket's size; default: the tier's)."
+    )
 
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class QuietHours(SpecModel):
-    start: str
-    end: str
-    timezone: str
+    """A daily window in which no outbound message is sent."""
+
+    start: str = Field(description="Start of the window, HH:MM.", examples=["21:00"])
+    end: str = Field(
+        description="End of the window, HH:MM (may be earlier than start: the window spans midnight).",
+        examples=["08:00"],
+    )
+    timezone: str = Field(description="IANA time zone of start and end.", examples=["Europe/Paris"])
 
     @field_validator("start", "end")
     @classmethod
@@ -221,35 +272,79 @@ class BusinessHours(SpecModel):
     """When the business is open, in its own timezone (``now.businessOpen``; goals with
     ``withinBusinessHours`` wait for it)."""
 
-    timezone: Annotated[str, AfterValidator(iana_zone)]
-    weekly: dict[Weekday, OpeningRanges] = Field(default_factory=dict)
-    holidays: list[IsoDate] = Field(default_factory=list)
+    timezone: Annotated[str, AfterValidator(iana_zone)] = Field(
+        description="IANA time zone of the opening hours.", examples=["Europe/Paris"]
+    )
+    weekly: dict[Weekday, OpeningRanges] = Field(
+        default_factory=dict,
+        description='Opening ranges per weekday (mon..sun), e.g. mon: ["09:00-12:30", '
+        '"14:00-18:00"]; a day not listed is closed.',
+    )
+    holidays: list[IsoDate] = Field(
+        default_factory=list,
+        description="Dates the business is closed all day (ISO dates).",
+        examples=[["2026-12-25"]],
+    )
 
 
 class Outbound(SpecModel):
-    require_consent: bool = Field(False, alias="requireConsent")
-    quiet_hours: QuietHours | None = Field(None, alias="quietHours")
+    """Rules for messages the tenant's agents send first (goals: follow-ups, reminders)."""
+
+    require_consent: bool = Field(
+        False,
+        alias="requireConsent",
+        description="Send outbound messages only to customers who consented.",
+    )
+    quiet_hours: QuietHours | None = Field(
+        None, alias="quietHours", description="A daily window with no outbound messages."
+    )
 
 
 class LintRule(SpecModel):
     """A lint rule turned off or given another severity for this tenant, and why."""
 
-    severity: Literal["off", "info", "warning", "error"]
-    reason: str = Field(min_length=1)
+    severity: Literal["off", "info", "warning", "error"] = Field(
+        description="off silences the rule; info, warning or error report it at that severity."
+    )
+    reason: str = Field(min_length=1, description="Why this tenant differs (required).")
 
 
 LintCode = Annotated[str, Field(pattern=r"^FOC9[0-9]{2}$")]
 
 
 class TenantSpec(SpecModel):
-    display_name: str | None = Field(None, alias="displayName")
-    business_hours: BusinessHours | None = Field(None, alias="businessHours")
-    tier: Literal["free", "pro", "enterprise"] = "free"
-    rate_limit: RateLimit | None = Field(None, alias="rateLimit")
-    defaults: Settings | None = None
-    outbound: Outbound = Field(default_factory=Outbound)
-    channels: list[ChannelType] = Field(default_factory=list)
-    lint: dict[LintCode, LintRule] = Field(default_factory=dict)  # never in the snapshot
+    """A customer organisation (``metadata.name`` is the tenant id); every other object belongs
+    to one tenant and references only objects of the same tenant."""
+
+    display_name: str | None = Field(None, alias="displayName", description="Human-readable name.")
+    business_hours: BusinessHours | None = Field(
+        None,
+        alias="businessHours",
+        description="When the business is open (now.businessOpen; goals withinBusinessHours).",
+    )
+    tier: Literal["free", "pro", "enterprise"] = Field(
+        "free",
+        description="Plan: rate limits of 60, 600 or 6000 turns per minute, burst 10, 50 or 200, "
+        "unless rateLimit overrides them.",
+    )
+    rate_limit: RateLimit | None = Field(
+        None, alias="rateLimit", description="Turns per minute and burst, overriding the tier's."
+    )
+    defaults: Settings | None = Field(
+        None, description="Settings for every agent of the tenant (the tenant level of the chain)."
+    )
+    outbound: Outbound = Field(
+        default_factory=Outbound, description="Rules for messages the agents send first."
+    )
+    channels: list[ChannelType] = Field(
+        default_factory=list, description="Channel types the tenant's agents may speak on."
+    )
+    # never in the snapshot
+    lint: dict[LintCode, LintRule] = Field(
+        default_factory=dict,
+        description="Lint rules (FOC9xx codes) turned off or given another severity for this "
+        "tenant, each with a reason.",
+    )
 
 
 # --- agent ----------------------------------------------------------------------------------
@@ -263,32 +358,64 @@ def catalog_selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> b
 
 
 class AgentSpec(SpecModel):
-    display_name: str | None = Field(None, alias="displayName")
-    enabled: bool = True
-    settings: Settings | None = None
-    channels: list[Name] = Field(default_factory=list)
-    tools: list[Name] = Field(default_factory=list)
-    scenarios: list[Name] = Field(default_factory=list)
-    goals: list[Name] = Field(default_factory=list)
-    catalog: dict[str, str] = Field(default_factory=dict)
+    """A conversational agent: the channels it speaks on, the scenarios it follows, the tools
+    it may call and the goals it pursues."""
+
+    display_name: str | None = Field(None, alias="displayName", description="Human-readable name.")
+    enabled: bool = Field(True, description="A disabled agent takes no turns.")
+    settings: Settings | None = Field(None, description="Settings (the agent level of the chain).")
+    channels: list[Name] = Field(
+        default_factory=list,
+        description="ChannelProfile names the agent speaks on; the first is its default.",
+    )
+    tools: list[Name] = Field(default_factory=list, description="ToolEffect names it may call.")
+    scenarios: list[Name] = Field(
+        default_factory=list, description="Scenario names, in priority order."
+    )
+    goals: list[Name] = Field(default_factory=list, description="Goal names it pursues.")
+    catalog: dict[str, str] = Field(
+        default_factory=dict,
+        description="Offering label selector: offerings whose labels include every key: value "
+        "(empty: all of the tenant's offerings).",
+        examples=[{"line": "broadband"}],
+    )
 
 
 # --- scenario and steps ---------------------------------------------------------------------
 
 
 class Entry(SpecModel):
-    step: StepId
-    when: str | None = None
+    """Where a conversation enters the scenario."""
+
+    step: StepId = Field(description="The first step's id.")
+    when: str | None = Field(
+        None,
+        description="Condition (an expression) under which the scenario is entered.",
+        examples=["intent == 'refund'"],
+    )
 
 
 class Transition(SpecModel):
-    to: StepId
-    when: str | None = None
-    priority: int = Field(0, ge=-100, le=100)
+    """A move to another step of the scenario."""
+
+    to: StepId = Field(description="Id of the target step.")
+    when: str | None = Field(
+        None,
+        description="Condition (an expression); without one the transition always applies.",
+        examples=["slots.order_id is defined"],
+    )
+    priority: int = Field(
+        0,
+        ge=-100,
+        le=100,
+        description="Order among transitions that hold, -100 to 100 (higher first).",
+    )
 
 
 class Checkpoint(SpecModel):
-    description: str
+    """A point of no return: later steps cannot route back before it."""
+
+    description: str = Field(description="What has happened once the step is reached.")
 
 
 #: What templates and conditions find in ``now`` (the brain provides exactly these):
@@ -301,12 +428,28 @@ PHASES = ("before", "during", "after")
 
 
 class ToolBinding(SpecModel):
-    tool: Name
-    at: Literal["before", "during", "after"] = "during"
-    when: str | None = None  # a condition expression: the binding runs only if it holds
-    args: dict[str, Any] = Field(default_factory=dict)
-    depends_on: list[Name] = Field(default_factory=list, alias="dependsOn")
-    save_as: SlotName | None = Field(None, alias="saveAs")
+    """A tool call made by a step."""
+
+    tool: Name = Field(description="ToolEffect name; the agent must list it in its tools.")
+    at: Literal["before", "during", "after"] = Field(
+        "during", description="When it runs: before the step's say, with it, or after it."
+    )
+    # a condition expression: the binding runs only if it holds
+    when: str | None = Field(None, description="Condition (an expression): runs only if it holds.")
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Arguments; string values are templates, rendered then coerced to the types "
+        "of the tool's parameters.",
+        examples=[{"order_id": "{{ slots.order_id }}"}],
+    )
+    depends_on: list[Name] = Field(
+        default_factory=list,
+        alias="dependsOn",
+        description="Tools bound in the same step that must run first.",
+    )
+    save_as: SlotName | None = Field(
+        None, alias="saveAs", description="Slot that receives the tool's result."
+    )
 
 
 SlotType = Literal[
@@ -317,16 +460,27 @@ SlotType = Literal[
 class TypedSlot(SpecModel):
     """A slot the step asks for, with the rules its value must meet (:mod:`runtime.slots`)."""
 
-    name: SlotName
-    type: SlotType = "string"
-    values: list[str] | None = None
-    pattern: str | None = None
-    min: float | int | str | None = None
-    max: float | int | str | None = None
-    region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
-    required: bool = True
-    prompt: str | None = None
-    retries: int = Field(2, ge=0, le=10)
+    name: SlotName = Field(description="Slot name, read as slots.NAME.")
+    type: SlotType = Field("string", description="Type the value is coerced to at turn time.")
+    values: list[str] | None = Field(None, description="Allowed values (type enum).")
+    pattern: str | None = Field(None, description="Regular expression the value must match.")
+    min: float | int | str | None = Field(
+        None, description="Smallest value (number, integer, date, datetime, time)."
+    )
+    max: float | int | str | None = Field(
+        None, description="Largest value (number, integer, date, datetime, time)."
+    )
+    region: str | None = Field(
+        None,
+        pattern=r"^[A-Z]{2}$",
+        description="Region of phone numbers written without a country code (type phone).",
+        examples=["FR"],
+    )
+    required: bool = Field(True, description="The step needs a value before it moves on.")
+    prompt: str | None = Field(
+        None, description="What to ask when the value is missing or invalid (a template)."
+    )
+    retries: int = Field(2, ge=0, le=10, description="Times to ask again after an invalid value.")
 
     @model_validator(mode="before")
     @classmethod
@@ -354,66 +508,119 @@ SAY_DEFAULT = "default"
 
 
 class StepSpec(SpecModel):
-    id: StepId
+    """A step of a scenario: what the agent says, collects and calls, and where it goes next."""
+
+    id: StepId = Field(
+        description="Stable id, unique in the scenario; renaming it is a migration (see moved)."
+    )
     # A template, or variants keyed by channel profile name, channel type and "default"
     # (profile beats type beats default).
-    say: str | dict[str, str] | None = None
-    settings: Settings | None = None
-    collects: list[Slot] = Field(default_factory=list)
-    tools: list[ToolBinding] = Field(default_factory=list)
-    transitions: list[Transition] = Field(default_factory=list)
-    checkpoint: Checkpoint | None = None
-    terminal: bool = False
+    say: str | dict[str, str] | None = Field(
+        None,
+        description="What the agent says (a template), or variants keyed by channel profile "
+        "name, channel type and default (profile beats type beats default).",
+        examples=[{"default": "Your order number?", "sms": "Order no.?"}],
+    )
+    settings: Settings | None = Field(None, description="Settings (the step level of the chain).")
+    collects: list[Slot] = Field(
+        default_factory=list,
+        description="Slots the step asks the customer for: a slot name (a string slot) or a "
+        "typed slot.",
+    )
+    tools: list[ToolBinding] = Field(default_factory=list, description="Tool calls of the step.")
+    transitions: list[Transition] = Field(
+        default_factory=list, description="Where the conversation may go next."
+    )
+    checkpoint: Checkpoint | None = Field(
+        None, description="Marks a point of no return: later steps cannot route back before it."
+    )
+    terminal: bool = Field(False, description="The scenario ends at this step.")
 
 
 class StandaloneStepSpec(StepSpec):
     """A step in its own document (``kind: Step``), attached to ``scenario``."""
 
-    scenario: Name
+    scenario: Name = Field(description="Name of the Scenario the step belongs to.")
 
 
 class Move(SpecModel):
     """A step id renamed since the last release: live conversations on ``from`` move to
     ``to`` instead of restarting the scenario."""
 
-    from_: StepId = Field(alias="from")
-    to: StepId
+    from_: StepId = Field(alias="from", description="The step's id in the last release.")
+    to: StepId = Field(description="Its id now.")
 
 
 class ScenarioSpec(SpecModel):
-    entry: Entry
-    settings: Settings | None = None
-    tags: list[str] = Field(default_factory=list)
-    steps: list[StepSpec] = Field(default_factory=list)
-    moved: list[Move] = Field(default_factory=list)
+    """A conversation flow: an entry and a graph of steps."""
+
+    entry: Entry = Field(description="Where conversations enter the scenario.")
+    settings: Settings | None = Field(
+        None, description="Settings (the scenario level of the chain)."
+    )
+    tags: list[str] = Field(default_factory=list, description="Free-form tags.")
+    steps: list[StepSpec] = Field(default_factory=list, description="The scenario's steps.")
+    moved: list[Move] = Field(
+        default_factory=list,
+        description="Step ids renamed since the last release: live conversations move from the "
+        "old id to the new one.",
+    )
 
 
 # --- channels -------------------------------------------------------------------------------
 
 
 class Capabilities(SpecModel):
-    markdown: bool | None = None
-    buttons: bool | None = None
-    media: bool | None = None
-    typing: bool | None = None
-    delivery_receipts: bool | None = Field(None, alias="deliveryReceipts")
-    outbound: bool | None = None
-    interruptible: bool | None = None
-    max_message_length: int | None = Field(None, alias="maxMessageLength", ge=1)
+    """What the channel can do; unset fields take the channel type's defaults."""
+
+    markdown: bool | None = Field(None, description="Renders Markdown.")
+    buttons: bool | None = Field(None, description="Shows reply buttons.")
+    media: bool | None = Field(None, description="Carries images and files.")
+    typing: bool | None = Field(None, description="Shows a typing indicator.")
+    delivery_receipts: bool | None = Field(
+        None, alias="deliveryReceipts", description="Reports delivered and read receipts."
+    )
+    outbound: bool | None = Field(
+        None, description="Can send a message the customer did not prompt (goals, fallbacks)."
+    )
+    interruptible: bool | None = Field(
+        None, description="The customer can interrupt a reply (voice)."
+    )
+    max_message_length: int | None = Field(
+        None,
+        alias="maxMessageLength",
+        ge=1,
+        description="Most characters per message; longer replies are split or cut (null: no limit).",
+    )
 
 
 class ChannelRateLimit(SpecModel):
-    per_minute: int = Field(alias="perMinute", ge=1)
+    """Messages allowed on the profile."""
+
+    per_minute: int = Field(alias="perMinute", ge=1, description="Messages per minute.")
 
 
 class ChannelFormat(SpecModel):
-    greeting: str | None = None
-    signature: str | None = None
-    split: Literal["truncate", "split"] | None = None
+    """How replies are shaped on the channel."""
+
+    greeting: str | None = Field(
+        None, description="Text before each reply, on email only (a template)."
+    )
+    signature: str | None = Field(None, description="Text after each reply (a template).")
+    split: Literal["truncate", "split"] | None = Field(
+        None, description="A reply over maxMessageLength is split into parts or truncated."
+    )
 
 
 class Auth(SpecModel):
-    secret_ref: str = Field(alias="secretRef", pattern=ENV_VAR_PATTERN)
+    """Bearer authentication with a secret from the environment."""
+
+    secret_ref: str = Field(
+        alias="secretRef",
+        pattern=ENV_VAR_PATTERN,
+        description="Name of the environment variable that holds the secret (never the secret).",
+        examples=["WA_HOOK_TOKEN"],
+    )
 
 
 class Delivery(SpecModel):
@@ -421,10 +628,13 @@ class Delivery(SpecModel):
     each message as JSON (the same body as ``serve --outbound``), bearer-authenticated with the
     secret the environment variable ``auth.secretRef`` holds."""
 
-    endpoint: str
-    auth: Auth | None = None
-    timeout: Duration = "5s"
-    retries: int = Field(2, ge=0, le=10)
+    endpoint: str = Field(
+        description="http(s) URL that receives each message as JSON.",
+        examples=["https://hooks.example.com/wa"],
+    )
+    auth: Auth | None = Field(None, description="Bearer authentication of the requests.")
+    timeout: Duration = Field("5s", description="How long one delivery attempt may take.")
+    retries: int = Field(2, ge=0, le=10, description="Attempts after a failed one, 0 to 10.")
 
     @field_validator("endpoint")
     @classmethod
@@ -435,13 +645,32 @@ class Delivery(SpecModel):
 
 
 class ChannelProfileSpec(SpecModel):
-    channel: ChannelType
-    capabilities: Capabilities | None = None
-    settings: Settings | None = None  # its place in the chain: after the agent's
-    rate_limit: ChannelRateLimit | None = Field(None, alias="rateLimit")
-    fallback: list[Name] = Field(default_factory=list)
-    format: ChannelFormat | None = None
-    delivery: Delivery | None = None  # else the runtime's default (serve --outbound URL)
+    """A channel an agent speaks on: its type, what it can do and how messages reach it.
+    Omitted fields take the channel type's built-in defaults."""
+
+    channel: ChannelType = Field(description="Channel type.")
+    capabilities: Capabilities | None = Field(
+        None, description="What the channel can do (default: the channel type's)."
+    )
+    # its place in the chain: after the agent's
+    settings: Settings | None = Field(
+        None, description="Settings (the channel level of the chain, after the agent's)."
+    )
+    rate_limit: ChannelRateLimit | None = Field(
+        None, alias="rateLimit", description="Messages per minute (default: the channel type's)."
+    )
+    fallback: list[Name] = Field(
+        default_factory=list,
+        description="ChannelProfile names to try, in order, when delivery fails or a capability "
+        "is missing.",
+    )
+    format: ChannelFormat | None = Field(None, description="Greeting, signature and splitting.")
+    # else the runtime's default (serve --outbound URL)
+    delivery: Delivery | None = Field(
+        None,
+        description="Where outbound messages are handed over (default: the runtime's "
+        "serve --outbound URL).",
+    )
 
 
 def _channel(
@@ -534,9 +763,19 @@ BUILTIN_TOOLS = ("offerings.search",)
 
 
 class Gateway(SpecModel):
-    type: Literal["http", "internal", "composio", "builtin"]
-    endpoint: str
-    auth: Auth | None = None
+    """How the runtime calls the tool."""
+
+    type: Literal["http", "internal", "composio", "builtin"] = Field(
+        description="http: an HTTP endpoint; internal: a handler registered in the runtime; "
+        "composio: a Composio action (the runtime must have a composio gateway configured); "
+        "builtin: a tool the runtime provides (offerings.search)."
+    )
+    endpoint: str = Field(
+        description="URL template (http), registered name (internal), action name (composio) "
+        "or built-in tool name (builtin).",
+        examples=["https://api.example.com/orders/{{ args.order_id }}"],
+    )
+    auth: Auth | None = Field(None, description="Bearer authentication (not for builtin).")
 
     @model_validator(mode="before")
     @classmethod
@@ -553,19 +792,45 @@ class Gateway(SpecModel):
 
 
 class Confirmation(SpecModel):
-    required: bool = False
-    prompt: str | None = None
+    """Whether the customer must confirm a call first."""
+
+    required: bool = Field(False, description="Ask the customer before each call with new args.")
+    prompt: str | None = Field(
+        None,
+        description="The question asked (a template; sees args).",
+        examples=["Refund {{ args.amount }}?"],
+    )
 
 
 class ToolEffectSpec(SpecModel):
-    description: str | None = None
-    gateway: Gateway | None = None
-    effect: Literal["pure", "idempotent", "compensatable", "irreversible"]
-    compensation: Name | None = None
-    confirmation: Confirmation = Field(default_factory=Confirmation)
-    idempotency_key: list[str] = Field(default_factory=list, alias="idempotencyKey")
-    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
-    timeout: Duration = "10s"
+    """A tool an agent may call, and what calling it does to the world."""
+
+    description: str | None = Field(None, description="What the tool does, for the model.")
+    gateway: Gateway | None = Field(
+        None, description="How the runtime calls it (default: an internal handler of its name)."
+    )
+    effect: Literal["pure", "idempotent", "compensatable", "irreversible"] = Field(
+        description="pure: reads only; idempotent: safe to repeat; compensatable: undone by its "
+        "compensation tool; irreversible: needs a confirmation and an idempotencyKey."
+    )
+    compensation: Name | None = Field(
+        None, description="ToolEffect that undoes this one (required when compensatable)."
+    )
+    confirmation: Confirmation = Field(
+        default_factory=Confirmation, description="Whether the customer confirms a call first."
+    )
+    idempotency_key: list[str] = Field(
+        default_factory=list,
+        alias="idempotencyKey",
+        description="Parameter names whose values identify one call (the business key); a repeat "
+        "within 24 h is answered from the first call's record, not run again.",
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}},
+        description="Its arguments, a JSON Schema with type: object.",
+        examples=[{"type": "object", "properties": {"order_id": {"type": "string"}}}],
+    )
+    timeout: Duration = Field("10s", description="How long a call may take.")
 
     @model_validator(mode="before")
     @classmethod
@@ -612,34 +877,58 @@ Amount = Annotated[Any, AfterValidator(_decimal_text), PlainSerializer(str, retu
 
 
 class Price(SpecModel):
-    amount: Amount
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    period: Literal["once", "month", "year"] = "once"
+    """What the offering costs."""
+
+    amount: Amount = Field(description="A decimal number, 0 or more.", examples=["29.90"])
+    currency: str = Field(
+        pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.", examples=["EUR"]
+    )
+    period: Literal["once", "month", "year"] = Field("once", description="Billing period.")
 
 
 class Faq(SpecModel):
-    q: str
-    a: str
+    """A question customers ask about the offering, and its answer."""
+
+    q: str = Field(description="The question.")
+    a: str = Field(description="The answer.")
 
 
 class OfferingSpec(SpecModel):
-    type: Literal["product", "service", "plan", "tier"]
-    display_name: str = Field(alias="displayName")
-    description: str | None = None
-    price: Price | None = None
-    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    channels: list[Name] = Field(default_factory=list)
-    faq: list[Faq] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
+    """Something the tenant sells, for agents whose catalog selects it (by metadata.labels)."""
+
+    type: Literal["product", "service", "plan", "tier"] = Field(description="What it is.")
+    display_name: str = Field(alias="displayName", description="Name shown to customers.")
+    description: str | None = Field(None, description="What it is, in a few sentences.")
+    price: Price | None = Field(None, description="Its price.")
+    attributes: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Facts about it (name to string, number or boolean).",
+        examples=[{"speed_mbps": 500}],
+    )
+    channels: list[Name] = Field(
+        default_factory=list,
+        description="ChannelProfile names it may be offered on (empty: all).",
+    )
+    faq: list[Faq] = Field(default_factory=list, description="Questions and answers.")
+    tags: list[str] = Field(default_factory=list, description="Free-form tags.")
 
 
 # --- goals ----------------------------------------------------------------------------------
 
 
 class Trigger(SpecModel):
-    scenario: Name
-    reached_step: StepId | None = Field(None, alias="reachedStep")
-    left_without_step: StepId | None = Field(None, alias="leftWithoutStep")
+    """The conversation event that schedules the goal's action: exactly one of reachedStep or
+    leftWithoutStep."""
+
+    scenario: Name = Field(description="Scenario name.")
+    reached_step: StepId | None = Field(
+        None, alias="reachedStep", description="Fires when the conversation reaches this step."
+    )
+    left_without_step: StepId | None = Field(
+        None,
+        alias="leftWithoutStep",
+        description="Fires when the conversation leaves the scenario without reaching this step.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Trigger:
@@ -659,29 +948,60 @@ SignedDuration = Annotated[str, AfterValidator(_signed_duration)]
 class RelativeTo(SpecModel):
     """Due at a date/datetime slot's value plus ``offset`` (e.g. ``-24h``: a day before)."""
 
-    slot: SlotName
-    offset: SignedDuration = "0"
+    slot: SlotName = Field(description="A date or datetime slot.")
+    offset: SignedDuration = Field(
+        "0", description="Signed duration added to the slot's value.", examples=["-24h"]
+    )
 
 
 class CancelWhen(SpecModel):
-    scenario: Name
-    reached_step: StepId = Field(alias="reachedStep")
+    """A later event that cancels the pending action."""
+
+    scenario: Name = Field(description="Scenario name.")
+    reached_step: StepId = Field(
+        alias="reachedStep", description="Cancels when the conversation reaches this step."
+    )
 
 
 class GoalSpec(SpecModel):
-    agent: Name
-    trigger: Trigger
-    when: str | None = None  # a condition checked at trigger time
-    action: Literal["follow_up", "reminder", "notification"]
-    after: Duration = "24h"
-    relative_to: RelativeTo | None = Field(None, alias="relativeTo")
-    cancel_when: list[CancelWhen] = Field(default_factory=list, alias="cancelWhen")
-    within_business_hours: bool = Field(False, alias="withinBusinessHours")
-    message: str
-    channels: list[Name] = Field(default_factory=list)
-    max_attempts: int = Field(3, alias="maxAttempts", ge=1, le=20)
-    retry_after: Duration = Field("1h", alias="retryAfter")
-    expires_after: Duration = Field("7d", alias="expiresAfter")
+    """Something an agent does later on its own (the agenda): a follow-up, a reminder or a
+    notification, scheduled by a conversation event."""
+
+    agent: Name = Field(description="Agent that sends it.")
+    trigger: Trigger = Field(description="The event that schedules it.")
+    # a condition checked at trigger time
+    when: str | None = Field(
+        None,
+        description="Condition (an expression) checked at trigger time.",
+        examples=["slots.treatment == 'whitening'"],
+    )
+    action: Literal["follow_up", "reminder", "notification"] = Field(description="What it is.")
+    after: Duration = Field("24h", description="Delay from the trigger.")
+    relative_to: RelativeTo | None = Field(
+        None, alias="relativeTo", description="Due at a slot's date instead of after the trigger."
+    )
+    cancel_when: list[CancelWhen] = Field(
+        default_factory=list,
+        alias="cancelWhen",
+        description="Later events that cancel the pending action.",
+    )
+    within_business_hours: bool = Field(
+        False,
+        alias="withinBusinessHours",
+        description="Wait until the tenant's business hours to send it.",
+    )
+    message: str = Field(description="What is sent (a template).")
+    channels: list[Name] = Field(
+        default_factory=list,
+        description="ChannelProfile names to try, in order (default: the agent's channels).",
+    )
+    max_attempts: int = Field(
+        3, alias="maxAttempts", ge=1, le=20, description="Most delivery attempts, 1 to 20."
+    )
+    retry_after: Duration = Field("1h", alias="retryAfter", description="Wait between attempts.")
+    expires_after: Duration = Field(
+        "7d", alias="expiresAfter", description="Give up when not sent within this time."
+    )
 
 
 # --- simulations ----------------------------------------------------------------------------
@@ -693,11 +1013,13 @@ class ToolStub(SpecModel):
     """What a tool answers in a simulation: ``result`` (JSON), or ``error``, after ``delay``;
     with ``match``, only for calls whose args contain those values."""
 
-    tool: Name
-    match: dict[str, Any] = Field(default_factory=dict)
-    result: Any = None
-    error: str | None = None
-    delay: Duration | None = None
+    tool: Name = Field(description="ToolEffect name.")
+    match: dict[str, Any] = Field(
+        default_factory=dict, description="Answer only calls whose args contain these values."
+    )
+    result: Any = Field(None, description="The result (any JSON value).")
+    error: str | None = Field(None, description="An error message instead of a result.")
+    delay: Duration | None = Field(None, description="Simulated time the call takes.")
 
     @model_validator(mode="after")
     def _one_answer(self) -> ToolStub:
@@ -710,9 +1032,11 @@ class DeliveryStub(SpecModel):
     """A channel profile's deliveries in a simulation: refused when sent (``fail``), or taken
     and then answered by a delivery ``receipt`` (``failed`` walks the fallback ladder)."""
 
-    channel: Name
-    fail: bool = False
-    receipt: Literal["delivered", "read", "failed"] | None = None
+    channel: Name = Field(description="ChannelProfile name.")
+    fail: bool = Field(False, description="Deliveries are refused when sent.")
+    receipt: Literal["delivered", "read", "failed"] | None = Field(
+        None, description="The receipt that arrives for each delivery."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> DeliveryStub:
@@ -722,33 +1046,52 @@ class DeliveryStub(SpecModel):
 
 
 class ToolExpectation(SpecModel):
-    tool: Name
-    args: dict[str, Any] = Field(default_factory=dict)  # a subset the call's args contain
+    """A tool call the event must make."""
+
+    tool: Name = Field(description="ToolEffect name.")
+    # a subset the call's args contain
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="Values the call's args contain."
+    )
 
 
 class ScheduledExpectation(SpecModel):
-    goal: Name
-    state: Literal["pending", "fired", "cancelled", "expired", "failed"] = "pending"
+    """A goal action the event must have scheduled."""
+
+    goal: Name = Field(description="Goal name.")
+    state: Literal["pending", "fired", "cancelled", "expired", "failed"] = Field(
+        "pending", description="The action's state."
+    )
 
 
 class DeliveredExpectation(SpecModel):
-    channel: Name
-    parts: int | None = Field(None, ge=1)
+    """A delivery the event must make."""
+
+    channel: Name = Field(description="ChannelProfile name it is delivered on.")
+    parts: int | None = Field(None, ge=1, description="Number of message parts.")
 
 
 class Expectation(SpecModel):
-    step: StepId | None = None
-    scenario: Name | None = None
-    status: Literal["processed", "coalesced", "duplicate", "queued"] | None = None
-    turns: int | None = Field(None, ge=0)
-    reply_contains: str | None = None
-    reply_matches: str | None = None
-    tool_called: ToolExpectation | None = None
-    tool_not_called: Name | None = None
-    scheduled: ScheduledExpectation | None = None
-    delivered: DeliveredExpectation | None = None
-    no_reply: bool | None = None
-    confirmation_asked: bool | None = None
+    """What must hold after the event; every key given is checked."""
+
+    step: StepId | None = Field(None, description="The conversation is at this step.")
+    scenario: Name | None = Field(None, description="The conversation is in this scenario.")
+    status: Literal["processed", "coalesced", "duplicate", "queued"] | None = Field(
+        None, description="What became of the message."
+    )
+    turns: int | None = Field(None, ge=0, description="Number of turns the event ran.")
+    reply_contains: str | None = Field(None, description="The reply contains this text.")
+    reply_matches: str | None = Field(
+        None, description="The reply matches this regular expression."
+    )
+    tool_called: ToolExpectation | None = Field(None, description="A tool call made.")
+    tool_not_called: Name | None = Field(None, description="A tool not called.")
+    scheduled: ScheduledExpectation | None = Field(None, description="A goal action scheduled.")
+    delivered: DeliveredExpectation | None = Field(None, description="A delivery made.")
+    no_reply: bool | None = Field(None, description="true: the agent did not reply.")
+    confirmation_asked: bool | None = Field(
+        None, description="Whether the agent asked for a tool confirmation."
+    )
 
     @field_validator("reply_matches")
     @classmethod
@@ -766,14 +1109,20 @@ class ScriptEvent(SpecModel):
     messages 100 ms apart, or a ``wait``; ``after`` is the simulated time since the previous
     event."""
 
-    user: str | None = None
-    redeliver: Literal["previous"] | None = None
-    burst: list[str] | None = Field(None, min_length=1, max_length=50)
-    wait: Duration | None = None
-    after: Duration = "30s"
-    intent: str | None = None
-    slots: dict[str, Any] = Field(default_factory=dict)
-    expect: Expectation | None = None
+    user: str | None = Field(None, description="A message from the customer.")
+    redeliver: Literal["previous"] | None = Field(
+        None, description="Redeliver the previous message (a duplicate)."
+    )
+    burst: list[str] | None = Field(
+        None, min_length=1, max_length=50, description="Messages sent 100 ms apart, 1 to 50."
+    )
+    wait: Duration | None = Field(None, description="Let simulated time pass.")
+    after: Duration = Field("30s", description="Simulated time since the previous event.")
+    intent: str | None = Field(None, description="The intent the message is classified as.")
+    slots: dict[str, Any] = Field(
+        default_factory=dict, description="Slot values extracted from the message."
+    )
+    expect: Expectation | None = Field(None, description="What must hold after the event.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ScriptEvent:
@@ -787,13 +1136,23 @@ class ScriptEvent(SpecModel):
 
 
 class SimulationSpec(SpecModel):
-    agent: Name
-    channel: Name
-    start: AwareDatetime
-    profile: dict[str, Any] = Field(default_factory=dict)
-    stubs: list[ToolStub] = Field(default_factory=list)
-    deliveries: list[DeliveryStub] = Field(default_factory=list)
-    script: list[ScriptEvent] = Field(min_length=1)
+    """A scripted conversation that tests the bundle (focalctl simulate); never compiled into
+    a snapshot."""
+
+    agent: Name = Field(description="Agent under test.")
+    channel: Name = Field(description="ChannelProfile the conversation runs on.")
+    start: AwareDatetime = Field(
+        description="Simulated time of the first event, with its UTC offset.",
+        examples=["2026-03-02T09:00:00+01:00"],
+    )
+    profile: dict[str, Any] = Field(
+        default_factory=dict, description="The customer's profile, as templates see it."
+    )
+    stubs: list[ToolStub] = Field(default_factory=list, description="What tools answer.")
+    deliveries: list[DeliveryStub] = Field(
+        default_factory=list, description="What becomes of deliveries per channel profile."
+    )
+    script: list[ScriptEvent] = Field(min_length=1, description="The events, in order.")
 
 
 KIND_SPECS: dict[str, type[SpecModel]] = {
