@@ -10,8 +10,9 @@ An apply moves through stages, each safe to be killed after:
 4. ``publish``: write the snapshot and move the pointer on the target.
 5. ``finalize``: mark the release published; release the lock.
 
-Readers only ever see published releases, and every command reconciles first, so the store and
-the pointer agree: both old or both new.
+Readers only ever see published releases, and every command that writes reconciles first
+under its lock, so the store and the pointer agree: both old or both new. ``plan`` and
+``history`` never write: they read what reconciling would leave (:func:`settled`).
 """
 
 from __future__ import annotations
@@ -137,11 +138,36 @@ def _make_plans(
         raise StoreError("the bundle defines no Tenant document; nothing to plan")
     plans = []
     for name, candidate in sorted(snapshots.items()):
-        reconcile(store, target, name, env)
-        base = store.active(name, env)
+        base = settled(store, target, name, env)  # read only: apply reconciles under its lock
         base_body = json.loads(store.get_snapshot(base.snapshot_id).raw) if base else None
         plans.append(TenantPlan(name, env, base, candidate, diff(base_body, candidate.body)))
     return plans, compiled.diagnostics
+
+
+def settled(store: Store, target: Target, tenant: str, env: str) -> Release | None:
+    """The release :func:`reconcile` would leave active, found without writing anything: the
+    published active one, or a newer pending one the target already serves (an apply that
+    died between publishing and recording it). Raises :class:`TargetAhead` as reconcile does.
+    What ``plan``, ``history`` and the plan ``apply`` shows compare against."""
+    pointer = target.current(tenant, env)
+    with store.tx() as conn:
+        pending = store.pending(tenant, env, conn)
+        active = store.active(tenant, env, conn)
+    for candidate in pending:
+        live = (
+            pointer is not None
+            and pointer.version == candidate.version
+            and pointer.snapshot == candidate.snapshot_id
+        )
+        if live and (active is None or candidate.version > active.version):
+            active = candidate
+    if pointer is not None and (
+        active is None
+        or pointer.version > active.version
+        or (pointer.version == active.version and pointer.snapshot != active.snapshot_id)
+    ):
+        raise target_ahead(target, tenant, env, pointer, active)
+    return active
 
 
 def reconcile(

@@ -275,7 +275,7 @@ def apply(
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
     from focalctl.plan.render import plan_json, render_text
-    from focalctl.release import apply_plan, load_plan, make_plans
+    from focalctl.release import apply_plan, load_plan, make_plans, reconcile
 
     check_format(fmt)
     as_json = fmt == "json"
@@ -323,6 +323,8 @@ def apply(
             else:
                 render_text(c, p, compact=compact)
         if not any(p.result.has_changes for p in plans):
+            for p in plans:  # nothing to release; still record what a crashed apply left
+                reconcile(st, tg, p.tenant, p.env)
             if as_json:
                 _write_json({"format_version": RESULT_JSON_VERSION, "applied": applied})
             return
@@ -468,20 +470,22 @@ def history(
     """List the releases of a tenant in an environment, with the git commit each came from."""
     from rich.table import Table
 
-    from focalctl.release import TargetAhead, reconcile
+    from focalctl.release import TargetAhead, settled
 
     check_format(fmt)
     as_json = as_json or fmt == "json"
     with _world(store, target) as (st, tg):
         try:
-            reconcile(st, tg, tenant, env)
+            current = settled(st, tg, tenant, env)  # reads only
         except TargetAhead as exc:  # the store's history is still worth reading
             err = console(stderr=True)
             err.print(f"[bold yellow]warning[/]: {escape(str(exc))}")
             if exc.hint:
                 err.print(f"  [cyan]help[/]: {escape(exc.hint)}")
+            current = st.active(tenant, env)
         releases = st.history(tenant, env)
-        current = st.active(tenant, env)
+        if current is not None and all(r.version != current.version for r in releases):
+            releases.append(current)  # live, not yet recorded as published: the next apply does
     active = current.version if current is not None else None
     if as_json:
         doc = {

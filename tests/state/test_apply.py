@@ -230,3 +230,43 @@ def test_corrupt_published_file_is_not_trusted(workspace: Path) -> None:
     with pytest.raises(SnapshotError) as info:
         load_snapshot(path.read_bytes(), pointer["snapshot"])
     assert info.value.reason in ("truncated", "digest-mismatch")
+
+
+def _digests(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".focal/cache" not in str(p)
+    }
+
+
+def test_plan_and_history_read_a_crashed_apply_without_settling_it(workspace: Path) -> None:
+    """An apply killed after publishing, before recording it: plan compares against the
+    release the target serves and history lists it, both without writing to the store or the
+    target; the next apply settles it under its lock."""
+    store_url = f"sqlite:///{workspace}/.focal/state.db"
+    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    tenant = workspace / "agents.d" / "tenant.yaml"
+    tenant.write_text(tenant.read_text().replace("temperature: 0.4", "temperature: 0.9"))
+    proc = _apply_proc(workspace, store_url, {"FOCAL_TEST_PAUSE": "finalize:30"})
+    pointer_file = pointer_path(workspace / ".focal/live", "demo", "dev")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and json.loads(pointer_file.read_text())["version"] != 2:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    before = _digests(workspace / ".focal")
+
+    planned = focalctl("plan", "agents.d", "--json", cwd=workspace)
+    assert planned.returncode == 0, planned.stderr
+    doc = json.loads(planned.stdout)
+    assert doc["base"]["version"] == 2 and doc["changes"] == [], doc
+    listed = focalctl("history", "--tenant", "demo", "--json", cwd=workspace)
+    assert [r["version"] for r in json.loads(listed.stdout)["releases"]] == [1, 2]
+    assert _digests(workspace / ".focal") == before, "plan and history wrote something"
+
+    again = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
+    assert again.returncode == 0 and "No changes" in again.stdout, again.stdout
+    assert [r.version for r in open_store(store_url).history("demo", "dev")] == [1, 2]

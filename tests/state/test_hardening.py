@@ -433,8 +433,9 @@ def test_store_errors_keep_their_hint() -> None:
 
 @pytest.mark.slow
 def test_an_apply_that_lost_its_lock_before_publishing_fails_clearly(workspace: Path) -> None:
-    """Its lock expired and a plan (reconciling) dropped its pending release: it must not
-    publish a version the store no longer has (which used to end in exit 70)."""
+    """Its lock expired and another apply (reconciling under the lock) dropped its pending
+    release and made its own: it must not publish a version the store no longer has (which
+    used to end in exit 70). ``plan`` reads only, so it never drops anything."""
     url = f"sqlite:///{workspace}/.focal/state.db"
     assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
     live = _pointer(workspace)
@@ -466,13 +467,18 @@ def test_an_apply_that_lost_its_lock_before_publishing_fails_clearly(workspace: 
     finally:
         store.close()
     time.sleep(1.5)
-    assert focalctl("plan", "agents.d", cwd=workspace).returncode == 0  # drops it
+    db = sorted((workspace / ".focal").glob("state.db*"))  # the database, its WAL
+    before = [p.read_bytes() for p in db]
+    assert focalctl("plan", "agents.d", cwd=workspace).returncode == 0
+    assert [p.read_bytes() for p in db] == before, "plan wrote"
+    fast = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)  # drops it
+    assert fast.returncode == 0 and "version 2" in fast.stdout, fast.stderr
     out, err = slow.communicate(timeout=60)
     assert slow.returncode == 1, out + err
     assert "lost the lock" in err and INTERNAL not in err and "FOCAL_LOCK_TTL" in err
-    assert _pointer(workspace) == live
+    assert _pointer(workspace) != live and _pointer(workspace)["version"] == 2
     again = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
-    assert again.returncode == 0 and "version 2" in again.stdout, again.stderr
+    assert again.returncode == 0 and "No changes" in again.stdout, again.stderr
 
 
 def test_concurrent_apply_message_through_the_cli(
