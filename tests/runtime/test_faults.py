@@ -95,8 +95,8 @@ def _patch_stage(
             return original(cls, raw)  # type: ignore[no-any-return]
 
         monkeypatch.setattr(Pointer, "from_json", classmethod(from_json))
-    elif stage == "wants":
-        wrap(SnapshotRegistry, "wants")
+    elif stage == "note_pointer":
+        wrap(SnapshotRegistry, "note_pointer")
     elif stage == "validate":
         wrap(registry_module, "load_settings_index")
     elif stage == "warm":
@@ -168,7 +168,7 @@ FILE_STAGES = [
     ("list", OSError),
     ("read-pointer", RecursionError),
     ("parse-pointer", RecursionError),
-    ("wants", KeyError),
+    ("note_pointer", KeyError),
     ("read-snapshot", MemoryError),
     ("validate", RecursionError),
     ("warm", RuntimeError),
@@ -209,7 +209,7 @@ def test_file_source_survives_a_fault_at(
 REDIS_STAGES = [
     ("get", RecursionError),
     ("parse-pointer", RecursionError),
-    ("wants", KeyError),
+    ("note_pointer", KeyError),
     ("validate", RecursionError),
     ("warm", RuntimeError),
     ("cache", RuntimeError),
