@@ -569,9 +569,7 @@ class SqlState(ComposedTurn):
     def stale_failed(self, before: datetime, limit: int) -> list[OutboundMessage]:
         # few messages are failed at once (the receiving process falls them back at once):
         # the status index finds them, their documents say since when
-        with self._tx() as conn:
-            docs = conn.execute(select(_MSG.c.doc).where(_MSG.c.status == "failed")).scalars()
-            found = [OutboundMessage.from_json(json.loads(doc)) for doc in docs]
+        found = self._messages_where(_MSG.c.status == "failed")
         stale = [m for m in found if m.updated_at <= before]
         return sorted(stale, key=lambda m: (m.updated_at, m.tenant, m.id))[:limit]
 
@@ -583,11 +581,13 @@ class SqlState(ComposedTurn):
         return OutboundMessage.from_json(json.loads(doc)) if doc else None
 
     def messages(self, tenant: str, conversation: str) -> list[OutboundMessage]:
+        return self._messages_where(_MSG.c.tenant == tenant, _MSG.c.conversation == conversation)
+
+    def _messages_where(self, *where: Any) -> list[OutboundMessage]:
+        """The messages matching ``where``, oldest first."""
         with self._tx() as conn:
             docs = conn.execute(
-                select(_MSG.c.doc)
-                .where(_MSG.c.tenant == tenant, _MSG.c.conversation == conversation)
-                .order_by(_MSG.c.created_ms, _MSG.c.id)
+                select(_MSG.c.doc).where(*where).order_by(_MSG.c.created_ms, _MSG.c.id)
             ).scalars()
             return [OutboundMessage.from_json(json.loads(doc)) for doc in docs]
 
