@@ -4,20 +4,24 @@ Each :meth:`Scheduler.tick` claims due actions (the state port makes a claim exc
 lease) and, for each one: an expired action is closed ``expired``; otherwise its goal's message
 is rendered (the sandboxed template, with the profile and slots stored when it was triggered)
 and offered to the channel ladder (the goal's ``channels``, else the agent's, each followed by
-its profile's ``fallback``) by
-:func:`~runtime.agenda.ladder.walk`: a profile is skipped when outbound permission refuses it
-(consent, quiet hours, ``outbound``) or its delivery fails, and the next one is tried, the
-message formatted anew for it. A profile whose outbound ``rateLimit`` has no room stops the
-walk and the action is postponed until it has (not an attempt; the buckets are this process's). The first that takes it closes the action ``sent`` and is
-recorded as an :class:`~runtime.ports.OutboundMessage` (id ``f"{action}:{attempt}"``, status
-``sent``, the rest of the ladder, the hops so far). When none did: if quiet hours were the
-only reason, the action is postponed to when the window opens (not an attempt); else it is
-retried after ``retryAfter`` until ``maxAttempts``, then closed ``failed``.
+its profile's ``fallback``) by :func:`~runtime.agenda.ladder.walk`: a profile is skipped when
+outbound permission refuses it (consent, quiet hours, ``outbound``) or its delivery fails, and
+the next one is tried, the message formatted anew for it. A profile whose outbound
+``rateLimit`` has no room stops the walk and the action is postponed until it has (not an
+attempt; the buckets are this process's). The first profile that takes the message closes the
+action ``sent`` and is recorded as an :class:`~runtime.ports.OutboundMessage` (id
+``f"{action}:{attempt}"``, status ``sent``, the rest of the ladder, the hops so far). When
+none did: if quiet hours were the only reason, the action is postponed to when the window
+opens (not an attempt); else it is retried after ``retryAfter`` until ``maxAttempts``, then
+closed ``failed``.
 
 :meth:`Scheduler.receipt` applies a delivery receipt to a recorded message (statuses only
 move forward); a ``failed`` one walks the rest of its ladder (profiles not tried yet, the
 same permission check and formatting), and the message is ``sent`` again on the profile that
-takes it, or ``undeliverable`` when none does. Every hop and every receipt is audited.
+takes it, or ``undeliverable`` when none does. A message a process left ``failed`` when it
+died before its fallback is found a lease later by :meth:`Scheduler.sweep_failed` in any
+process, claimed, and fallen back (``delivery.recovered``). Every hop and every receipt is
+audited.
 """
 
 from __future__ import annotations
