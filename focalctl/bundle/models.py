@@ -169,14 +169,19 @@ def _is_tag(part: str) -> bool:
     return "[" in part or part in {"str", "int", "float", "bool", "list", "dict", "none"}
 
 
-def _fields_of(model: type[BaseModel], path: list[str | int]) -> list[str]:
-    """Allowed (alias) field names of the model reached by following ``path``."""
+def _type_at(model: type[BaseModel], path: list[str | int]) -> Any:
+    """The (unwrapped) type reached from ``model`` by following ``path``; None off the model."""
     current: Any = model
     for part in path:
         current = _descend(current, part)
         if current is None:
-            return []
-    current = _unwrap(current)
+            return None
+    return _unwrap(current)
+
+
+def _fields_of(model: type[BaseModel], path: list[str | int]) -> list[str]:
+    """Allowed (alias) field names of the model reached by following ``path``."""
+    current = _type_at(model, path)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or n for n, f in current.model_fields.items()]
     return []
@@ -245,12 +250,7 @@ def _dedented(
             mapping = mapping[part]
         else:
             return []
-    current: Any = model
-    for part in parent:
-        current = _descend(current, part)
-        if current is None:
-            return []
-    owner = _unwrap(current)
+    owner = _type_at(model, parent)
     if not (isinstance(mapping, dict) and isinstance(owner, type) and issubclass(owner, BaseModel)):
         return []
     own = set(_fields_of(owner, []))
