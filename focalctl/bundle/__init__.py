@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from focalctl.bundle.loader import Composer, Document, SourceFile, discover, load_file
+from focalctl.bundle.loader import Document, NodeReparser, SourceFile, discover, load_file
 from focalctl.bundle.models import BundleObject, build_object
 from focalctl.bundle.positions import locate
 from focalctl.diagnostics import Diagnostic
@@ -29,6 +29,7 @@ __all__ = [
     "Bundle",
     "BundleObject",
     "DepKey",
+    "DocChecks",
     "DocEntry",
     "Document",
     "FileResult",
@@ -42,6 +43,23 @@ __all__ = [
 Key = tuple[str, str, str]  # (tenant, kind, name)
 DepKey = tuple[str, ...]  # a fact of the index, see Bundle.fingerprint
 DocCheck = Callable[[Document], Iterable[Diagnostic]]
+
+
+class DocChecks(NamedTuple):
+    """The checks that read one document alone, run as its file is loaded (and cached with
+    it): ``every`` on every document, ``invalid`` on a document whose schema check failed
+    (the object checks never see it, so what it holds apart from the bad value is checked
+    here)."""
+
+    every: tuple[DocCheck, ...] = ()
+    invalid: tuple[DocCheck, ...] = ()
+
+    def names(self) -> str:
+        """What identifies these checks in a cached file record."""
+        return ";".join(
+            ",".join(f"{c.__module__}.{c.__qualname__}" for c in group)
+            for group in (self.every, self.invalid)
+        )
 
 
 class ObjectRef(NamedTuple):
@@ -105,10 +123,10 @@ class FileResult:
     def documents(self) -> dict[int, Document]:
         if self._documents is None:
             assert self.restore is not None, "a restored file result carries its documents' data"
-            compose = Composer(self.source.raw, self.source.path)
+            reparse = NodeReparser(self.source.raw, self.source.path)
             self._documents = {
                 e.document: Document(
-                    self.source.path, e.document, d, e.line, e.kind, e.api_version, compose=compose
+                    self.source.path, e.document, d, e.line, e.kind, e.api_version, reparse=reparse
                 )
                 for e, d in zip(self.entries, self.restore(), strict=True)
             }
@@ -125,10 +143,9 @@ class FileResult:
 
 
 def file_result(
-    source: SourceFile, load_diags: list[Diagnostic], doc_checks: Iterable[DocCheck] = ()
+    source: SourceFile, load_diags: list[Diagnostic], checks: DocChecks = DocChecks()
 ) -> FileResult:
     """Stage 2 for one loaded file: model every document, run the document-local checks."""
-    checks = list(doc_checks)
     result = FileResult(source, list(load_diags), [], _documents={})
     for doc in source.documents:
         if doc.broken:  # already reported by the loader: only what it declares is kept
@@ -147,7 +164,7 @@ def file_result(
             continue
         obj, obj_diags = build_object(doc)
         result.diagnostics.extend(obj_diags)
-        for check in checks:
+        for check in checks.every if obj is not None else checks.every + checks.invalid:
             result.diagnostics.extend(locate(doc, d) for d in check(doc))
         ref = None
         if obj is not None:

@@ -57,7 +57,7 @@ class Document:
     """One YAML document of a bundle file: its data and the node tree it came from.
 
     A document restored from the partial-parse cache has no node tree until a position is
-    asked for (a diagnostic to locate, provenance to record); ``compose`` then composes its
+    asked for (a diagnostic to locate, provenance to record); ``reparse`` then parses its
     file's bytes again, once per file.
     """
 
@@ -68,7 +68,7 @@ class Document:
     kind: str | None = None
     api_version: str | None = None
     _node: Node | None = None
-    compose: Composer | None = None
+    reparse: NodeReparser | None = None
     # A document rejected by the loader (a duplicate key, a foreign tag, ...) that still says
     # what it declares: ``data`` holds only its apiVersion, kind and metadata name and tenant,
     # so that references to it are not reported too; it is never modelled or checked.
@@ -77,14 +77,35 @@ class Document:
     @property
     def node(self) -> Node:
         if self._node is None:
-            if self.compose is None:
+            if self.reparse is None:
                 raise LookupError(f"no node tree for document {self.index} of {self.file}")
-            self._node = self.compose.node(self.index)
+            self._node = self.reparse.node(self.index)
         return self._node
 
+    def diag(
+        self,
+        code: str,
+        pointer: str,
+        *,
+        target: str = "value",
+        hint: str | None = None,
+        **params: Any,
+    ) -> Diagnostic:
+        """A diagnostic about this document at ``pointer``, to be located by the caller."""
+        return make(
+            code,
+            file=self.file,
+            document=self.index,
+            pointer=pointer,
+            target=target,
+            hint=hint,
+            **params,
+        )
 
-class Composer:
-    """Composes one file's node trees on first use, for documents restored from the cache."""
+
+class NodeReparser:
+    """Parses one file again, on first use, for the node trees (positions) of the documents
+    restored from the partial-parse cache, which keeps only their data."""
 
     def __init__(self, raw: bytes, name: str) -> None:
         self._raw, self._name = raw, name

@@ -36,10 +36,27 @@ DURATION_FIELDS = {"debounce", "after", "retryAfter", "expiresAfter", "timeout",
 class Metadata(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=NAME_PATTERN)
-    tenant: str | None = Field(default=None, pattern=NAME_PATTERN)
-    labels: dict[str, str] = Field(default_factory=dict)
-    description: str | None = None
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="The object's name, unique per (tenant, kind); other objects refer to it "
+        "by this name.",
+        examples=["refunds"],
+    )
+    tenant: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="The tenant the object belongs to; required on every kind but Tenant "
+        "(whose name is the tenant). An object only sees objects of its own tenant.",
+        examples=["acme"],
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Free-form string labels; an Agent's catalog selects Offerings by them.",
+        examples=[{"team": "cx"}],
+    )
+    description: str | None = Field(
+        default=None, description="What the object is for, for people reading the bundle."
+    )
 
 
 class Envelope(BaseModel):
@@ -79,15 +96,7 @@ class BundleObject:
         **params: Any,
     ) -> Diagnostic:
         """A diagnostic about this object at ``pointer``; ``run_checks`` locates it."""
-        return make(
-            code,
-            file=self.doc.file,
-            document=self.doc.index,
-            pointer=pointer,
-            target=target,
-            hint=hint,
-            **params,
-        )
+        return self.doc.diag(code, pointer, target=target, hint=hint, **params)
 
 
 def build_object(doc: Document) -> tuple[BundleObject | None, list[Diagnostic]]:
@@ -143,7 +152,10 @@ def errors_to_diagnostics(
 
     ``spec_model``: for the envelope, the model of its ``spec`` (the envelope itself takes any
     mapping there), so that a spec field dedented to the top level is recognised."""
-    return [_one(err, data, prefix, model, spec_model) for err in exc.errors(include_url=False)]
+    return [
+        _diagnostic_of(err, data, prefix, model, spec_model)
+        for err in exc.errors(include_url=False)
+    ]
 
 
 def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[list[str | int], Any, bool]:
@@ -311,7 +323,7 @@ def _where(prefix: tuple[str, ...], rel: list[str | int], data: Any) -> str:
     return readable(rel, data, prefix)
 
 
-def _one(
+def _diagnostic_of(
     err: ErrorDetails,
     data: Any,
     prefix: tuple[str, ...],

@@ -6,8 +6,10 @@ so :mod:`focalctl.partial` can reuse the result while none of it changes). A che
 against a document and a JSON pointer (``obj.diag(code, pointer)``); :func:`run_checks` turns
 every pointer into file:line:col with :func:`focalctl.bundle.positions.locate`.
 
-Document-local checks (:data:`DOCUMENT_CHECKS`, today the literal-secret scan) run on every
-document as its file is loaded, valid or not.
+Document-local checks (:data:`DOCUMENT_CHECKS`) run as a file is loaded: the literal-secret
+scan on every document, valid or not, and :mod:`~focalctl.checks.local` (duplicate step ids
+and bindings, templates) on a document whose schema check failed, so that one bad value does
+not hide its other problems.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from focalctl.bundle import Bundle, BundleObject, DocCheck, ObjectRef
+from focalctl.bundle import Bundle, BundleObject, DocChecks, ObjectRef
 from focalctl.bundle.positions import locate
 from focalctl.bundle.view import View
 from focalctl.checks import (
@@ -23,6 +25,7 @@ from focalctl.checks import (
     channels,
     goals,
     graph,
+    local,
     names,
     references,
     safety,
@@ -50,7 +53,7 @@ CHECKS: list[Check] = [
     settings.check,
 ]
 DUPLICATE_CHECKS: list[Check] = [uniqueness.check_duplicate]
-DOCUMENT_CHECKS: list[DocCheck] = [secrets.scan]
+DOCUMENT_CHECKS = DocChecks(every=(secrets.scan,), invalid=(local.scan,))
 
 
 def run_checks(bundle: Bundle, memo: Memo | None = None) -> list[Diagnostic]:

@@ -14,8 +14,8 @@ Good::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, Protocol
 
 from focalctl.bundle import BundleObject
 from focalctl.bundle.positions import pointer
@@ -29,6 +29,15 @@ from focalctl.templating import (
     parse_template,
 )
 from runtime.spec import PHASES
+
+
+class MakeDiag(Protocol):
+    """``BundleObject.diag`` or ``Document.diag``: a diagnostic at a JSON pointer."""
+
+    def __call__(
+        self, code: str, pointer: str, *, target: str = ..., hint: str | None = ..., **params: Any
+    ) -> Diagnostic: ...
+
 
 # (path pattern, context) per kind; "*" matches any list index or map key.
 _SETTINGS = [(("llm", "systemPrompt"), "template"), (("persona",), "template")]
@@ -61,11 +70,20 @@ FIELDS: dict[str, list[tuple[tuple[str, ...], str]]] = {
 
 
 def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
-    spec = obj.doc.data.get("spec")
-    for pattern, context in FIELDS.get(obj.kind, []):
+    yield from texts(obj.kind, obj.doc.data, obj.diag, lambda: tenant_slots(view, obj.tenant))
+
+
+def texts(
+    kind: str, data: Any, diag: MakeDiag, slots: Callable[[], Collection[str]] = tuple
+) -> Iterator[Diagnostic]:
+    """The problems of every template and expression in one document's ``data``. It reads
+    the raw data, so it runs on a document that failed its schema check too (without the
+    bundle: ``slots``, the tenant's slot names for a did-you-mean, is then empty)."""
+    spec = data.get("spec") if isinstance(data, dict) else None
+    for pattern, context in FIELDS.get(kind, []):
         for path, value in matches(spec, pattern):
             if isinstance(value, str) and not old_phase(path, value):
-                yield from _one(view, obj, ("spec", *path), value, context)
+                yield from _text(diag, ("spec", *path), value, context, slots)
 
 
 def old_phase(path: tuple[str | int, ...], value: str) -> bool:
@@ -95,8 +113,12 @@ def matches(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[tuple[str | i
             yield (key, *sub), value
 
 
-def _one(
-    view: View, obj: BundleObject, path: tuple[str | int, ...], source: str, context: str
+def _text(
+    diag: MakeDiag,
+    path: tuple[str | int, ...],
+    source: str,
+    context: str,
+    slots: Callable[[], Collection[str]],
 ) -> Iterator[Diagnostic]:
     allowed = CONTEXT_VARS[context]
     parsed = (
@@ -109,15 +131,15 @@ def _one(
     for issue in parsed.issues:
         if issue.kind == "syntax":
             code = "FOC702" if context == "expression" else "FOC701"
-            yield obj.diag(code, ptr, message=issue.message)
+            yield diag(code, ptr, message=issue.message)
         elif issue.kind == "unsafe":
-            yield obj.diag("FOC703", ptr, what=what, attr=issue.name)
+            yield diag("FOC703", ptr, what=what, attr=issue.name)
         else:
             hint = (
                 f"did you mean 'slots.{issue.name}'?"
-                if issue.name in tenant_slots(view, obj.tenant)
+                if issue.name in slots()
                 else did_you_mean(issue.name, allowed) or f"available: {', '.join(sorted(allowed))}"
             )
-            yield obj.diag(
+            yield diag(
                 "FOC704", ptr, target=f"span:{issue.name}", what=what, name=issue.name, hint=hint
             )

@@ -19,12 +19,12 @@ only if its digest matches, so a stale or damaged cache costs a cold run, never 
 from __future__ import annotations
 
 import marshal
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from focalctl.bundle import Bundle, DocCheck, DocEntry, FileResult, ObjectRef, file_result
+from focalctl.bundle import Bundle, DocChecks, DocEntry, FileResult, ObjectRef, file_result
 from focalctl.bundle.loader import SourceFile, load_bytes, read_source
 from focalctl.diagnostics import Diagnostic
 from focalctl.gcpause import gc_paused
@@ -103,13 +103,12 @@ class PartialCache:
 
     # -- stage 1-2: files ---------------------------------------------------------------------
 
-    def load(self, path: Path, name: str, doc_checks: Iterable[DocCheck] = ()) -> FileResult:
+    def load(self, path: Path, name: str, checks: DocChecks = DocChecks()) -> FileResult:
         """The file's result: restored when its bytes are those of the last run, else parsed."""
         raw, read_diags = read_source(path, name)
         if raw is None:
             return FileResult(SourceFile(name, b""), read_diags, [])
         source = SourceFile(name, raw)
-        checks = list(doc_checks)
         key = _file_key(source, checks)
         record = self._previous.get("files", {}).get(name)
         if record is not None and record[0] == key:
@@ -158,10 +157,9 @@ class PartialCache:
         return payload
 
 
-def _file_key(source: SourceFile, doc_checks: list[DocCheck]) -> str:
+def _file_key(source: SourceFile, checks: DocChecks) -> str:
     """A file's record is reused for the same bytes checked by the same document checks."""
-    names = ",".join(f"{c.__module__}.{c.__qualname__}" for c in doc_checks)
-    return f"{source.digest}\0{names}"
+    return f"{source.digest}\0{checks.names()}"
 
 
 def _record(result: FileResult, key: str) -> FileRecord:
