@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from focalctl.bundle.models import Metadata
 from runtime import durations, spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -278,6 +279,12 @@ def render_bundle() -> str:
         BUNDLE_INTRO.replace("<NAME>", spec.NAME_PATTERN)
         .replace("<STEP>", spec.STEP_ID_PATTERN)
         .replace("<DEFAULTS>", json.dumps(spec.GLOBAL_SETTINGS_DEFAULTS, sort_keys=True)),
+        '<a id="metadata"></a>',
+        "",
+        "## The envelope's `metadata`",
+        "",
+        *_field_rows(Metadata),
+        "",
         "## Kinds",
         "",
         *(f"- [{k}](#{anchor(m)})" for k, m in spec.KIND_SPECS.items()),
