@@ -151,8 +151,8 @@ def settled(store: Store, target: Target, tenant: str, env: str) -> Release | No
     What ``plan``, ``history`` and the plan ``apply`` shows compare against."""
     pointer = target.current(tenant, env)
     with store.tx() as conn:
-        pending = store.pending(tenant, env, conn)
-        active = store.active(tenant, env, conn)
+        pending = store.pending(tenant, env, conn=conn)
+        active = store.active(tenant, env, conn=conn)
     for candidate in pending:
         live = (
             pointer is not None
@@ -178,16 +178,16 @@ def reconcile(
     lock = None if have_lock else store.lock(tenant, env)
     holder_alive = lock is not None and not _expired(lock)
     with store.tx() as conn:
-        for pending in store.pending(tenant, env, conn):
+        for pending in store.pending(tenant, env, conn=conn):
             if (
                 pointer is not None
                 and pointer.version == pending.version
                 and pointer.snapshot == pending.snapshot_id
             ):
-                store.mark_published(conn, tenant, env, pending.version)
+                store.mark_published(tenant, env, pending.version, conn=conn)
             elif not holder_alive:
-                store.drop_pending(conn, tenant, env, pending.version)
-        active = store.active(tenant, env, conn)
+                store.drop_pending(tenant, env, pending.version, conn=conn)
+        active = store.active(tenant, env, conn=conn)
     if pointer is not None and (
         active is None
         or pointer.version > active.version
@@ -342,7 +342,7 @@ def _release(
             return ApplyOutcome(tenant, env, None, target.description)
         _pause("store")
         with store.tx() as conn:
-            if not store.holds(conn, tenant, env, lock_id):
+            if not store.holds(tenant, env, lock_id, conn=conn):
                 raise StoreError(
                     f"lost the lock on {tenant}/{env} (it expired); nothing was released, re-run apply"
                 )
@@ -369,9 +369,9 @@ def _release(
             )
         _pause("publish")
         with store.tx() as conn:  # an expired lock may have been taken, our release dropped
-            ours = store.holds(conn, tenant, env, lock_id) and any(
+            ours = store.holds(tenant, env, lock_id, conn=conn) and any(
                 p.version == rel.version and p.snapshot_id == snap_id
-                for p in store.pending(tenant, env, conn)
+                for p in store.pending(tenant, env, conn=conn)
             )
         if not ours:
             raise StoreError(
@@ -385,15 +385,15 @@ def _release(
             moved = target.publish(Pointer(tenant, env, rel.version, snap_id), raw)
         except PublishError:
             with store.tx() as conn:
-                store.drop_pending(conn, tenant, env, rel.version)
+                store.drop_pending(tenant, env, rel.version, conn=conn)
             raise
         if not moved:  # the target has a newer version than this store ever released
             with store.tx() as conn:
-                store.drop_pending(conn, tenant, env, rel.version)
+                store.drop_pending(tenant, env, rel.version, conn=conn)
             raise target_ahead(target, tenant, env, target.current(tenant, env), active)
         _pause("finalize")
         with store.tx() as conn:
-            store.mark_published(conn, tenant, env, rel.version)
+            store.mark_published(tenant, env, rel.version, conn=conn)
         final = store.release(tenant, env, rel.version)
         if final is None:  # dropped between the check above and publishing: the lock expired
             raise StoreError(
@@ -408,6 +408,7 @@ def _release(
 
 
 def save_plan(path: Path, plan: TenantPlan) -> None:
+    from focalctl.jsondoc import document
     from focalctl.plan.render import plan_json
 
     doc: dict[str, Any] = {
@@ -426,7 +427,7 @@ def save_plan(path: Path, plan: TenantPlan) -> None:
             "compiler_version": plan.candidate.compiler_version,
             "object_count": plan.candidate.object_count,
         },
-        "plan": plan_json(plan),
+        "plan": document(plan_json(plan)),
         "git": {"commit": plan.git.commit, "author": plan.git.author} if plan.git else None,
     }
     doc["digest"] = plan_digest(doc)
@@ -511,6 +512,33 @@ def load_plan(path: Path, store: Store) -> tuple[TenantPlan, int]:
     base_body = json.loads(store.get_snapshot(base.snapshot_id).raw) if base else None
     plan = TenantPlan(tenant, env, base, compiled, diff(base_body, body), git)
     return plan, base_version
+
+
+def is_plan_file(path: Path) -> bool:
+    """A saved plan is any file that is not YAML (``plan -out`` writes JSON); a directory or a
+    YAML file is a bundle."""
+    return path.is_file() and path.suffix not in (".yaml", ".yml")
+
+
+def load_saved_plan(path: Path, store: Store, tenant: str | None, env: str) -> TenantPlan:
+    """A plan file to apply as ``tenant`` (any, when None) in ``env``: what ``load_plan``
+    checks, and that it was made for this tenant and environment against the release that is
+    still active. Raises StoreError (StalePlan when the base moved on) with the fix."""
+    plan, base_version = load_plan(path, store)
+    if (tenant and tenant != plan.tenant) or plan.env != env:
+        raise StoreError(
+            f"{path} is a plan for {plan.tenant} ({plan.env}), not {tenant or plan.tenant} ({env})",
+            f"apply it with --env {plan.env}, or re-run plan for the tenant and environment "
+            "you want",
+        )
+    active = plan.base.version if plan.base else 0
+    if active != base_version:
+        raise StalePlan(
+            f"stale plan: the active release of {plan.tenant}/{plan.env} is now version "
+            f"{active} (the plan was made against {base_version})",
+            "re-run focalctl plan -out FILE, review it, and apply the new file",
+        )
+    return plan
 
 
 def _plan_git(value: Any) -> GitInfo | None:

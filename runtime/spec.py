@@ -1039,7 +1039,7 @@ class DeliveryStub(SpecModel):
     )
 
     @model_validator(mode="after")
-    def _one(self) -> DeliveryStub:
+    def _fail_or_receipt(self) -> DeliveryStub:
         if self.fail == (self.receipt is not None):
             raise ValueError("a delivery stub says fail: true, or the receipt that arrives")
         return self

@@ -191,7 +191,9 @@ def _engine(url: str) -> Engine:
 
 
 class Store:
-    """All reads and writes of the store. Each method is one transaction."""
+    """All reads and writes of the store. Each method is one transaction, or a step of the
+    caller's: a method that can join one takes it as the keyword-only ``conn``, always last
+    (optional where the method can also run alone)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -249,11 +251,11 @@ class Store:
                 )
             )
 
-    def get_snapshot(self, snapshot_id: str, conn: Connection | None = None) -> StoredSnapshot:
+    def get_snapshot(self, snapshot_id: str, *, conn: Connection | None = None) -> StoredSnapshot:
         """Read and verify a snapshot; raises CorruptSnapshot when its bytes do not match its id."""
         if conn is None:
             with self.tx() as c:
-                return self.get_snapshot(snapshot_id, c)
+                return self.get_snapshot(snapshot_id, conn=c)
         row = conn.execute(select(_SNAP).where(_SNAP.c.id == snapshot_id)).mappings().first()
         if row is None:
             raise StoreError(f"snapshot {snapshot_id} is not in the store")
@@ -275,10 +277,10 @@ class Store:
 
     # -- releases -----------------------------------------------------------------------------
 
-    def active(self, tenant: str, env: str, conn: Connection | None = None) -> Release | None:
+    def active(self, tenant: str, env: str, *, conn: Connection | None = None) -> Release | None:
         if conn is None:
             with self.tx() as c:
-                return self.active(tenant, env, c)
+                return self.active(tenant, env, conn=c)
         row = (
             conn.execute(
                 select(_REL)
@@ -291,7 +293,7 @@ class Store:
         )
         return _release(row) if row else None
 
-    def pending(self, tenant: str, env: str, conn: Connection) -> list[Release]:
+    def pending(self, tenant: str, env: str, *, conn: Connection) -> list[Release]:
         """Releases stored by an apply that has not confirmed publishing them (yet)."""
         query = (
             select(_REL)
@@ -300,11 +302,11 @@ class Store:
         )
         return [_release(r) for r in conn.execute(query).mappings().all()]
 
-    def mark_published(self, conn: Connection, tenant: str, env: str, version: int) -> None:
+    def mark_published(self, tenant: str, env: str, version: int, *, conn: Connection) -> None:
         where = (_REL.c.tenant == tenant, _REL.c.env == env, _REL.c.version == version)
         conn.execute(_REL.update().where(*where).values(status="published"))
 
-    def drop_pending(self, conn: Connection, tenant: str, env: str, version: int) -> None:
+    def drop_pending(self, tenant: str, env: str, version: int, *, conn: Connection) -> None:
         where = (
             _REL.c.tenant == tenant,
             _REL.c.env == env,
@@ -476,7 +478,7 @@ class Store:
             )
         return dict(row) if row else None
 
-    def holds(self, conn: Connection, tenant: str, env: str, lock_id: str) -> bool:
+    def holds(self, tenant: str, env: str, lock_id: str, *, conn: Connection) -> bool:
         row = conn.execute(
             select(_LOCK.c.lock_id, _LOCK.c.expires_at).where(
                 _LOCK.c.tenant == tenant, _LOCK.c.env == env

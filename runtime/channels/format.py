@@ -88,9 +88,9 @@ def format_reply(
     elif fmt.split == "truncate":
         # "…" has no GSM-7 septet: it would turn a GSM-7 reply into UCS-2 and halve its room.
         ellipsis = "..." if encoding == "gsm-7" else "…"
-        cut = truncate(body, limit, sms_cost if encoding else _one, ellipsis)
+        cut = truncate(body, limit, sms_cost if encoding else _one_unit, ellipsis)
     else:
-        cut = split(body, limit, sms_cost if encoding else _one)
+        cut = split(body, limit, sms_cost if encoding else _one_unit)
     return Formatted(
         parts=cut.parts,
         breaks=cut.breaks,
@@ -121,5 +121,6 @@ def _trim_end(line: str) -> str:
     return line[:end]
 
 
-def _one(char: str) -> int:
+def _one_unit(char: str) -> int:
+    """Every character costs one unit (a channel that counts characters, not septets)."""
     return 1

@@ -100,7 +100,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_releases(store_url: str) ->
         store.add_release(
             conn, tenant="t", env="dev", snapshot_id=snapshot_id(raw), kind="apply", message="old"
         )
-        store.mark_published(conn, "t", "dev", 1)
+        store.mark_published("t", "dev", 1, conn=conn)
         conn.execute(sa.text("ALTER TABLE focal_releases DROP COLUMN git_commit"))
         conn.execute(sa.text("ALTER TABLE focal_releases DROP COLUMN git_author"))
         conn.execute(sa.text("UPDATE focal_schema_version SET version = 1"))
@@ -122,7 +122,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_releases(store_url: str) ->
             git_commit="abc1234+dirty",
             git_author=AUTHOR,
         )
-        store.mark_published(conn, "t", "dev", 2)
+        store.mark_published("t", "dev", 2, conn=conn)
     new = store.history("t", "dev")[-1]
     assert new.to_json()["git_commit"] == "abc1234+dirty" and new.git_author == AUTHOR
     store.close()

@@ -79,7 +79,7 @@ def test_apply_refuses_a_target_ahead_of_the_store(workspace: Path, store_url: s
     try:
         assert store.history("demo", "dev") == [] and store.active("demo", "dev") is None
         with store.tx() as conn:
-            assert store.pending("demo", "dev", conn) == []
+            assert store.pending("demo", "dev", conn=conn) == []
     finally:
         store.close()
     hist = focalctl("history", "--tenant", "demo", "--store", store_url, cwd=workspace)
@@ -120,7 +120,7 @@ def test_a_refused_publish_is_an_error_and_no_release(workspace: Path, store_url
         assert "version 9" in str(info.value) and info.value.hint
         assert store.history("demo", "dev") == []
         with store.tx() as conn:
-            assert store.pending("demo", "dev", conn) == []
+            assert store.pending("demo", "dev", conn=conn) == []
         assert store.lock("demo", "dev") is None
     finally:
         store.close()
@@ -460,7 +460,7 @@ def test_an_apply_that_lost_its_lock_before_publishing_fails_clearly(workspace: 
         deadline = time.monotonic() + 30
         while True:  # wait for its pending release, then for its lock to expire
             with store.tx() as conn:
-                if store.pending("demo", "dev", conn):
+                if store.pending("demo", "dev", conn=conn):
                     break
             assert time.monotonic() < deadline and slow.poll() is None
             time.sleep(0.1)

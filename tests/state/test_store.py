@@ -57,7 +57,7 @@ def test_releases_are_monotonic_and_pending_is_invisible(store_url: str) -> None
             assert rel.version == expected and rel.status == "pending"
         assert store.active("t", "dev") is None or store.active("t", "dev").version == expected - 1  # type: ignore[union-attr]
         with store.tx() as conn:
-            store.mark_published(conn, "t", "dev", expected)
+            store.mark_published("t", "dev", expected, conn=conn)
         assert store.active("t", "dev").version == expected  # type: ignore[union-attr]
     assert [r.version for r in store.history("t", "dev")] == [1, 2, 3]
     assert store.active("t", "prod") is None  # environments are independent

@@ -51,7 +51,7 @@ def render(report: Report, out: TextIO, *, color: bool) -> None:
         if lines is None:
             lines = lines_cache[file] = _source_lines(report, file, secrets.get(file, []))
         for d in group:
-            _one(chunks, paint, d, lines)
+            _render_diagnostic(chunks, paint, d, lines)
         chunks.append("\n")
     hidden = report.diagnostics[len(shown) :]
     if hidden:
@@ -95,7 +95,9 @@ def _literal(text: str) -> str:
     return text.translate(_CONTROLS)
 
 
-def _one(chunks: list[str], paint: _Paint, d: Diagnostic, lines: dict[int, str]) -> None:
+def _render_diagnostic(
+    chunks: list[str], paint: _Paint, d: Diagnostic, lines: dict[int, str]
+) -> None:
     where = d.file or "<bundle>"
     if d.line:
         where += f":{d.line}" + (f":{d.column}" if d.column else "")
