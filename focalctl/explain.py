@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from runtime.settings import merge, resolve, winners
 from runtime.snapshot import SettingsIndex, SnapshotV1
 
+if TYPE_CHECKING:
+    from focalctl.partial import PartialCache
+
 
 class ExplainError(Exception):
-    pass
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class Setting:
+    """One effective value: its dotted name, the level that set it and the file:line."""
+
     setting: str
     value: Any
     level: str
@@ -24,14 +32,25 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class Source:
+    """The snapshot explained, its provenance, and a label for it (``dev version 3``)."""
+
+    raw: bytes
+    provenance: dict[str, Any]
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """``TENANT/AGENT[/SCENARIO[/STEP]]``: what to explain."""
+
     tenant: str
     agent: str
     scenario: str | None = None
     step: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> Target:
+    def parse(cls, text: str) -> Address:
         parts = text.strip("/").split("/")
         if not 2 <= len(parts) <= 4 or not all(parts):
             raise ExplainError(
@@ -40,9 +59,44 @@ class Target:
         return cls(*parts)
 
 
+def source_of(
+    tenant: str, bundle: Path | None, env: str, store_url: str | None, cache: PartialCache
+) -> Source:
+    """What ``explain`` reads: the tenant's snapshot compiled from ``bundle`` when one is given,
+    else its active release in ``env`` from the store. Raises ExplainError (with a hint) or
+    StoreError."""
+    from focalctl.compile import compile_paths
+    from focalctl.store import open_store
+
+    if bundle is not None:
+        result = compile_paths([bundle], cache)
+        if not result.ok:
+            raise ExplainError(
+                f"{bundle} does not validate", f"run focalctl validate {bundle} and fix it first"
+            )
+        if tenant not in result.snapshots:
+            known = ", ".join(sorted(result.snapshots)) or "none"
+            raise ExplainError(
+                f"bundle {bundle} defines no tenant '{tenant}'", f"its tenants: {known}"
+            )
+        snap = result.snapshots[tenant]
+        return Source(snap.raw, snap.provenance, f"bundle {bundle}")
+    st = open_store(store_url)
+    try:
+        active = st.active(tenant, env)
+        if active is None:
+            raise ExplainError(
+                f"{tenant} has no release in {env}", "apply a bundle first or pass --bundle PATH"
+            )
+        stored = st.get_snapshot(active.snapshot_id)
+    finally:
+        st.close()
+    return Source(stored.raw, stored.provenance, f"{env} version {active.version}")
+
+
 def explain(
-    model: SnapshotV1, provenance: dict[str, Any], target: Target, channel: str | None
-) -> tuple[str | None, list[Row]]:
+    model: SnapshotV1, provenance: dict[str, Any], target: Address, channel: str | None
+) -> tuple[str | None, list[Setting]]:
     """Rows sorted by setting; also returns the channel profile used (the agent's first by default)."""
     if target.agent not in model.agents:
         raise ExplainError(_unknown("agent", target.agent, model.agents))
@@ -79,7 +133,7 @@ def explain(
             source = f"built-in {kind} channel default"
         else:
             source = settings_prov.get(layer_key[level], {}).get(path, "(source not recorded)")
-        rows.append(Row(path, value, level, source))
+        rows.append(Setting(path, value, level, source))
     return profile, sorted(rows, key=lambda r: r.setting)
 
 

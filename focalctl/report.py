@@ -22,7 +22,6 @@ from typing import Any
 
 __all__ = ["Anomaly", "Report", "build", "read_jsonl", "read_state"]
 
-FORMAT_VERSION = "1.0"
 TRAILING_DAYS = 14
 MIN_HISTORY = 7
 
@@ -54,7 +53,6 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
             "events": self.events,
             "since": self.since,
             "turns_per_scenario": dict(sorted(self.turns.items())),

@@ -9,30 +9,10 @@ from typing import Annotated
 import typer
 
 from focalctl.cli.app import app
-from focalctl.cli.common import (
-    EXIT_ERROR,
-    EXIT_OK,
-    NoCacheOpt,
-    console,
-    fail,
-    partial_cache,
-    use_color,
-)
-from focalctl.diagnostics.render import FORMAT_NAMES
+from focalctl.cli.common import EXIT_ERROR, EXIT_OK, console, fail, partial_cache, use_color
+from focalctl.cli.options import DiagnosticFormatOpt, NoCacheOpt
 
 DEFAULT_MAX_ERRORS = 50
-
-FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMAT_NAMES)}.")
-]
-
-
-def _check_format(value: str) -> str:
-    if value not in FORMAT_NAMES:
-        raise typer.BadParameter(
-            f"'{value}' is not one of {', '.join(FORMAT_NAMES)}", param_hint="--format"
-        )
-    return value
 
 
 @app.command()
@@ -40,7 +20,7 @@ def validate(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Bundle directories or files (default: .).")
     ] = None,
-    fmt: FormatOpt = "text",
+    fmt: DiagnosticFormatOpt = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     no_cache: NoCacheOpt = False,
     max_errors: Annotated[
@@ -57,7 +37,6 @@ def validate(
     from focalctl.diagnostics.render import Report, formatters
     from focalctl.validate import validate_paths
 
-    _check_format(fmt)
     roots = paths or [Path(".")]
     with partial_cache(roots, no_cache) as cache:
         result = validate_paths(roots, cache)
@@ -77,7 +56,7 @@ def lint(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Bundle directories or files (default: .).")
     ] = None,
-    fmt: FormatOpt = "text",
+    fmt: DiagnosticFormatOpt = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
     """Find what is valid but likely wrong: effects that do not match what a tool says, goals
@@ -86,7 +65,6 @@ def lint(
     from focalctl.diagnostics.render import Report, formatters
     from focalctl.lint import lint_paths
 
-    _check_format(fmt)
     roots = paths or [Path(".")]
     result = lint_paths(roots)
     report = Report(

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,15 +22,6 @@ if TYPE_CHECKING:
     from focalctl.partial import PartialCache
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-# --format of the commands that read the store (show, diff, history)
-FORMATS = ("text", "json")
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output format: text, json.")]
-
-
-def check_format(value: str) -> None:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"'{value}' is not one of text, json", param_hint="--format")
 
 
 def use_color(stream: object = None) -> bool:
@@ -91,16 +82,6 @@ def _lock_id_callback(value: str) -> str:
 check_env_option = _name_callback("environment")
 check_tenant_option = _name_callback("tenant")
 check_lock_id_argument = _lock_id_callback
-
-NoCacheOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-cache",
-        envvar="FOCAL_NO_CACHE",
-        help="Parse and check every file again; neither read nor write the partial-parse cache "
-        "(.focal/cache/, or FOCAL_CACHE_DIR).",
-    ),
-]
 
 
 @contextmanager

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
+from focalctl import jsondoc
 from focalctl.cli.app import app
-from focalctl.cli.common import NoCacheOpt, check_env_option, console, fail, partial_cache
+from focalctl.cli.common import console, fail, partial_cache
+from focalctl.cli.options import EnvOpt, FormatOpt, JsonOpt, NoCacheOpt, StoreOpt, output_format
+
+if TYPE_CHECKING:
+    from focalctl.explain import Setting
 
 
 @app.command("explain")
@@ -24,40 +28,45 @@ def explain_cmd(
         Path | None,
         typer.Option("--bundle", help="Explain this bundle instead of the active release."),
     ] = None,
-    env: Annotated[
-        str, typer.Option("--env", envvar="FOCAL_ENV", callback=check_env_option)
-    ] = "dev",
-    store: Annotated[str | None, typer.Option("--store", envvar="FOCAL_STORE")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as versioned JSON.")] = False,
+    env: EnvOpt = "dev",
+    store: StoreOpt = None,
+    fmt: FormatOpt = "text",
+    as_json: JsonOpt = False,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Show the effective settings and where each value came from."""
-    from rich.table import Table
-
-    from focalctl.explain import ExplainError, Target, explain
+    from focalctl.explain import Address, ExplainError, explain, source_of
     from focalctl.store import StoreError
     from runtime.snapshot import SnapshotError, load_snapshot
 
+    as_json = output_format(fmt, as_json) == "json"
     try:
-        parsed = Target.parse(target)
-        raw, provenance, origin = _source(parsed.tenant, bundle, env, store, no_cache)
-        model = load_snapshot(raw).model
-        profile, rows = explain(model, provenance, parsed, channel)
+        address = Address.parse(target)
+        with partial_cache([bundle] if bundle else [], no_cache or bundle is None) as cache:
+            src = source_of(address.tenant, bundle, env, store, cache)
+        model = load_snapshot(src.raw).model
+        profile, rows = explain(model, src.provenance, address, channel)
     except (ExplainError, StoreError, SnapshotError) as exc:
         fail(str(exc), getattr(exc, "hint", None))
     if as_json:
-        doc = {
-            "format_version": "1.0",
-            "target": target,
-            "channel": profile,
-            "source": origin,
-            "settings": [
-                {"setting": r.setting, "value": r.value, "level": r.level, "source": r.source}
-                for r in rows
-            ],
-        }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        jsondoc.write(
+            {
+                "target": target,
+                "channel": profile,
+                "source": src.label,
+                "settings": [
+                    {"setting": r.setting, "value": r.value, "level": r.level, "source": r.source}
+                    for r in rows
+                ],
+            }
+        )
         return
+    _table(target, profile, src.label, rows)
+
+
+def _table(target: str, profile: str | None, origin: str, rows: list[Setting]) -> None:
+    from rich.table import Table
+
     table = Table(title=escape(f"{target} on {profile or 'no channel'} ({origin})"))
     table.add_column("setting", no_wrap=True)
     table.add_column("value", max_width=40, overflow="ellipsis", no_wrap=True)
@@ -67,32 +76,3 @@ def explain_cmd(
         value = json.dumps(r.value, ensure_ascii=False)
         table.add_row(escape(r.setting), escape(value), r.level, escape(r.source))
     console().print(table)
-
-
-def _source(
-    tenant: str, bundle: Path | None, env: str, store_url: str | None, no_cache: bool
-) -> tuple[bytes, dict[str, Any], str]:
-    from focalctl.compile import compile_paths
-    from focalctl.explain import ExplainError
-    from focalctl.store import open_store
-
-    if bundle is not None:
-        with partial_cache([bundle], no_cache) as cache:
-            result = compile_paths([bundle], cache)
-        if not result.ok:
-            fail(f"{bundle} does not validate; run focalctl validate {bundle}")
-        if tenant not in result.snapshots:
-            raise ExplainError(f"bundle {bundle} defines no tenant '{tenant}'")
-        snap = result.snapshots[tenant]
-        return snap.raw, snap.provenance, f"bundle {bundle}"
-    st = open_store(store_url)
-    try:
-        active = st.active(tenant, env)
-        if active is None:
-            raise ExplainError(
-                f"{tenant} has no release in {env}; apply a bundle first or pass --bundle PATH"
-            )
-        stored = st.get_snapshot(active.snapshot_id)
-    finally:
-        st.close()
-    return stored.raw, stored.provenance, f"{env} version {active.version}"

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.markup import escape
 
+from focalctl import jsondoc
 from focalctl.cli.app import app
-from focalctl.cli.common import (
-    EXIT_ERROR,
-    FormatOpt,
-    check_format,
-    check_tenant_option,
-    console,
-    fail,
-)
-from focalctl.cli.state import EnvOpt, StoreOpt, git_shown
+from focalctl.cli.common import EXIT_ERROR, console, fail
+from focalctl.cli.options import EnvOpt, FormatOpt, StoreOpt, TenantArg
+from focalctl.cli.state import git_shown
 
 if TYPE_CHECKING:
     from focalctl.releases import ReleaseDiff, ReleaseInfo
     from focalctl.store import Release, Store
 
-FORMAT_VERSION = "1.0"
 T = TypeVar("T")
-
-TenantArg = Annotated[str, typer.Argument(help="Tenant name.", callback=check_tenant_option)]
 
 
 def _read(store: str | None, call: Callable[[Store], T]) -> T:
@@ -58,11 +48,9 @@ def show(
     """Show one stored release: its snapshot, when and by whom, and what it holds."""
     from focalctl.releases import describe
 
-    check_format(fmt)
     info = _read(store, lambda st: describe(st, tenant, env, version))
     if fmt == "json":
-        doc = {"format_version": FORMAT_VERSION, **_release_json(info)}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        jsondoc.write(_release_json(info))
     else:
         _render_release(info)
 
@@ -79,10 +67,9 @@ def diff_cmd(
     """Show what changes from release A to release B, as plan shows it."""
     from focalctl.releases import diff_releases
 
-    check_format(fmt)
     d = _read(store, lambda st: diff_releases(st, tenant, env, a, b))
     if fmt == "json":
-        sys.stdout.write(json.dumps(release_diff_json(d), indent=2) + "\n")
+        jsondoc.write(release_diff_json(d))
     else:
         render_release_diff(d)
 
@@ -121,10 +108,9 @@ def _side(r: Release) -> dict[str, object]:
 
 
 def release_diff_json(d: ReleaseDiff) -> dict[str, object]:
-    from focalctl.plan.render import PLAN_JSON_VERSION, result_json
+    from focalctl.plan.render import result_json
 
     return {
-        "format_version": PLAN_JSON_VERSION,
         "tenant": d.tenant,
         "env": d.env,
         "base": _side(d.old),

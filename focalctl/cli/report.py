@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from focalctl import jsondoc
 from focalctl.cli.app import app
 from focalctl.cli.common import EXIT_USAGE, console, fail
+from focalctl.cli.options import FormatOpt, JsonOpt, StateOpt, TenantOpt, output_format
 
 
 @app.command()
@@ -22,20 +22,16 @@ def report(
         Path | None,
         typer.Option("--audit", help="An audit stream as JSON Lines (simulate --out writes one)."),
     ] = None,
-    state: Annotated[
-        str | None,
-        typer.Option("--state", envvar="FOCAL_STATE", help="The runtime's state (as serve)."),
-    ] = None,
-    tenant: Annotated[
-        str | None, typer.Option("--tenant", help="Only this tenant (required with --state).")
-    ] = None,
+    state: StateOpt = None,
+    tenant: TenantOpt = None,
     stream: Annotated[
         str, typer.Option("--stream", help="With --state: live or simulated.")
     ] = "live",
     since: Annotated[
         str | None, typer.Option("--since", help="Only events on or after this day (YYYY-MM-DD).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    fmt: FormatOpt = "text",
+    as_json: JsonOpt = False,
     html: Annotated[
         Path | None,
         typer.Option("--html", help="Also write a self-contained HTML report with charts."),
@@ -45,6 +41,7 @@ def report(
     duplicates and rate limits; per day, with anomalies beyond 3 standard deviations."""
     from focalctl import report as lib
 
+    as_json = output_format(fmt, as_json) == "json"
     if (audit is None) == (state is None):
         fail("read the audit from one place", "--audit FILE.jsonl or --state URL", code=EXIT_USAGE)
     day = None
@@ -73,7 +70,7 @@ def report(
         except OSError as exc:
             fail(f"cannot write {html}: {exc.strerror or exc}", "choose a writable --html path")
     if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        jsondoc.write(result.to_json())
         return
     _text(result)
     if html is not None:

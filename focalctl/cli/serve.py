@@ -11,7 +11,8 @@ import typer
 from rich.markup import escape
 
 from focalctl.cli.app import app
-from focalctl.cli.common import EXIT_USAGE, check_env_option, console, fail
+from focalctl.cli.common import EXIT_USAGE, console, fail
+from focalctl.cli.options import EnvOpt
 
 
 class LogLevel(StrEnum):
@@ -29,9 +30,7 @@ def serve(
             "--source", envvar="FOCAL_SOURCE", help="file:DIR or redis://HOST:PORT/DB[?prefix=P]"
         ),
     ] = "file:.focal/live",
-    env: Annotated[
-        str, typer.Option("--env", envvar="FOCAL_ENV", callback=check_env_option)
-    ] = "dev",
+    env: EnvOpt = "dev",
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
     cache_dir: Annotated[

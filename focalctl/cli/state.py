@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,19 +11,29 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.markup import escape
 
+from focalctl import jsondoc
 from focalctl.cli.app import app
 from focalctl.cli.common import (
     EXIT_USAGE,
-    FormatOpt,
-    NoCacheOpt,
-    check_env_option,
-    check_format,
     check_lock_id_argument,
-    check_tenant_option,
     console,
     fail,
     partial_cache,
     use_color,
+)
+from focalctl.cli.options import (
+    AutoApproveOpt,
+    CompactOpt,
+    EnvOpt,
+    FormatOpt,
+    JsonOpt,
+    NoCacheOpt,
+    StateOpt,
+    StoreOpt,
+    TargetOpt,
+    TenantOpt,
+    TenantRequiredOpt,
+    output_format,
 )
 
 if TYPE_CHECKING:
@@ -33,43 +42,6 @@ if TYPE_CHECKING:
     from focalctl.publish import Target
     from focalctl.simulate import Comparison
     from focalctl.store import Release, Store
-
-StoreOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--store", envvar="FOCAL_STORE", help="SQLAlchemy URL (default: sqlite:///.focal/state.db)."
-    ),
-]
-EnvOpt = Annotated[
-    str,
-    typer.Option(
-        "--env",
-        envvar="FOCAL_ENV",
-        help="Environment (an independent release line); a name like metadata.name.",
-        callback=check_env_option,
-    ),
-]
-TargetOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--target",
-        envvar="FOCAL_TARGET",
-        help="file:DIR or redis://HOST:PORT/DB (default: file:.focal/live).",
-    ),
-]
-AutoApproveOpt = Annotated[
-    bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")
-]
-CompactOpt = Annotated[
-    bool,
-    typer.Option(
-        "--compact", help="Name the objects that change, without their attributes and fields."
-    ),
-]
-TenantOpt = Annotated[
-    str | None,
-    typer.Option("--tenant", help="Only this tenant of the bundle.", callback=check_tenant_option),
-]
 
 
 @contextmanager
@@ -146,20 +118,11 @@ def plan(
     out: Annotated[
         Path | None, typer.Option("-out", "--out", help="Save the plan to FILE for apply.")
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the plan as versioned JSON.")
-    ] = False,
+    fmt: FormatOpt = "text",
+    as_json: JsonOpt = False,
     no_cache: NoCacheOpt = False,
     compact: CompactOpt = False,
-    state: Annotated[
-        str | None,
-        typer.Option(
-            "--state",
-            envvar="FOCAL_STATE",
-            help="The runtime's state (as serve --state): count the live conversations on "
-            "each step this plan removes, renames or moves.",
-        ),
-    ] = None,
+    state: StateOpt = None,
     simulate: Annotated[
         bool,
         typer.Option(
@@ -170,8 +133,10 @@ def plan(
     ] = False,
 ) -> None:
     """Show what apply would change, object by object and field by field."""
-    from focalctl.plan.render import PLAN_JSON_VERSION, plan_json, render_text
+    from focalctl.plan.render import plan_json, render_text
     from focalctl.release import make_plans, save_plan
+
+    as_json = output_format(fmt, as_json) == "json"
 
     # A saved plan is what apply releases: it is compiled cold, never from the cache.
     trusted = out is None
@@ -199,13 +164,7 @@ def plan(
 
             for d, p in zip(doc, plans, strict=True):
                 d["simulations"] = comparisons_json(behaviour.get(p.tenant, []))
-        sys.stdout.write(
-            json.dumps(
-                doc[0] if len(doc) == 1 else {"format_version": PLAN_JSON_VERSION, "plans": doc},
-                indent=2,
-            )
-            + "\n"
-        )
+        jsondoc.write(doc[0] if len(doc) == 1 else {"plans": doc})
     else:
         c = console()
         for p in plans:
@@ -275,9 +234,14 @@ def apply(
 ) -> None:
     """Store the snapshot, record a new release and publish it."""
     from focalctl.plan.render import plan_json, render_text
-    from focalctl.release import apply_plan, load_plan, make_plans, reconcile
+    from focalctl.release import (
+        apply_plan,
+        is_plan_file,
+        load_saved_plan,
+        make_plans,
+        reconcile,
+    )
 
-    check_format(fmt)
     as_json = fmt == "json"
     if as_json and not auto_approve:
         fail(
@@ -288,21 +252,9 @@ def apply(
     c = console(stderr=as_json)  # with json, stdout carries one document and nothing else
     _check_lock_ttl()
     with _world(store, target) as (st, tg):
-        saved = _is_plan_file(path)
+        saved = is_plan_file(path)
         if saved:
-            one, base_version = load_plan(path, st)
-            if (tenant and tenant != one.tenant) or one.env != env:
-                fail(
-                    f"{path} is a plan for {one.tenant} ({one.env}), not {tenant or one.tenant} ({env})",
-                    f"apply it with --env {one.env}, or re-run plan for the tenant and environment you want",
-                )
-            active = one.base.version if one.base else 0
-            if active != base_version:
-                fail(
-                    f"stale plan: the active release of {one.tenant}/{one.env} is now version {active} "
-                    f"(the plan was made against {base_version})",
-                    "re-run focalctl plan -out FILE, review it, and apply the new file",
-                )
+            one = load_saved_plan(path, st, tenant, env)
             plans: list[TenantPlan] = [one]
         else:
             # What is published never comes from the partial-parse cache (its bytes are not
@@ -326,7 +278,7 @@ def apply(
             for p in plans:  # nothing to release; still record what a crashed apply left
                 reconcile(st, tg, p.tenant, p.env)
             if as_json:
-                _write_json({"format_version": RESULT_JSON_VERSION, "applied": applied})
+                jsondoc.write({"applied": applied})
             return
         _confirm(auto_approve, risky=any(p.result.risks for p in plans))
         for i, p in enumerate(plans):
@@ -335,7 +287,7 @@ def apply(
                 tg,
                 p,
                 message=message,
-                expected_base=base_version if saved else (p.base.version if p.base else 0),
+                expected_base=p.base.version if p.base else 0,
                 check_base=True,
                 saved_plan=saved,
             )
@@ -352,20 +304,7 @@ def apply(
                         f"[green]Applied[/] {p.tenant} ({p.env}) version {r.version} → {r.snapshot_id[:19]}…, published to {outcome.published_to}"
                     )
     if as_json:
-        _write_json({"format_version": RESULT_JSON_VERSION, "applied": applied})
-
-
-#: The version of the documents apply and rollback print with --format json.
-RESULT_JSON_VERSION = "1.0"
-
-
-def _write_json(doc: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-
-
-def _is_plan_file(path: Path) -> bool:
-    """A saved plan is any file that is not YAML (plan -out writes JSON)."""
-    return path.is_file() and path.suffix not in (".yaml", ".yml")
+        jsondoc.write({"applied": applied})
 
 
 def _confirm(auto_approve: bool, risky: bool) -> None:
@@ -383,9 +322,7 @@ def _confirm(auto_approve: bool, risky: bool) -> None:
 
 @app.command("rollback")
 def rollback_cmd(
-    tenant: Annotated[
-        str, typer.Option("--tenant", help="Tenant to roll back.", callback=check_tenant_option)
-    ],
+    tenant: TenantRequiredOpt,
     to: Annotated[
         int, typer.Option("--to", help="Release version whose snapshot becomes live again.")
     ],
@@ -405,7 +342,6 @@ def rollback_cmd(
     from focalctl.release import rollback
     from focalctl.releases import rollback_plan
 
-    check_format(fmt)
     as_json = fmt == "json"
     if as_json and not (auto_approve or dry_run):
         fail(
@@ -418,7 +354,6 @@ def rollback_cmd(
     with _world(store, target) as (st, tg):
         plan = rollback_plan(st, tenant, env, to)  # reads only
         doc: dict[str, Any] = {
-            "format_version": RESULT_JSON_VERSION,
             "tenant": tenant,
             "env": env,
             "from_version": plan.old.version,
@@ -435,7 +370,7 @@ def rollback_cmd(
             render_release_diff(plan, verb="Rollback")
         if dry_run:
             if as_json:
-                _write_json(doc)
+                jsondoc.write(doc)
             else:
                 c.print("\nDry run: nothing was changed.")
             return
@@ -446,7 +381,7 @@ def rollback_cmd(
     if as_json:
         doc["release"] = {"version": r.version, "snapshot": r.snapshot_id}
         doc["published_to"] = outcome.published_to
-        _write_json(doc)
+        jsondoc.write(doc)
         return
     c.print(
         f"[green]Rolled back[/] {tenant} ({env}): version {r.version} → {r.snapshot_id[:19]}… (= version {to}), published to {outcome.published_to}"
@@ -455,25 +390,19 @@ def rollback_cmd(
 
 @app.command()
 def history(
-    tenant: Annotated[
-        str,
-        typer.Option(
-            "--tenant", help="Tenant whose releases to list.", callback=check_tenant_option
-        ),
-    ],
+    tenant: TenantRequiredOpt,
     env: EnvOpt = "dev",
     store: StoreOpt = None,
     target: TargetOpt = None,
     fmt: FormatOpt = "text",
-    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the releases of a tenant in an environment, with the git commit each came from."""
     from rich.table import Table
 
     from focalctl.release import TargetAhead, settled
 
-    check_format(fmt)
-    as_json = as_json or fmt == "json"
+    as_json = output_format(fmt, as_json) == "json"
     with _world(store, target) as (st, tg):
         try:
             current = settled(st, tg, tenant, env)  # reads only
@@ -488,14 +417,14 @@ def history(
             releases.append(current)  # live, not yet recorded as published: the next apply does
     active = current.version if current is not None else None
     if as_json:
-        doc = {
-            "format_version": "1.0",
-            "tenant": tenant,
-            "env": env,
-            "active": active,
-            "releases": [{**r.to_json(), "active": r.version == active} for r in releases],
-        }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        jsondoc.write(
+            {
+                "tenant": tenant,
+                "env": env,
+                "active": active,
+                "releases": [{**r.to_json(), "active": r.version == active} for r in releases],
+            }
+        )
         return
     if not releases:
         console().print(f"{tenant} ({env}) has no releases yet.")

@@ -16,10 +16,6 @@ if TYPE_CHECKING:
 _STYLE = {"create": "green", "update": "yellow", "delete": "red", "replace": "magenta"}
 
 
-# The version of the plan JSON (plan --json, diff --format json, the plan inside -out files).
-# 1.1: list fields are diffed element by element (``transitions[to=answer].priority``), each
-# field has an ``action``, and a create lists the new object's ``attributes``.
-PLAN_JSON_VERSION = "1.1"
 _INLINE = 70  # a list of scalars prints on one line up to this many characters
 _LONG = 100  # an update whose two sides are longer than this prints them on lines of their own
 
@@ -144,8 +140,10 @@ def _field(console: Console, f: FieldChange) -> None:
 
 
 def plan_json(plan: TenantPlan) -> dict[str, Any]:
+    """A plan's JSON body (``focalctl.jsondoc`` stamps its version): list fields are diffed
+    element by element (``transitions[to=answer].priority``), each field has an ``action``,
+    and a create lists the new object's ``attributes``."""
     return {
-        "format_version": PLAN_JSON_VERSION,
         "tenant": plan.tenant,
         "env": plan.env,
         "base": {"version": plan.base.version, "snapshot": plan.base.snapshot_id}

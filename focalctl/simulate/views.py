@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import IO, Any
@@ -13,7 +12,6 @@ from rich.markup import escape
 from focalctl.simulate import Comparison, Suite
 from focalctl.simulate.runner import Line, SimulationResult
 
-FORMAT_VERSION = "1.0"
 FORMATS = ("text", "json", "junit")
 _WHO = {"user": "cyan", "agent": "green", "tool": "magenta", "system": "dim"}
 
@@ -53,7 +51,6 @@ def text(suite: Suite, console: Console) -> None:
 
 def as_json(suite: Suite) -> dict[str, Any]:
     return {
-        "format_version": FORMAT_VERSION,
         "passed": sum(1 for r in suite.results if r.passed),
         "failed": sum(1 for r in suite.results if not r.passed),
         "simulations": [
@@ -104,8 +101,9 @@ def junit(suite: Suite, out: IO[str]) -> None:
 
 
 def write_json(suite: Suite, out: IO[str]) -> None:
-    json.dump(as_json(suite), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    from focalctl import jsondoc
+
+    jsondoc.write(as_json(suite), out)
 
 
 def _position(result: SimulationResult) -> str:

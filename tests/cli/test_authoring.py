@@ -58,7 +58,7 @@ def test_validate_json_is_versioned() -> None:
     proc = focalctl("validate", "--format", "json", ".", cwd=CASES / "FOC704")
     doc = json.loads(proc.stdout)
     assert proc.returncode == 1
-    assert doc["format_version"] == "1.0" and doc["valid"] is False
+    assert doc["format_version"] == "1.1" and doc["valid"] is False
     assert doc["error_count"] == 1 and doc["warning_count"] == 0
     d = doc["diagnostics"][0]
     # the caret is on the variable inside the template, not on the whole string

@@ -11,7 +11,7 @@ from .test_authoring import REPO, focalctl
 
 def _rows(stdout: str) -> dict[str, tuple[object, str, str]]:
     doc = json.loads(stdout)
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == "1.1"
     return {r["setting"]: (r["value"], r["level"], r["source"]) for r in doc["settings"]}
 
 

@@ -18,7 +18,7 @@ def test_apply_and_rollback_print_one_json_document(workspace: Path) -> None:
     first = focalctl("apply", "agents.d", "--auto-approve", "--format", "json", cwd=workspace)
     assert first.returncode == 0, first.stderr
     doc = json.loads(first.stdout)
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == "1.1"
     [one] = doc["applied"]
     assert one["release"]["version"] == 1 and one["release"]["snapshot"].startswith("sha256:")
     assert one["published_to"] and one["plan"]["tenant"] == "demo"

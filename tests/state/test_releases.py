@@ -73,7 +73,7 @@ def test_diff_between_releases_is_the_plan_diff(two_releases: Path) -> None:
 def test_show_one_release_and_mark_the_active_one(two_releases: Path) -> None:
     one = json.loads(focalctl("show", "demo", "1", "--format", "json", cwd=two_releases).stdout)
     two = json.loads(focalctl("show", "demo", "2", "-f", "json", cwd=two_releases).stdout)
-    assert one["format_version"] == "1.0" and one["version"] == 1 and one["kind"] == "apply"
+    assert one["format_version"] == "1.1" and one["version"] == 1 and one["kind"] == "apply"
     assert one["active"] is False and two["active"] is True
     assert one["message"] == "first [bold]x[/]" and one["author"]
     assert one["snapshot"].startswith("sha256:") and one["snapshot"] != two["snapshot"]
