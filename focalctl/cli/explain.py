@@ -36,12 +36,12 @@ def explain_cmd(
 
     from focalctl.explain import ExplainError, Target, explain
     from focalctl.store import StoreError
-    from runtime.snapshot import SnapshotError, load_snapshot
+    from runtime.snapshot import SnapshotError, load
 
     try:
         parsed = Target.parse(target)
         raw, provenance, origin = _source(parsed.tenant, bundle, env, store, no_cache)
-        model = load_snapshot(raw).model
+        model = load(raw, keep="model").model
         profile, rows = explain(model, provenance, parsed, channel)
     except (ExplainError, StoreError, SnapshotError) as exc:
         fail(str(exc), getattr(exc, "hint", None))
