@@ -15,6 +15,10 @@ Identity and integrity:
   by the store, because the same bundle must give the same id whatever files, lines or YAML
   style its documents come from (moving a document to another file changes no byte here).
 - Nothing time- or machine-dependent is inside; that goes on the release record.
+
+Loading: :func:`load` is the one entry point (``keep="index"`` for the runtime, ``"model"`` for
+the whole :class:`SnapshotV1`). The package keeps the models and :class:`SettingsIndex` in
+``_model`` and the runtime's validate-only pass in ``_wire``; both are private.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ class SettingsIndex:
 
     @classmethod
     def of(cls, model: SnapshotV1) -> SettingsIndex:
-        return _index(
+        return index_from_layers(
             defaults=model.defaults,
             tenant=_json(model.tenant.spec.defaults),
             agents={
@@ -143,7 +143,7 @@ class SettingsIndex:
         )
 
 
-def _index(
+def index_from_layers(
     defaults: dict[str, Any],
     tenant: dict[str, Any] | None,
     agents: dict[str, tuple[dict[str, Any] | None, str | None]],

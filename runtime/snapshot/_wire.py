@@ -61,7 +61,7 @@ from runtime.snapshot._model import (
     SettingsIndex,
     SnapshotV1,
     TenantEntry,
-    _index,
+    index_from_layers,
 )
 from runtime.spec import (
     AgentSpec,
@@ -460,7 +460,7 @@ def body_validator() -> TypeAdapter[dict[str, Any]]:
 
 def index_of(body: Mapping[str, Any]) -> SettingsIndex:
     """The :class:`SettingsIndex` of a body validated by :func:`body_validator`."""
-    return _index(
+    return index_from_layers(
         defaults=_DEFAULTS(body),
         tenant=_SETTINGS_JSON(_TENANT_DEFAULTS(_TENANT_SPEC(body["tenant"]))),
         agents=dict(_AGENTS(body)),
