@@ -5,7 +5,7 @@
 - warm ``focalctl plan`` after editing one file of a 10,000-object bundle, as a ratio of the
   same plan without the partial-parse cache (target ≤ 15 %); both are real CLI processes
   against an applied SQLite store, so both include interpreter start-up and imports.
-- runtime load + digest verify per 1,000 objects (``runtime.snapshot.load_settings_index``,
+- runtime load + digest verify per 1,000 objects (``runtime.snapshot.load``,
   what the runtime's registry calls; target ≤ 10 ms), snapshot bytes per 1,000 objects, and
   memory the runtime keeps per 1,000 objects (bytes + settings index).
 
@@ -34,7 +34,7 @@ from synth import write_bundle
 from focalctl.compile import compile_bundle
 from focalctl.gcpause import gc_paused
 from focalctl.validate import validate_paths
-from runtime.snapshot import index_adapter, load_settings_index
+from runtime.snapshot import load, prepare
 
 FOCALCTL = [sys.executable, "-m", "focalctl.cli.main"]
 
@@ -42,15 +42,15 @@ FOCALCTL = [sys.executable, "-m", "focalctl.cli.main"]
 def measure_load(path: Path, snapshot_id: str) -> None:
     """Print the best of 9 loads (seconds) and the bytes the runtime keeps for the snapshot."""
     raw = path.read_bytes()
-    index_adapter()  # built once per process (~15 ms), as the runtime's registry does at start
+    prepare()  # validator built once per process (~15 ms), as the runtime's registry does at start
     loads = []
     for _ in range(9):
         start = time.perf_counter()
-        load_settings_index(raw, snapshot_id)
+        load(raw, snapshot_id)
         loads.append(time.perf_counter() - start)
     gc.collect()
     tracemalloc.start()
-    loaded = load_settings_index(raw, snapshot_id)
+    loaded = load(raw, snapshot_id)
     index, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del loaded

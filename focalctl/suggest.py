@@ -172,9 +172,9 @@ def _debounced(
 
     from runtime.durations import parse_duration
     from runtime.settings import resolve
-    from runtime.snapshot import load_settings_index
+    from runtime.snapshot import load
 
-    index = load_settings_index(json.dumps(body).encode()).index
+    index = load(json.dumps(body).encode()).index
     try:
         effective = resolve(index.layers(agent, scenario, step, profile))
     except KeyError:  # a name the snapshot lacks: the simulation itself reports it

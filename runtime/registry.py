@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from runtime.reasons import Reason
 from runtime.settings import resolve, winners
-from runtime.snapshot import SettingsIndex, SnapshotError, index_adapter, load_settings_index
+from runtime.snapshot import SettingsIndex, SnapshotError, load, prepare
 
 log = logging.getLogger("focal.runtime")
 
@@ -83,7 +83,7 @@ Listener = Callable[[str, "Active | None", "Rejection | None", float], None]
 
 class SnapshotRegistry:
     def __init__(self) -> None:
-        index_adapter()  # build the snapshot validator now rather than in the first load
+        prepare()  # build the snapshot validator now rather than in the first load
         self._active: dict[str, Active] = {}
         self._rejected: dict[str, Rejection] = {}
         self._lock = threading.Lock()  # serialises writers only; readers never take it
@@ -144,7 +144,7 @@ class SnapshotRegistry:
         try:
             # Validated into plain dicts and reduced to the settings index at once: no model is
             # built, and only the bytes and the index are kept, which keeps a snapshot small.
-            snap = load_settings_index(raw, snapshot_id, tenant=tenant)
+            snap = load(raw, snapshot_id, tenant=tenant)
             active = Active(
                 snap.id,
                 raw,

@@ -37,14 +37,14 @@ def explain_cmd(
     """Show the effective settings and where each value came from."""
     from focalctl.explain import Address, ExplainError, explain, source_of
     from focalctl.store import StoreError
-    from runtime.snapshot import SnapshotError, load_snapshot
+    from runtime.snapshot import SnapshotError, load
 
     as_json = output_format(fmt, as_json) == "json"
     try:
         address = Address.parse(target)
         with partial_cache([bundle] if bundle else [], no_cache or bundle is None) as cache:
             src = source_of(address.tenant, bundle, env, store, cache)
-        model = load_snapshot(src.raw).model
+        model = load(src.raw, keep="model").model
         profile, rows = explain(model, src.provenance, address, channel)
     except (ExplainError, StoreError, SnapshotError) as exc:
         fail(str(exc), getattr(exc, "hint", None))

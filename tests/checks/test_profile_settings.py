@@ -6,7 +6,7 @@ from pathlib import Path
 
 from focalctl.compile import compile_paths
 from runtime.settings import resolve, winners
-from runtime.snapshot import load_settings_index
+from runtime.snapshot import load
 
 from .bundles import AGENT, diagnostics, doc, write
 
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_profile_level_wins_over_agent_and_loses_to_scenario() -> None:
     snap = compile_paths([REPO / "examples" / "clinic"]).snapshots["northside-clinic"]
-    index = load_settings_index(snap.raw, snap.id).index
+    index = load(snap.raw, snap.id).index
     layers = index.layers("receptionist", "booking", "ask_kind", "phone")
     assert resolve(layers).llm.max_tokens == 300
     assert winners(layers)["llm.maxTokens"] == "profile"

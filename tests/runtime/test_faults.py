@@ -98,7 +98,7 @@ def _patch_stage(
     elif stage == "note_pointer":
         wrap(SnapshotRegistry, "note_pointer")
     elif stage == "validate":
-        wrap(registry_module, "load_settings_index")
+        wrap(registry_module, "load")
     elif stage == "warm":
         warm = SnapshotRegistry._warm
 

@@ -123,7 +123,7 @@ def test_an_unexpected_error_while_loading_is_a_load_error_rejection(
     def boom(*_: object, **__: object) -> None:
         raise RecursionError("deep")
 
-    monkeypatch.setattr("runtime.registry.load_settings_index", boom)
+    monkeypatch.setattr("runtime.registry.load", boom)
     assert offer(reg, 2) is None and reg.version("demo") == 1
     assert reg.last_rejected("demo").reason == Reason.LOAD_ERROR  # type: ignore[union-attr]
 

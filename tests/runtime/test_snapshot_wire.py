@@ -1,8 +1,8 @@
-"""The runtime's fast load path (``load_settings_index``) against the model path.
+"""The runtime's fast load path (``load(keep="index")``) against the model path.
 
-``load_settings_index`` validates snapshot bodies into plain dicts with validators derived from
-the spec models (``runtime.wire``). It must accept exactly what ``SnapshotV1`` accepts, reject
-the rest with the same reason, and index to the same ``SettingsIndex``.
+``load(keep="index")`` validates snapshot bodies into plain dicts with validators derived from
+the spec models (``runtime.snapshot._wire``). It must accept exactly what ``SnapshotV1``
+accepts, reject the rest with the same reason, and index to the same ``SettingsIndex``.
 """
 
 from __future__ import annotations
@@ -26,12 +26,22 @@ from runtime.snapshot import (
     SnapshotError,
     SnapshotV1,
     canonical_bytes,
-    load_settings_index,
-    load_snapshot,
+    load,
     snapshot_id,
 )
 
 from .helpers import corrupt
+
+
+def load_index(raw: bytes, *args: Any, **kwargs: Any) -> Any:
+    """The runtime's path: validated into dicts, reduced to the index as it goes."""
+    return load(raw, *args, keep="index", **kwargs)
+
+
+def load_model(raw: bytes, *args: Any, **kwargs: Any) -> Any:
+    """The reference: the whole SnapshotV1 model, validated by pydantic."""
+    return load(raw, *args, keep="model", **kwargs)
+
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLES = ["examples/retail", "examples/clinic", "agents.d"]
@@ -66,8 +76,8 @@ def test_the_fast_path_indexes_the_bundles_exactly_like_the_model(bundle: str) -
     snapshots = bundle_snapshots(bundle)
     assert snapshots
     for tenant, (sid, raw) in snapshots.items():
-        fast = load_settings_index(raw, sid, tenant=tenant)
-        model = load_snapshot(raw, sid, tenant=tenant)
+        fast = load_index(raw, sid, tenant=tenant)
+        model = load_model(raw, sid, tenant=tenant)
         assert (fast.id, fast.tenant, fast.size) == (model.id, model.tenant, model.size)
         assert index_fields(fast.index) == index_fields(SettingsIndex.of(model.model))
         assert fast.index == SettingsIndex.of(model.model)
@@ -82,8 +92,8 @@ def test_a_synthetic_bundle_indexes_the_same(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
     snap = next(iter(compile_paths([write_bundle(tmp_path / "b", 100)]).snapshots.values()))
-    fast = load_settings_index(snap.raw, snap.id)
-    model = SettingsIndex.of(load_snapshot(snap.raw, snap.id).model)
+    fast = load_index(snap.raw, snap.id)
+    model = SettingsIndex.of(load_model(snap.raw, snap.id).model)
     assert fast.index == model and index_fields(fast.index) == index_fields(model)
 
 
@@ -95,17 +105,17 @@ def test_a_synthetic_bundle_indexes_the_same(tmp_path: Path) -> None:
 )
 def test_bad_candidates_get_the_same_reason(kind: str) -> None:
     sid, raw = corrupt(kind)
-    for load in (load_snapshot, load_settings_index):
+    for loader in (load_model, load_index):
         with pytest.raises(SnapshotError) as exc:
-            load(raw, sid, tenant="demo")
+            loader(raw, sid, tenant="demo")
         assert exc.value.reason == kind
 
 
 def test_wrong_tenant_gets_the_same_reason() -> None:
     sid, raw = bundle_snapshots("agents.d")["demo"]
-    for load in (load_snapshot, load_settings_index):
+    for loader in (load_model, load_index):
         with pytest.raises(SnapshotError) as exc:
-            load(raw, sid, tenant="other")
+            loader(raw, sid, tenant="other")
         assert exc.value.reason == "wrong-tenant"
 
 
@@ -121,7 +131,7 @@ def test_wrong_tenant_gets_the_same_reason() -> None:
     ],
 )
 def test_odd_bytes_get_the_same_reason(raw: bytes, reason: str) -> None:
-    assert outcome(load_snapshot, raw) == outcome(load_settings_index, raw) == ("rejected", reason)
+    assert outcome(load_model, raw) == outcome(load_index, raw) == ("rejected", reason)
 
 
 # --- mutations: every constraint kind of runtime/spec.py ----------------------------------
@@ -367,7 +377,7 @@ def mutated(change: Change) -> bytes:
 
 def test_the_rich_body_is_valid_for_both() -> None:
     raw = canonical_bytes(rich_body())
-    fast, model = outcome(load_settings_index, raw), outcome(load_snapshot, raw)
+    fast, model = outcome(load_index, raw), outcome(load_model, raw)
     assert fast[0] == "ok" and fast == model
 
 
@@ -376,8 +386,8 @@ def test_every_mutation_is_rejected_by_both(name: str) -> None:
     raw = mutated(MUTATIONS[name])
     with pytest.raises(ValidationError):
         SnapshotV1.model_validate_json(raw)
-    assert outcome(load_snapshot, raw) == ("rejected", "schema-invalid")
-    assert outcome(load_settings_index, raw) == ("rejected", "schema-invalid")
+    assert outcome(load_model, raw) == ("rejected", "schema-invalid")
+    assert outcome(load_index, raw) == ("rejected", "schema-invalid")
 
 
 # --- accepted variants: what the models accept beyond the compiler's output ---------------
@@ -416,9 +426,9 @@ ACCEPTED: dict[str, Change] = {
 @pytest.mark.parametrize("name", sorted(ACCEPTED))
 def test_accepted_variants_are_accepted_by_both_and_index_the_same(name: str) -> None:
     raw = mutated(ACCEPTED[name])
-    model = outcome(load_snapshot, raw)
+    model = outcome(load_model, raw)
     assert model[0] == "ok"
-    assert outcome(load_settings_index, raw) == model
+    assert outcome(load_index, raw) == model
 
 
 # --- random mutations: both loaders always agree ------------------------------------------
@@ -506,4 +516,4 @@ def test_random_mutations_get_the_same_outcome(edits: list[tuple[int, str, Any, 
         except (KeyError, IndexError, TypeError):
             continue  # an earlier edit removed or replaced this path
     raw = canonical_bytes(body)
-    assert outcome(load_settings_index, raw) == outcome(load_snapshot, raw)
+    assert outcome(load_index, raw) == outcome(load_model, raw)

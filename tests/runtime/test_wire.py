@@ -1,4 +1,4 @@
-"""runtime.wire: the shortcuts are exact, and what cannot be carried over is refused."""
+"""runtime.snapshot._wire: the shortcuts are exact, and what cannot be carried over is refused."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from runtime import durations, spec
-from runtime.wire import SHORTCUTS, dump_plan, wire_type
+from runtime.snapshot._wire import SHORTCUTS, dump_plan, wire_type
 
 DURATION = (durations._check,)
 DEBOUNCE = (durations._check, spec._debounce_range)

@@ -15,7 +15,7 @@ import pytest
 from focalctl.publish import open_target
 from focalctl.store import open_store
 from runtime.layout import pointer_path, snapshot_path
-from runtime.snapshot import load_snapshot
+from runtime.snapshot import load
 
 from .conftest import REPO, focalctl
 
@@ -68,7 +68,7 @@ def test_plan_apply_noop_change_rollback_history(workspace: Path, store_url: str
     pointer = json.loads(pointer_path(workspace / ".focal/live", "demo", "dev").read_text())
     assert pointer["version"] == 3 and pointer["snapshot"] == hist["releases"][0]["snapshot"]
     raw = snapshot_path(workspace / ".focal/live", pointer["snapshot"]).read_bytes()
-    assert load_snapshot(raw, pointer["snapshot"]).tenant == "demo"
+    assert load(raw, pointer["snapshot"]).tenant == "demo"
 
 
 def test_saved_plan_applies_exactly_and_goes_stale(workspace: Path, tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_redis_target_moves_pointer_forward_only(
     current = json.loads(client.get(f"{redis_prefix}:demo:dev:current"))  # type: ignore[arg-type]
     assert current["version"] == 1
     body = client.get(f"{redis_prefix}:demo:dev:snapshot:{current['snapshot']}")
-    assert load_snapshot(body, current["snapshot"]).tenant == "demo"  # type: ignore[arg-type]
+    assert load(body, current["snapshot"]).tenant == "demo"  # type: ignore[arg-type]
     message = pubsub.get_message(timeout=2)
     assert message is not None and json.loads(message["data"])["version"] == 1
     tg = open_target(target)
@@ -228,7 +228,7 @@ def test_corrupt_published_file_is_not_trusted(workspace: Path) -> None:
     from runtime.snapshot import SnapshotError
 
     with pytest.raises(SnapshotError) as info:
-        load_snapshot(path.read_bytes(), pointer["snapshot"])
+        load(path.read_bytes(), pointer["snapshot"])
     assert info.value.reason in ("truncated", "digest-mismatch")
 
 

@@ -1,4 +1,5 @@
-"""Wire validators: the spec models, re-derived as TypedDicts for a validate-only pass.
+"""The runtime's snapshot validator: the spec models, re-derived as TypedDicts for a
+validate-only pass (private to :mod:`runtime.snapshot`; use :func:`runtime.snapshot.load`).
 
 The runtime keeps only a small :class:`~runtime.snapshot.SettingsIndex` of a snapshot, yet it
 must validate the whole body against the spec models. Building some 30 model instances per
@@ -21,6 +22,10 @@ What wire dicts do *not* hold is defaults: a key absent from the input stays abs
 fill defaults without validating them, so this changes nothing about what is accepted); read
 fields with :func:`field_reader`. :func:`dump_plan` turns a wire dict back into exactly what
 ``model_dump(mode="json", by_alias=True, exclude_none=True)`` gives for its model.
+
+:func:`body_validator` applies all this to :class:`~runtime.snapshot.SnapshotV1`, with each
+object reduced to its settings layers as soon as it is validated; :func:`index_of` assembles
+the :class:`~runtime.snapshot.SettingsIndex` from them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import math
 import operator
 import types
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Annotated, Any, Literal, NotRequired, Required, Union, get_args, get_origin
 
 from pydantic import (
@@ -41,14 +47,46 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    TypeAdapter,
     WrapSerializer,
     WrapValidator,
 )
 from typing_extensions import TypedDict
 
 from runtime import durations, spec
+from runtime.snapshot._model import (
+    ChannelEntry,
+    ObjectEntry,
+    ScenarioLayers,
+    SettingsIndex,
+    SnapshotV1,
+    TenantEntry,
+    index_from_layers,
+)
+from runtime.spec import (
+    AgentSpec,
+    ChannelProfileSpec,
+    GoalSpec,
+    OfferingSpec,
+    ScenarioSpec,
+    Settings,
+    StepSpec,
+    TenantSpec,
+    ToolEffectSpec,
+    TurnSettings,
+)
 
-__all__ = ["SHORTCUTS", "Dump", "Reducer", "Wire", "dump_plan", "field_reader", "wire_type"]
+__all__ = [
+    "SHORTCUTS",
+    "Dump",
+    "Reducer",
+    "Wire",
+    "body_validator",
+    "dump_plan",
+    "field_reader",
+    "index_of",
+    "wire_type",
+]
 
 _ANNOTATED: Any = Annotated
 _UNION: Any = Union
@@ -138,7 +176,7 @@ class Wire:
             return tp
         if origin in _CONTAINERS and args:
             return origin[tuple(a if a is Ellipsis else self.of(a) for a in args)]
-        raise TypeError(f"wire: no wire form for {tp!r}; teach runtime/wire.py")
+        raise TypeError(f"wire: no wire form for {tp!r}; teach runtime/snapshot/_wire.py")
 
     def _model(self, model: type[BaseModel]) -> Any:
         _refuse_unsupported(model)
@@ -347,3 +385,85 @@ def _same(value: Any) -> Any:
 
 def _float(value: float) -> float | None:
     return value if math.isfinite(value) else None  # ser_json_inf_nan="null"
+
+
+# --- the snapshot body ------------------------------------------------------------------------
+
+# What body_validator keeps, by field: the wire key (alias) and the model's default if absent.
+_DEFAULTS = field_reader(SnapshotV1, "defaults")
+_AGENTS = field_reader(SnapshotV1, "agents")
+_CHANNELS = field_reader(SnapshotV1, "channels")
+_SCENARIOS = field_reader(SnapshotV1, "scenarios")
+_TENANT_SPEC = field_reader(TenantEntry, "spec")
+_TENANT_DEFAULTS = field_reader(TenantSpec, "defaults")
+_AGENT_SPEC = field_reader(ObjectEntry[AgentSpec], "spec")
+_AGENT_SETTINGS = field_reader(AgentSpec, "settings")
+_AGENT_CHANNELS = field_reader(AgentSpec, "channels")
+_CHANNEL_SPEC = field_reader(ChannelEntry, "spec")
+_CHANNEL_BUILTIN = field_reader(ChannelEntry, "builtin_turn")
+_PROFILE_SETTINGS = field_reader(ChannelProfileSpec, "settings")
+_SCENARIO_SPEC = field_reader(ObjectEntry[ScenarioSpec], "spec")
+_SCENARIO_SETTINGS = field_reader(ScenarioSpec, "settings")
+_SCENARIO_STEPS = field_reader(ScenarioSpec, "steps")
+_STEP_ID = field_reader(StepSpec, "id")
+_STEP_SETTINGS = field_reader(StepSpec, "settings")
+_SETTINGS_JSON = dump_plan(Settings)
+_TURN_JSON = dump_plan(TurnSettings)
+
+
+def _agent_layer(entry: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    spec = _AGENT_SPEC(entry)
+    channels = _AGENT_CHANNELS(spec)
+    return _SETTINGS_JSON(_AGENT_SETTINGS(spec)), channels[0] if channels else None
+
+
+def _channel_layers(entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    own = _SETTINGS_JSON(_PROFILE_SETTINGS(_CHANNEL_SPEC(entry)))
+    return _TURN_JSON(_CHANNEL_BUILTIN(entry)) or {}, own
+
+
+def _scenario_layers(entry: dict[str, Any]) -> ScenarioLayers:
+    spec = _SCENARIO_SPEC(entry)
+    steps = [
+        (_STEP_ID(step), None if (layer := _STEP_SETTINGS(step)) is None else _SETTINGS_JSON(layer))
+        for step in _SCENARIO_STEPS(spec)
+    ]
+    return _SETTINGS_JSON(_SCENARIO_SETTINGS(spec)), steps
+
+
+def _nothing(entry: dict[str, Any]) -> None:
+    return None  # validated in full; the runtime keeps none of it
+
+
+#: Entries reduced, as soon as each is validated, to what SettingsIndex keeps of them.
+_INDEX_REDUCERS: dict[type[BaseModel], Reducer] = {
+    ObjectEntry[AgentSpec]: _agent_layer,
+    ChannelEntry: _channel_layers,
+    ObjectEntry[ScenarioSpec]: _scenario_layers,
+    ObjectEntry[ToolEffectSpec]: _nothing,
+    ObjectEntry[OfferingSpec]: _nothing,
+    ObjectEntry[GoalSpec]: _nothing,
+}
+
+
+@cache
+def body_validator() -> TypeAdapter[dict[str, Any]]:
+    """The validator of snapshot bodies: the TypedDicts :class:`Wire` derives from
+    :class:`SnapshotV1`, with the entries reduced to their settings layers for :func:`index_of`.
+    Built on first use (a one-off ~15 ms the compiler never pays)."""
+    wire = Wire(_INDEX_REDUCERS)
+    adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(wire.of(SnapshotV1))
+    if wire.reduced != set(_INDEX_REDUCERS):  # a reducer for a type the snapshot lost
+        raise TypeError(f"unused reducers: {set(_INDEX_REDUCERS) - wire.reduced}")
+    return adapter
+
+
+def index_of(body: Mapping[str, Any]) -> SettingsIndex:
+    """The :class:`SettingsIndex` of a body validated by :func:`body_validator`."""
+    return index_from_layers(
+        defaults=_DEFAULTS(body),
+        tenant=_SETTINGS_JSON(_TENANT_DEFAULTS(_TENANT_SPEC(body["tenant"]))),
+        agents=dict(_AGENTS(body)),
+        channels=dict(_CHANNELS(body)),
+        scenarios=_SCENARIOS(body),
+    )
