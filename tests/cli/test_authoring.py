@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,24 +11,10 @@ from typer.testing import CliRunner
 
 from focalctl.cli.main import app
 from focalctl.diagnostics import CODES
+from tests.conftest import REPO, focalctl
 
-REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "tests" / "cases"
 runner = CliRunner()
-
-
-def focalctl(
-    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "focalctl.cli.main", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_validate_clean_bundles_exit_zero() -> None:

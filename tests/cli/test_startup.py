@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 # The store (SQLModel on SQLAlchemy, psycopg), the server (FastAPI, Starlette, uvicorn) and the
 # sources and targets (Redis, watchfiles): only plan/apply/.../serve need them.

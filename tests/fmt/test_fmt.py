@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 
 from focalctl.compile import compile_paths
 from focalctl.fmt import format_bytes, format_paths, format_text, write_atomic
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 BUNDLE_FILES = sorted(
     p
     for root in (REPO / "examples", REPO / "agents.d")

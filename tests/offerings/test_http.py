@@ -19,8 +19,7 @@ from runtime.layout import Pointer
 from runtime.registry import SnapshotRegistry
 from runtime.server import ApiError, create_app
 from runtime.snapshot import canonical_bytes, snapshot_id
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 
 def _serve(live: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:

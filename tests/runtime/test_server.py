@@ -25,8 +25,9 @@ from runtime.layout import (
     redis_snapshot_key,
     snapshot_path,
 )
+from tests.conftest import REPO
 
-from .helpers import REPO, corrupt, free_port, release
+from .helpers import corrupt, free_port, release
 
 
 class Server:

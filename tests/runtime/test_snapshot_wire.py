@@ -30,10 +30,10 @@ from runtime.snapshot import (
     load_snapshot,
     snapshot_id,
 )
+from tests.conftest import REPO
 
 from .helpers import corrupt
 
-REPO = Path(__file__).resolve().parents[2]
 BUNDLES = ["examples/retail", "examples/clinic", "agents.d"]
 
 

@@ -26,8 +26,9 @@ from focalctl.compile import compile_paths
 from focalctl.publish import FileTarget
 from runtime.layout import Pointer
 from runtime.ports import open_state
+from tests.conftest import REPO
 
-from .helpers import REPO, free_port
+from .helpers import free_port
 from .test_server import Server
 
 SECRETS = {"ACME_ORDERS_TOKEN": "orders-secret", "ACME_PAYMENTS_TOKEN": "payments-secret"}

@@ -16,8 +16,7 @@ from focalctl.publish import open_target
 from focalctl.store import open_store
 from runtime.layout import pointer_path, snapshot_path
 from runtime.snapshot import load_snapshot
-
-from .conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl
 
 
 def _store_args(url: str) -> list[str]:
