@@ -257,6 +257,7 @@ def test_plan_and_history_read_a_crashed_apply_without_settling_it(workspace: Pa
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     before = _digests(workspace / ".focal")
+    assert before, "nothing under .focal to watch"
 
     planned = focalctl("plan", "agents.d", "--json", cwd=workspace)
     assert planned.returncode == 0, planned.stderr
