@@ -272,6 +272,7 @@ print(json.dumps(done))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["postgresql", "redis"])
 def test_two_processes_complete_each_due_action_exactly_once(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path

@@ -154,6 +154,7 @@ def _turn(server: Server, conv: str, mid: str, text: str, **fields: Any) -> http
     return httpx.post(server.url + "/v1/turns", json=body, timeout=30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["redis", "postgresql"])
 def test_two_servers_sharing_state_run_each_message_once_and_each_refund_once(
     backend: str, tmp_path: Path, payments: Payments, request: pytest.FixtureRequest
@@ -208,6 +209,7 @@ KILLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("backend", "kill"),
     [("redis", k) for k in KILLS] + [("postgresql", "during")],

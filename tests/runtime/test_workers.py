@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import focalctl
 
@@ -40,6 +41,7 @@ def _workers(pid: int) -> list[int]:
     ]
 
 
+@pytest.mark.slow
 def test_two_workers_share_the_port_and_the_state(tmp_path: Path) -> None:
     payments = Payments()
     live = _bundle(tmp_path, payments.url)

@@ -241,6 +241,7 @@ def _digests(root: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_plan_and_history_read_a_crashed_apply_without_settling_it(workspace: Path) -> None:
     """An apply killed after publishing, before recording it: plan compares against the
     release the target serves and history lists it, both without writing to the store or the
