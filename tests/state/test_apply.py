@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from focalctl.publish import open_target
 from focalctl.store import open_store
 from runtime.layout import pointer_path, snapshot_path
 from runtime.snapshot import load_snapshot
-from tests.conftest import REPO, focalctl
+from tests.conftest import focalctl, focalctl_env
 
 
 def _store_args(url: str) -> list[str]:
@@ -156,7 +155,7 @@ def _apply_proc(workspace: Path, store: str, env: dict[str, str]) -> subprocess.
             store,
         ],
         cwd=workspace,
-        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **env},
+        env=focalctl_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
