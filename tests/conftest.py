@@ -2,24 +2,59 @@
 
 A test that needs Redis or PostgreSQL skips with a reason when the service is absent, except
 when ``FOCAL_REQUIRE_SERVICES=1`` (set by ``.ci/run``), where the skip becomes a failure.
+
+Also what test modules import (``from tests.conftest import REPO, focalctl``): the checkout's
+root, and focalctl run as a real subprocess.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+FOCALCTL = (sys.executable, "-m", "focalctl.cli.main")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", int(os.environ.get("FOCAL_TEST_REDIS_PORT", "6379"))
 PG_HOST, PG_PORT = "127.0.0.1", int(os.environ.get("FOCAL_TEST_PG_PORT", "5432"))
 PG_DSN = os.environ.get(
     "FOCAL_TEST_PG_DSN", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test"
 )
+
+
+def focalctl_env(env: Mapping[str, str] | None = None, unset: Iterable[str] = ()) -> dict[str, str]:
+    """This process's environment with this checkout importable and colour off, less the
+    variables named in ``unset``, then ``env`` on top."""
+    full = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    for name in unset:
+        full.pop(name, None)
+    return {**full, **(env or {})}
+
+
+def focalctl(
+    *args: str,
+    cwd: Path = REPO,
+    env: Mapping[str, str] | None = None,
+    unset: Iterable[str] = (),
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """``focalctl *args`` as a subprocess of this checkout: output captured as text, stdin
+    empty (a command that prompts must not wait for the terminal), killed after ``timeout``."""
+    return subprocess.run(
+        [*FOCALCTL, *args],
+        cwd=cwd,
+        env=focalctl_env(env, unset),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def services_required() -> bool:

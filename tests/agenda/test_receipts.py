@@ -18,8 +18,9 @@ from focalctl.compile import compile_paths
 from runtime.agenda.ladder import walk
 from runtime.ports import MessageStatus, StateBackend, open_state
 from runtime.ports.memory import MemoryState
+from tests.conftest import REPO
 
-from .test_week import ANA, BERLIN, REPO, World
+from .test_week import ANA, BERLIN, World
 
 LONG = (
     "Hi {{ profile.first_name }}, did your refund for order O-1 arrive? We sent it to the card"
@@ -214,7 +215,7 @@ def test_the_walk_skips_refused_and_tried_profiles() -> None:
 
 
 def ladder_snapshot_plain() -> tuple[str, str, bytes]:
-    from brain.test_engine import retail
+    from tests.brain.test_engine import retail
 
     return ("acme", *retail())
 

@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from brain.test_engine import REPO, retail
 
 from focalctl.compile import compile_paths
 from runtime.agenda import RecordingOutbound, Scheduler, check
@@ -22,6 +21,8 @@ from runtime.gateway import TurnGateway
 from runtime.ports import ActionStatus, SimulatedClock, StateBackend, open_state
 from runtime.ports.memory import MemoryState
 from runtime.registry import SnapshotRegistry
+from tests.brain.test_engine import retail
+from tests.conftest import REPO
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LONDON = ZoneInfo("Europe/London")

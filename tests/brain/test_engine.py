@@ -16,8 +16,8 @@ from runtime.brain import Brain, CompiledSnapshot, Message
 from runtime.ports import Conversation, SimulatedClock, open_state
 from runtime.ports.memory import MemoryState
 from runtime.tools import ToolEffectRegistry
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 

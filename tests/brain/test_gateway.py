@@ -24,8 +24,9 @@ from runtime.gateway import TurnGateway
 from runtime.ports import SimulatedClock, SystemClock
 from runtime.ports.memory import MemoryState
 from runtime.registry import SnapshotRegistry
+from tests.conftest import REPO
 
-from .test_engine import REPO, retail
+from .test_engine import retail
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 BUNDLES = {"retail": REPO / "examples" / "retail", "agents": REPO / "agents.d"}
 FILES = sorted(
     f"{name}/{p.relative_to(root).as_posix()}"

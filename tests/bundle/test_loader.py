@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -15,6 +12,7 @@ import pytest
 from focalctl.bundle.loader import MAX_DEPTH, MAX_FILE_BYTES, load_bytes, load_file, load_paths
 from focalctl.bundle.positions import locate
 from focalctl.diagnostics import make
+from tests.conftest import focalctl
 
 HEADER = "apiVersion: focal/v1\nkind: Agent\nmetadata: {name: a, tenant: t}\n"
 
@@ -110,14 +108,7 @@ def test_nesting_beyond_the_c_composers_stack_is_a_diagnostic(tmp_path: Path, bo
     """The C composer recurses per level and segfaults ~10^4 levels down: depth is measured
     on parse events before composing. In a subprocess, so that a crash fails only this test."""
     (tmp_path / "deep.yaml").write_text("x: " + body + "\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "focalctl.cli.main", "validate", "--no-cache", "deep.yaml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    proc = focalctl("validate", "--no-cache", "deep.yaml", cwd=tmp_path)
     assert proc.returncode == 1, (proc.returncode, proc.stderr)
     assert re.search(r"deep\.yaml:\d+:\d+: error\[FOC107\]", proc.stdout), proc.stdout[:500]
 

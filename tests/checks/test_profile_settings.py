@@ -7,10 +7,9 @@ from pathlib import Path
 from focalctl.compile import compile_paths
 from runtime.settings import resolve, winners
 from runtime.snapshot import load
+from tests.conftest import REPO
 
 from .bundles import AGENT, diagnostics, doc, write
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_profile_level_wins_over_agent_and_loses_to_scenario() -> None:

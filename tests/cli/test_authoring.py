@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
-import sys
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -14,24 +17,10 @@ from typer.testing import CliRunner
 
 from focalctl.cli.main import app
 from focalctl.diagnostics import CODES
+from tests.conftest import FOCALCTL, REPO, focalctl, focalctl_env
 
-REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "tests" / "cases"
 runner = CliRunner()
-
-
-def focalctl(
-    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "focalctl.cli.main", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_validate_clean_bundles_exit_zero() -> None:
@@ -149,13 +138,56 @@ def test_init_writes_a_gitignore_for_state_and_saved_plans(tmp_path: Path) -> No
 
 
 def test_examples_have_modelines_that_resolve() -> None:
-    for path in [*REPO.glob("examples/**/*.yaml"), *REPO.glob("agents.d/*.yaml")]:
+    examples, demo = sorted(REPO.glob("examples/**/*.yaml")), sorted(REPO.glob("agents.d/*.yaml"))
+    assert examples and demo, "no bundle files found: the globs no longer match the layout"
+    for path in [*examples, *demo]:
         first = path.read_text().splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("=", 1)[1]).resolve()
         assert target.exists(), f"{path}: modeline points at missing {target}"
 
 
-def test_color_only_on_terminals(tmp_path: Path) -> None:
-    proc = focalctl("validate", ".", cwd=CASES / "FOC302", env={"NO_COLOR": ""})
-    assert "\x1b[" not in proc.stdout
+def _stdout_on_a_terminal(*args: str, cwd: Path, env: Mapping[str, str]) -> str:
+    """focalctl's stdout when it is a terminal: a pseudo-terminal that this test reads."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [*FOCALCTL, *args],
+            cwd=cwd,
+            env=focalctl_env(env, unset=("NO_COLOR",)),
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        os.close(slave)
+    out = bytearray()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 1.0)[0]:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process has closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        proc.wait(timeout=max(deadline - time.monotonic(), 1))
+    finally:
+        proc.kill()
+        os.close(master)
+    return out.decode()
+
+
+def test_color_only_on_terminals() -> None:
+    """Colour follows where stdout goes (NO_COLOR unset in all three runs but the last): a
+    terminal gets it, a pipe does not, and NO_COLOR turns it off even on a terminal."""
+    cwd, term = CASES / "FOC302", {"TERM": "xterm-256color"}
+    piped = focalctl("validate", ".", cwd=cwd, env=term, unset=("NO_COLOR",))
+    assert "error[FOC302]" in piped.stdout and "\x1b[" not in piped.stdout
+    on_a_terminal = _stdout_on_a_terminal("validate", ".", cwd=cwd, env=term)
+    assert "FOC302" in on_a_terminal and "\x1b[" in on_a_terminal
+    told_not_to = _stdout_on_a_terminal("validate", ".", cwd=cwd, env={**term, "NO_COLOR": "1"})
+    assert "error[FOC302]" in told_not_to and "\x1b[" not in told_not_to

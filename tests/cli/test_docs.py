@@ -18,8 +18,8 @@ from focalctl.diagnostics import CODES
 from focalctl.lint import lint_paths
 from focalctl.validate import validate_paths
 from runtime.spec import KIND_SPECS
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 
 

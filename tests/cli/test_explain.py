@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .test_authoring import REPO, focalctl
+from tests.conftest import REPO, focalctl
 
 
 def _rows(stdout: str) -> dict[str, tuple[object, str, str]]:

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
+from tests.conftest import focalctl
 
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 MESSY = "apiVersion: focal/v1  \nkind: Tenant\nmetadata:\n    name: demo   # kept\nspec:\n  tags:\n  - a\n"
 TIDY = "apiVersion: focal/v1\nkind: Tenant\nmetadata:\n  name: demo     # kept\nspec:\n  tags:\n    - a\n"
 BROKEN = "apiVersion: focal/v1\nkind: [Tenant\n"
-
-
-def focalctl(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "focalctl.cli.main", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_committed_bundles_pass_fmt_check() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from .test_authoring import REPO
+from tests.conftest import REPO, focalctl
 
 WORKFLOW = REPO / "examples" / "ci" / ".github" / "workflows" / "focal.yml"
 
@@ -73,13 +73,7 @@ def test_the_workflow_commands_run_in_order_on_a_scratch_repository(tmp_path: Pa
     assert (repo / "simulate-results" / "acme" / "refund-happy-path.txt").exists()
     plan = (repo / "plan.txt").read_text()
     assert "Behaviour" in plan and "Plan:" in plan
-    history = subprocess.run(
-        [sys.executable, "-m", "focalctl.cli.main", "history", "--tenant", "acme", "--json"],
-        cwd=repo,
-        env=full,
-        capture_output=True,
-        text=True,
-    )
+    history = focalctl("history", "--tenant", "acme", "--json", cwd=repo, env=full)
     [release] = json.loads(history.stdout)["releases"]
     assert release["message"] == "0123abc"
     head = subprocess.run(

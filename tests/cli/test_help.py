@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import typer
@@ -13,8 +11,8 @@ from typer.testing import CliRunner
 
 import focalctl
 from focalctl.cli.main import app
+from tests.conftest import REPO, focalctl_env
 
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
@@ -107,7 +105,7 @@ def _focalctl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", ENTRY, *args],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **env},
+        env=focalctl_env(env),
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .test_authoring import REPO, focalctl
+from tests.conftest import REPO, focalctl
 
 
 def test_the_examples_and_the_default_bundle_lint_clean() -> None:

@@ -12,8 +12,7 @@ import pytest
 
 from focalctl.report import build
 from runtime.ports import AuditEvent, open_state
-
-from .test_authoring import focalctl
+from tests.conftest import focalctl
 
 
 @pytest.fixture(scope="module")

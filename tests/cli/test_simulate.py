@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from focalctl.cli.main import app
 from focalctl.simulate import run_suite
-
-from .test_authoring import REPO, focalctl
+from tests.conftest import REPO, focalctl
 
 RETAIL = REPO / "examples" / "retail"
 

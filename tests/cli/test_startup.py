@@ -8,7 +8,6 @@ measured by ``benchmarks/startup.py``, not here.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, focalctl_env
 
 # The store (SQLModel on SQLAlchemy, psycopg), the server (FastAPI, Starlette, uvicorn) and the
 # sources and targets (Redis, watchfiles): only plan/apply/.../serve need them.
@@ -53,7 +52,7 @@ def _loaded(*args: str, cwd: Path, **env: str) -> tuple[int, str, set[str]]:
     proc = subprocess.run(
         [sys.executable, "-c", WRAPPER, *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **env},
+        env=focalctl_env(env),
         capture_output=True,
         text=True,
         timeout=60,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_authoring import REPO, focalctl
+from tests.conftest import REPO, focalctl
 
 
 @pytest.fixture(scope="module")

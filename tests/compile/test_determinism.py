@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from focalctl.compile import compile_paths
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "retail"
 
 
@@ -131,5 +131,8 @@ def test_snapshots_assembled_from_fragments_are_the_canonical_bytes_of_their_bod
     from runtime.snapshot import canonical_bytes
 
     for bundle in (EXAMPLE, REPO / "examples" / "clinic", REPO / "agents.d"):
-        for snap in compile_paths([bundle]).snapshots.values():
+        result = compile_paths([bundle])
+        assert result.ok, (bundle, [d.message for d in result.diagnostics][:3])
+        assert result.snapshots, f"{bundle} compiled to no snapshot"
+        for snap in result.snapshots.values():
             assert canonical_bytes(snap.body) == snap.raw

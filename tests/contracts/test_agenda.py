@@ -22,11 +22,12 @@ from runtime.ports import (
     StateBackend,
     open_state,
 )
+from tests.conftest import REPO
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 HOUR = timedelta(hours=1)
-ROOT = Path(__file__).resolve().parent.parent.parent
+
 BACKENDS = ["memory", "sqlite", "postgresql", "redis"]
 
 
@@ -271,6 +272,7 @@ print(json.dumps(done))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["postgresql", "redis"])
 def test_two_processes_complete_each_due_action_exactly_once(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
@@ -286,7 +288,7 @@ def test_two_processes_complete_each_due_action_exactly_once(
         procs = [
             subprocess.Popen(
                 [sys.executable, "-c", _WORKER, url, holder, str(start)],
-                cwd=ROOT,
+                cwd=REPO,
                 stdout=subprocess.PIPE,
                 text=True,
             )

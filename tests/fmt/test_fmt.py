@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 
 from focalctl.compile import compile_paths
 from focalctl.fmt import format_bytes, format_paths, format_text, write_atomic
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 BUNDLE_FILES = sorted(
     p
     for root in (REPO / "examples", REPO / "agents.d")
@@ -68,6 +68,7 @@ def test_formatting_a_messy_bundle_restores_it_and_keeps_its_snapshot(
     for f in messy.rglob("*.yaml"):
         f.write_text(_messy(f.read_text()))
     results, diags = format_paths([messy])
+    assert results, f"no YAML files formatted in {example}"
     assert not diags and not any(r.failed for r in results)
     assert all(r.changed for r in results)
     for r in results:

@@ -4,7 +4,6 @@ vocabulary, and on a `focalctl serve` process across a snapshot swap."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -19,8 +18,7 @@ from runtime.layout import Pointer
 from runtime.registry import SnapshotRegistry
 from runtime.server import ApiError, create_app
 from runtime.snapshot import canonical_bytes, snapshot_id
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, focalctl_env
 
 
 def _serve(live: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -42,7 +40,7 @@ def _serve(live: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
             str(port),
         ],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
+        env=focalctl_env(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -4,12 +4,10 @@ word order, FAQ-style questions) and the offering a good answer starts from."""
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from focalctl.compile import compile_paths
 from runtime.offerings import OfferingIndex
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 # query -> the offering expected among the top 3
 QUERIES: list[tuple[str, str]] = [

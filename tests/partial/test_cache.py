@@ -14,10 +14,9 @@ from focalctl.compile import compile_paths
 from focalctl.partial import PartialCache
 from focalctl.partial import cache as cache_file
 from focalctl.partial.memo import Memo
+from tests.conftest import REPO
 
 from .test_equivalence import outcome
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
+from tests.conftest import focalctl as run_focalctl
 
 
 def focalctl(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    inherited = {
-        k: v for k, v in os.environ.items() if k not in ("FOCAL_NO_CACHE", "FOCAL_CACHE_DIR")
-    }
-    full = {**inherited, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "FOCAL_DEBUG": "1", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "focalctl.cli.main", *args],
+    """With the cache's report on stderr (FOCAL_DEBUG) and no cache setting inherited: not
+    even the session's FOCAL_CACHE_DIR, for these tests are about where the cache goes."""
+    return run_focalctl(
+        *args,
         cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
+        env={"FOCAL_DEBUG": "1", **env},
+        unset=("FOCAL_NO_CACHE", "FOCAL_CACHE_DIR"),
     )
 
 

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from focalctl.compile import CompileResult, compile_paths
 from focalctl.partial import PartialCache
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 EXTRA = """\
 apiVersion: focal/v1
 kind: Step

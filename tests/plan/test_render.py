@@ -4,7 +4,6 @@ attributes (names only with compact), user strings printed literally; the JSON s
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from rich.console import Console
 from focalctl.compile import compile_paths
 from focalctl.plan import PlanResult, diff
 from focalctl.plan.render import render_result, result_json
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")

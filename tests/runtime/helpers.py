@@ -6,13 +6,11 @@ import copy
 import json
 import socket
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from focalctl.compile import compile_paths
 from runtime.snapshot import canonical_bytes, snapshot_id
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 
 @lru_cache(maxsize=1)

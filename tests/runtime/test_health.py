@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from focalctl.cli.main import app
 from focalctl.publish import FileTarget, RedisTarget
 from runtime.layout import Pointer, pointer_path, redis_current_key, snapshot_path
+from tests.conftest import REPO
 
-from .helpers import REPO, free_port, release
+from .helpers import free_port, release
 from .test_server import Server, health
 
 

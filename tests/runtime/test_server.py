@@ -25,8 +25,9 @@ from runtime.layout import (
     redis_snapshot_key,
     snapshot_path,
 )
+from tests.conftest import REPO, focalctl, focalctl_env
 
-from .helpers import REPO, corrupt, free_port, release
+from .helpers import corrupt, free_port, release
 
 
 class Server:
@@ -39,7 +40,7 @@ class Server:
         env: dict[str, str] | None = None,
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
+        env = focalctl_env(env)
         self.log = cwd / f"serve-{port}.log"
         with self.log.open("w") as out:  # a file, not a pipe: a full pipe would block the server
             self.proc = subprocess.Popen(
@@ -121,28 +122,16 @@ def redis_server(
 
 def test_apply_reaches_the_server_within_a_second(tmp_path: Path) -> None:
     shutil.copytree(REPO / "agents.d", tmp_path / "agents.d")
-    run = [sys.executable, "-m", "focalctl.cli.main"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    subprocess.run(
-        [*run, "apply", "agents.d", "--auto-approve"],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    applied = focalctl("apply", "agents.d", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr
     server = Server("file:.focal/live", tmp_path, free_port())
     try:
         first = server.get("/v1/tenants/demo/effective?agent=concierge")
         assert first.status_code == 200 and first.json()["settings"]["llm"]["temperature"] == 0.4
         tenant = tmp_path / "agents.d" / "tenant.yaml"
         tenant.write_text(tenant.read_text().replace("temperature: 0.4", "temperature: 0.9"))
-        subprocess.run(
-            [*run, "apply", "agents.d", "--auto-approve"],
-            cwd=tmp_path,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        applied = focalctl("apply", "agents.d", "--auto-approve", cwd=tmp_path)
+        assert applied.returncode == 0, applied.stderr
         took = server.wait_for(
             lambda: (
                 server.get("/v1/tenants/demo/effective?agent=concierge").json()["settings"]["llm"][

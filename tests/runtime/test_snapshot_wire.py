@@ -29,6 +29,7 @@ from runtime.snapshot import (
     load,
     snapshot_id,
 )
+from tests.conftest import REPO
 
 from .helpers import corrupt
 
@@ -43,7 +44,6 @@ def load_model(raw: bytes, *args: Any, **kwargs: Any) -> Any:
     return load(raw, *args, keep="model", **kwargs)
 
 
-REPO = Path(__file__).resolve().parents[2]
 BUNDLES = ["examples/retail", "examples/clinic", "agents.d"]
 
 

@@ -26,8 +26,9 @@ from focalctl.compile import compile_paths
 from focalctl.publish import FileTarget
 from runtime.layout import Pointer
 from runtime.ports import open_state
+from tests.conftest import REPO
 
-from .helpers import REPO, free_port
+from .helpers import free_port
 from .test_server import Server
 
 SECRETS = {"ACME_ORDERS_TOKEN": "orders-secret", "ACME_PAYMENTS_TOKEN": "payments-secret"}
@@ -153,6 +154,7 @@ def _turn(server: Server, conv: str, mid: str, text: str, **fields: Any) -> http
     return httpx.post(server.url + "/v1/turns", json=body, timeout=30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["redis", "postgresql"])
 def test_two_servers_sharing_state_run_each_message_once_and_each_refund_once(
     backend: str, tmp_path: Path, payments: Payments, request: pytest.FixtureRequest
@@ -207,6 +209,7 @@ KILLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("backend", "kill"),
     [("redis", k) for k in KILLS] + [("postgresql", "during")],

@@ -14,8 +14,9 @@ import pytest
 from focalctl.compile import compile_paths
 from focalctl.publish import FileTarget
 from runtime.layout import Pointer
+from tests.conftest import REPO
 
-from .helpers import REPO, free_port
+from .helpers import free_port
 from .test_server import Server
 
 

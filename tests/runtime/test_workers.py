@@ -4,17 +4,17 @@ would keep its own conversations)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
-from .helpers import REPO, free_port
+from tests.conftest import focalctl
+
+from .helpers import free_port
 from .test_server import Server
 from .test_turn_integrity import SECRETS, Payments, _bundle, _turn
 
@@ -41,6 +41,7 @@ def _workers(pid: int) -> list[int]:
     ]
 
 
+@pytest.mark.slow
 def test_two_workers_share_the_port_and_the_state(tmp_path: Path) -> None:
     payments = Payments()
     live = _bundle(tmp_path, payments.url)
@@ -77,15 +78,7 @@ def test_two_workers_share_the_port_and_the_state(tmp_path: Path) -> None:
 
 
 def test_workers_refuse_a_memory_state(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "focalctl.cli.main", "serve", "--state", "memory", "--workers", "2"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = focalctl("serve", "--state", "memory", "--workers", "2", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "each worker would keep its own conversations" in proc.stderr
     assert "Traceback" not in proc.stderr

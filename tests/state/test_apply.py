@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,8 +15,7 @@ from focalctl.publish import open_target
 from focalctl.store import open_store
 from runtime.layout import pointer_path, snapshot_path
 from runtime.snapshot import load
-
-from .conftest import REPO, focalctl
+from tests.conftest import focalctl, focalctl_env
 
 
 def _store_args(url: str) -> list[str]:
@@ -157,7 +155,7 @@ def _apply_proc(workspace: Path, store: str, env: dict[str, str]) -> subprocess.
             store,
         ],
         cwd=workspace,
-        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **env},
+        env=focalctl_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -242,6 +240,7 @@ def _digests(root: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_plan_and_history_read_a_crashed_apply_without_settling_it(workspace: Path) -> None:
     """An apply killed after publishing, before recording it: plan compares against the
     release the target serves and history lists it, both without writing to the store or the
@@ -258,6 +257,7 @@ def test_plan_and_history_read_a_crashed_apply_without_settling_it(workspace: Pa
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     before = _digests(workspace / ".focal")
+    assert before, "nothing under .focal to watch"
 
     planned = focalctl("plan", "agents.d", "--json", cwd=workspace)
     assert planned.returncode == 0, planned.stderr

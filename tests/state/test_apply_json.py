@@ -10,8 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
-
-from .conftest import focalctl
+from tests.conftest import focalctl
 
 
 def test_apply_and_rollback_print_one_json_document(workspace: Path) -> None:

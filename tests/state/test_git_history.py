@@ -18,8 +18,7 @@ from focalctl.release import plan_digest
 from focalctl.store import open_store
 from focalctl.store.migrations import SCHEMA_VERSION
 from runtime.snapshot import snapshot_id
-
-from .conftest import focalctl
+from tests.conftest import focalctl
 
 AUTHOR = "Ann [bold]Dev[/] <ann@example.org>"
 GIT_ENV = {

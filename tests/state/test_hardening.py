@@ -33,8 +33,7 @@ from focalctl.release import (
 )
 from focalctl.store import StoreError, open_store
 from runtime.layout import Pointer, pointer_path, snapshot_path
-
-from .conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl
 
 INTERNAL = "internal error"
 

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runtime.ports import Conversation, open_state
-
-from .conftest import focalctl
+from tests.conftest import focalctl
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl
 
 
 def test_plan_simulate_shows_the_behaviour_a_change_ships(tmp_path: Path) -> None:

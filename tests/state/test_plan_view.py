@@ -10,8 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
-
-from .conftest import focalctl
+from tests.conftest import focalctl
 
 ENV = {"NO_COLOR": "1", "COLUMNS": "200"}
 

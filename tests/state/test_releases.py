@@ -10,8 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
-
-from .conftest import focalctl
+from tests.conftest import focalctl
 
 runner = CliRunner()
 
@@ -103,6 +102,7 @@ def test_unknown_tenant_or_version_names_the_known_versions(two_releases: Path) 
 
 def test_rollback_dry_run_shows_the_plan_and_changes_nothing(two_releases: Path) -> None:
     before = _world(two_releases)
+    assert before[1], "no target files to watch"
     proc = focalctl("rollback", "--tenant", "demo", "--to", "1", "--dry-run", cwd=two_releases)
     assert proc.returncode == 0, proc.stderr
     assert "defaults.llm.temperature: 0.6 → 0.4" in proc.stdout
