@@ -248,7 +248,7 @@ def apply_plan(
             f"{plan.tenant!r}; refusing to release it",
             "re-run focalctl plan (a plan file must not be edited)",
         )
-    return _release(
+    return _record_and_publish(
         store,
         target,
         plan.tenant,
@@ -282,7 +282,7 @@ def rollback(
         raise StoreError(
             f"release {to_version} of {tenant}/{env} points at a snapshot of tenant {snap.tenant}; refusing"
         )
-    return _release(
+    return _record_and_publish(
         store,
         target,
         tenant,
@@ -297,7 +297,7 @@ def rollback(
     )
 
 
-def _release(
+def _record_and_publish(
     store: Store,
     target: Target,
     tenant: str,

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from focalctl.bundle.models import Metadata
-from runtime.spec import KIND_SPECS
+from runtime.spec import KIND_SPECS, KINDS
+
+KIND_BY_NAME = {k.name: k for k in KINDS}
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def file_name(kind: str) -> str:
-    return f"{kind.lower()}.schema.json"
+    return KIND_BY_NAME[kind].schema_file
 
 
 def document_schema(kind: str) -> dict[str, Any]:

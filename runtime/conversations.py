@@ -34,6 +34,7 @@ from runtime.brain import (
     TurnResult,
 )
 from runtime.channels import format_reply
+from runtime.errors import ApiError
 from runtime.failpoints import failpoint
 from runtime.ports import (
     ActionKind,
@@ -56,10 +57,11 @@ LEASE_WAIT_S = 10.0
 
 
 class TurnError(Exception):
-    """A request that cannot become a turn: ``code`` is an API error code; ``retry_after``
+    """A request that cannot become a turn: ``code`` says why (the API answers with its
+    status); ``retry_after``
     (whole seconds) when waiting would help."""
 
-    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
+    def __init__(self, code: ApiError, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -154,18 +156,19 @@ class TurnService:
         active = self.snapshots.get(request.tenant)
         if active is None:
             raise TurnError(
-                "unknown_tenant", f"no snapshot is loaded for tenant '{request.tenant}'"
+                ApiError.UNKNOWN_TENANT, f"no snapshot is loaded for tenant '{request.tenant}'"
             )
         compiled = self.compiled(active.id, active.raw)
         agent = compiled.agent(request.agent)
         if agent is None or not agent.get("enabled", True):
             raise TurnError(
-                "unknown_name", f"tenant '{request.tenant}' has no enabled agent '{request.agent}'"
+                ApiError.UNKNOWN_NAME,
+                f"tenant '{request.tenant}' has no enabled agent '{request.agent}'",
             )
         if request.channel not in agent.get("channels", []):
             speaks = ", ".join(agent.get("channels", [])) or "none"
             raise TurnError(
-                "unknown_name",
+                ApiError.UNKNOWN_NAME,
                 f"agent '{request.agent}' does not speak on channel profile '{request.channel}' (it speaks on: {speaks})",
             )
         self._rate_limit(request, compiled)
@@ -195,7 +198,9 @@ class TurnService:
         first = requests[0]
         active = self.snapshots.get(first.tenant)  # read once: the turn's snapshot
         if active is None:
-            raise TurnError("unknown_tenant", f"no snapshot is loaded for tenant '{first.tenant}'")
+            raise TurnError(
+                ApiError.UNKNOWN_TENANT, f"no snapshot is loaded for tenant '{first.tenant}'"
+            )
         compiled = self.compiled(active.id, active.raw)
         turn_id = f"turn-{uuid.uuid4().hex[:12]}"
         holder = f"{self.holder}:{turn_id}"
@@ -242,7 +247,8 @@ class TurnService:
             released, audit.pending = True, []
             if saved is None:
                 raise TurnError(
-                    "conflict", "the conversation changed during the turn; send the message again"
+                    ApiError.CONFLICT,
+                    "the conversation changed during the turn; send the message again",
                 )
         except BaseException as exc:
             # Not stored: its message ids were not recorded either, so the sender's retry (or
@@ -432,7 +438,7 @@ class TurnService:
                         )
                     )
                 raise TurnError(
-                    "rate_limited",
+                    ApiError.RATE_LIMITED,
                     f"{key.split(':', 1)[0]} rate limit of {rate} turns per minute reached",
                     decision.retry_after_header,
                 )
@@ -450,7 +456,7 @@ class TurnService:
                 return conversation
             if time.monotonic() > deadline:
                 raise TurnError(
-                    "busy",
+                    ApiError.BUSY,
                     f"conversation '{request.conversation_id}' has a turn in progress; retry shortly",
                 )
             time.sleep(delay)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runtime.reasons import Reason
+from runtime.errors import Reason
 from runtime.settings import resolve, winners
 from runtime.snapshot import SettingsIndex, SnapshotError, load, prepare
 

@@ -14,6 +14,7 @@ import difflib
 import re
 import zoneinfo
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -1155,14 +1156,34 @@ class SimulationSpec(SpecModel):
     script: list[ScriptEvent] = Field(min_length=1, description="The events, in order.")
 
 
-KIND_SPECS: dict[str, type[SpecModel]] = {
-    "Tenant": TenantSpec,
-    "Agent": AgentSpec,
-    "Scenario": ScenarioSpec,
-    "Step": StandaloneStepSpec,
-    "ChannelProfile": ChannelProfileSpec,
-    "ToolEffect": ToolEffectSpec,
-    "Offering": OfferingSpec,
-    "Goal": GoalSpec,
-    "Simulation": SimulationSpec,
-}
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of bundle document: its name, its spec model, and the snapshot section its
+    objects compile into (None: the Tenant is the snapshot's ``tenant``, a Step is folded into
+    its scenario, a Simulation is not compiled)."""
+
+    name: str
+    spec: type[SpecModel]
+    section: str | None
+
+    @property
+    def schema_file(self) -> str:
+        """Its JSON Schema's file name under ``schemas/``."""
+        return f"{self.name.lower()}.schema.json"
+
+
+#: The kinds table: every list of kinds, specs, sections and schema files derives from it.
+KINDS: tuple[Kind, ...] = (
+    Kind("Tenant", TenantSpec, None),
+    Kind("Agent", AgentSpec, "agents"),
+    Kind("Scenario", ScenarioSpec, "scenarios"),
+    Kind("Step", StandaloneStepSpec, None),
+    Kind("ChannelProfile", ChannelProfileSpec, "channels"),
+    Kind("ToolEffect", ToolEffectSpec, "tools"),
+    Kind("Offering", OfferingSpec, "offerings"),
+    Kind("Goal", GoalSpec, "goals"),
+    Kind("Simulation", SimulationSpec, None),
+)
+KIND_SPECS: dict[str, type[SpecModel]] = {k.name: k.spec for k in KINDS}
+#: kind name -> the snapshot section of its objects, for the kinds that have one
+SECTIONS: dict[str, str] = {k.name: k.section for k in KINDS if k.section is not None}

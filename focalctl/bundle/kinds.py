@@ -1,16 +1,8 @@
-"""The names of the document kinds a bundle may contain."""
+"""The names of the document kinds a bundle may contain (from ``runtime.spec.KINDS``)."""
 
-KIND_NAMES: tuple[str, ...] = (
-    "Tenant",
-    "Agent",
-    "Scenario",
-    "Step",
-    "ChannelProfile",
-    "ToolEffect",
-    "Offering",
-    "Goal",
-    "Simulation",
-)
+from runtime.spec import KINDS
+
+KIND_NAMES: tuple[str, ...] = tuple(k.name for k in KINDS)
 
 #: The kind a document of an unknown kind declares when its kind is close to no known one
 #: (``kind: Widget``): its name is then declared for every kind (see

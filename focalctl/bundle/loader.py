@@ -32,6 +32,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
+from focalctl.bundle.marks import node_line, node_position
 from focalctl.diagnostics import Diagnostic, make
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -412,7 +413,7 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
                         name,
                         index,
                         stub,
-                        node.start_mark.line + 1,
+                        node_line(node),
                         kind=stub["kind"],
                         api_version=stub["apiVersion"],
                         _node=node,
@@ -420,7 +421,7 @@ def load_bytes(raw: bytes, name: str) -> tuple[SourceFile, list[Diagnostic]]:
                     )
                 )
             continue
-        doc = Document(name, index, data, node.start_mark.line + 1, _node=node)
+        doc = Document(name, index, data, node_line(node), _node=node)
         if _is_empty(node):
             continue
         header = _header(doc)
@@ -593,14 +594,8 @@ def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _NULL
 
 
-def _pos(node: Node) -> tuple[int, int, int | None]:
-    start, end = node.start_mark, node.end_mark
-    end_col = end.column + 1 if end.line == start.line else None
-    return start.line + 1, start.column + 1, end_col
-
-
 def _reject(code: str, name: str, node: Node, **params: Any) -> _Reject:
-    line, col, end = _pos(node)
+    line, col, end = node_position(node)
     return _Reject(make(code, file=name, line=line, column=col, end_column=end, **params))
 
 
@@ -667,9 +662,7 @@ def _to_python(node: Node, name: str, depth: int) -> Any:
                 raise _reject("FOC112", name, knode, tag="<< (merge key)")
             key = knode.value if knode.tag == _STR else str(_scalar(knode, name))
             if key in first:
-                raise _reject(
-                    "FOC102", name, knode, key=key, first_line=first[key].start_mark.line + 1
-                )
+                raise _reject("FOC102", name, knode, key=key, first_line=node_line(first[key]))
             first[key] = knode
             out[key] = _to_python(vnode, name, depth + 1)
         return out
@@ -723,7 +716,7 @@ def _header(doc: Document) -> Diagnostic | None:
     data = doc.data
     if not isinstance(data, dict):
         found = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        line, col, end = _pos(doc.node)
+        line, col, end = node_position(doc.node)
         return make(
             "FOC103",
             file=doc.file,
@@ -735,14 +728,14 @@ def _header(doc: Document) -> Diagnostic | None:
         )
     for fld in ("apiVersion", "kind"):
         if fld not in data:
-            line, col, _ = _pos(doc.node)
+            line, col, _ = node_position(doc.node)
             return make(
                 "FOC111", file=doc.file, document=doc.index, line=line, column=col, field=fld
             )
     api = data["apiVersion"]
     if api != "focal/v1":
         node = _value_node(doc.node, "apiVersion")
-        line, col, end = _pos(node)
+        line, col, end = node_position(node)
         return make(
             "FOC110",
             file=doc.file,
@@ -757,7 +750,7 @@ def _header(doc: Document) -> Diagnostic | None:
         from focalctl.diagnostics.suggest import did_you_mean_or_list
 
         node = _value_node(doc.node, "kind")
-        line, col, end = _pos(node)
+        line, col, end = node_position(node)
         hint = did_you_mean_or_list(str(kind), KIND_NAMES)
         return make(
             "FOC109",

@@ -13,6 +13,7 @@ from dataclasses import replace
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from focalctl.bundle.loader import Document
+from focalctl.bundle.marks import node_position
 from focalctl.diagnostics import Diagnostic
 
 
@@ -56,17 +57,6 @@ def find_node(root: Node, parts: Sequence[str | int], target: str = "value") -> 
         else:
             return node, False
     return node, True
-
-
-def node_position(node: Node) -> tuple[int, int, int | None]:
-    start, end = node.start_mark, node.end_mark
-    line, col = start.line + 1, start.column + 1
-    if isinstance(node, ScalarNode) and end.line == start.line:
-        return line, col, end.column + 1
-    if isinstance(node, ScalarNode):
-        return line, col, None
-    # A collection: underline only its first line's opening token.
-    return line, col, col + 1
 
 
 def span_in_scalar(node: Node, text: str) -> tuple[int, int] | None:

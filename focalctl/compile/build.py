@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from focalctl import __version__
 from focalctl.bundle import Bundle, BundleObject, ObjectRef
+from focalctl.bundle.marks import node_line
 from focalctl.bundle.positions import find_node, parse_pointer
 from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
@@ -25,6 +26,7 @@ from runtime.snapshot import SNAPSHOT_FORMAT, canonical_bytes, snapshot_id
 from runtime.spec import (
     CHANNEL_TURN_DEFAULTS,
     GLOBAL_SETTINGS_DEFAULTS,
+    SECTIONS,
     TIER_LIMITS,
     ScenarioSpec,
     StandaloneStepSpec,
@@ -33,15 +35,6 @@ from runtime.spec import (
 )
 
 COMPILER_VERSION = __version__
-
-_SECTIONS = {
-    "Agent": "agents",
-    "ChannelProfile": "channels",
-    "Scenario": "scenarios",
-    "ToolEffect": "tools",
-    "Offering": "offerings",
-    "Goal": "goals",
-}
 
 
 @dataclass(frozen=True)
@@ -189,7 +182,7 @@ def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
         if kind == "Agent":
             prov.settings(f"agent/{obj.name}", obj, "/spec/settings")
     member = canonical_bytes({obj.name: entry})[1:-1]  # '"name":{...}'
-    return (_SECTIONS[kind], obj.name, member, prov.part())
+    return (SECTIONS[kind], obj.name, member, prov.part())
 
 
 def _standalone_steps(view: View, scenario: BundleObject, prov: Provenance) -> list[dict[str, Any]]:
@@ -211,7 +204,7 @@ def _assemble(
 ) -> CompiledSnapshot:
     """The tenant's canonical bytes from its fragments (RFC 8785 is compositional: an object is
     its members, sorted by key, each serialised on its own), plus provenance and sources."""
-    members: dict[str, list[tuple[str, bytes]]] = {section: [] for section in _SECTIONS.values()}
+    members: dict[str, list[tuple[str, bytes]]] = {section: [] for section in SECTIONS.values()}
     tenant_entry = b""
     for section, name, data, _ in fragments:
         if section == "tenant":
@@ -268,7 +261,7 @@ class Provenance:
 
     def object(self, kind: str, name: str, obj: BundleObject, pointer: str = "") -> None:
         node, _ = find_node(obj.doc.node, parse_pointer(pointer))
-        self.objects[f"{kind}/{name}"] = f"{obj.doc.file}:{node.start_mark.line + 1}"
+        self.objects[f"{kind}/{name}"] = f"{obj.doc.file}:{node_line(node)}"
 
     def settings(self, layer: str, obj: BundleObject, pointer: str, prefix: str = "") -> None:
         node, found = find_node(obj.doc.node, parse_pointer(pointer))
@@ -287,4 +280,4 @@ def _leaf_lines(node: Any, prefix: str, file: str, out: dict[str, str]) -> None:
         for knode, vnode in node.value:
             _leaf_lines(vnode, f"{prefix}{knode.value}.", file, out)
     else:
-        out[prefix.rstrip(".")] = f"{file}:{node.start_mark.line + 1}"
+        out[prefix.rstrip(".")] = f"{file}:{node_line(node)}"

@@ -19,7 +19,7 @@ from pathlib import Path
 from focalctl.bundle import Bundle
 from focalctl.bundle.models import BundleObject
 from focalctl.bundle.positions import locate
-from focalctl.diagnostics.model import Diagnostic, Severity
+from focalctl.diagnostics import Diagnostic, Severity
 from runtime.spec import TenantSpec
 
 __all__ = ["LintResult", "Model", "lint_paths"]

@@ -14,14 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-_SECTIONS = {
-    "agents": "Agent",
-    "channels": "ChannelProfile",
-    "scenarios": "Scenario",
-    "tools": "ToolEffect",
-    "offerings": "Offering",
-    "goals": "Goal",
-}
+from runtime.spec import SECTIONS
+
+_SECTIONS = {section: kind for kind, section in SECTIONS.items()}  # section -> kind
 _MISSING = object()
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
+from focalctl.bundle.marks import node_position
 from focalctl.bundle.models import BundleObject
-from focalctl.bundle.positions import find_node, node_position, parse_pointer
-from focalctl.diagnostics.model import Diagnostic
+from focalctl.bundle.positions import find_node, parse_pointer
+from focalctl.diagnostics import Diagnostic
 from focalctl.simulate.runner import Line, SimulationResult, run
 from runtime.brain import CompiledSnapshot
 

@@ -291,7 +291,7 @@ class Store:
             .mappings()
             .first()
         )
-        return _release(row) if row else None
+        return _release_of_row(row) if row else None
 
     def pending(self, tenant: str, env: str, *, conn: Connection) -> list[Release]:
         """Releases stored by an apply that has not confirmed publishing them (yet)."""
@@ -300,7 +300,7 @@ class Store:
             .where(_REL.c.tenant == tenant, _REL.c.env == env, _REL.c.status == "pending")
             .order_by(_REL.c.version)
         )
-        return [_release(r) for r in conn.execute(query).mappings().all()]
+        return [_release_of_row(r) for r in conn.execute(query).mappings().all()]
 
     def mark_published(self, tenant: str, env: str, version: int, *, conn: Connection) -> None:
         where = (_REL.c.tenant == tenant, _REL.c.env == env, _REL.c.version == version)
@@ -326,7 +326,7 @@ class Store:
                 .mappings()
                 .all()
             )
-        return [_release(r) for r in rows]
+        return [_release_of_row(r) for r in rows]
 
     def release(
         self, tenant: str, env: str, version: int, conn: Connection | None = None
@@ -348,7 +348,7 @@ class Store:
             .mappings()
             .first()
         )
-        return _release(row) if row else None
+        return _release_of_row(row) if row else None
 
     def add_release(
         self,
@@ -506,7 +506,7 @@ class Store:
         return row["tenant"], row["env"], row["holder"]
 
 
-def _release(row: Any) -> Release:
+def _release_of_row(row: Any) -> Release:
     return Release(
         row["tenant"],
         row["env"],

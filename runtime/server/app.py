@@ -210,11 +210,7 @@ _TURN_BODY = TypeAdapter(_TurnBody)
 
 
 def _turn_error(exc: TurnError, snapshot: str = "none") -> JSONResponse:
-    try:
-        code = ApiError(exc.code)
-    except ValueError:
-        code = ApiError.HTTP_ERROR
-    return error(code, exc.message, snapshot, exc.retry_after)
+    return error(exc.code, exc.message, snapshot, exc.retry_after)
 
 
 async def post_turn(rt: RuntimeDep, request: Request) -> JSONResponse:

@@ -31,7 +31,7 @@ from typing import Any, Literal, overload
 import rfc8785
 from pydantic import ValidationError
 
-from runtime.reasons import Reason
+from runtime.errors import Reason
 from runtime.snapshot import _wire
 from runtime.snapshot._model import (
     ChannelEntry,

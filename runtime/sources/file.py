@@ -19,8 +19,8 @@ from pathlib import Path
 from watchfiles import awatch
 
 from runtime.cache import LocalCache
+from runtime.errors import Reason
 from runtime.layout import POINTER_NAME, Pointer, snapshot_path
-from runtime.reasons import Reason
 from runtime.registry import SnapshotRegistry
 from runtime.sources.base import accept
 

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from runtime.cache import LocalCache
+from runtime.errors import Reason
 from runtime.layout import (
     DEFAULT_PREFIX,
     Pointer,
@@ -24,7 +25,6 @@ from runtime.layout import (
     redis_current_key,
     redis_snapshot_key,
 )
-from runtime.reasons import Reason
 from runtime.registry import SnapshotRegistry
 from runtime.sources.base import accept
 

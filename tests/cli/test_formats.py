@@ -5,7 +5,6 @@ options mean the same thing in every command. In process, through typer's runner
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ from typer.testing import CliRunner
 
 from focalctl.cli.main import app
 from focalctl.jsondoc import FORMAT_VERSION
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RETAIL = str(REPO / "examples/retail")
 
 

@@ -32,15 +32,15 @@ def corrupt(kind: str, tenant: str = "demo") -> tuple[str, bytes]:
     good_id, raw = release(999_999, tenant)
     if kind == "truncated":
         return good_id, raw[: len(raw) // 2]
-    if kind == "not-json":
+    if kind == "not_json":
         bad = b"this is not json {"
         return snapshot_id(bad), bad
-    if kind == "digest-mismatch":
+    if kind == "digest_mismatch":
         return good_id, raw.replace(b"release 999999", b"release 999998")
     body = json.loads(raw)
-    if kind == "schema-invalid":
+    if kind == "schema_invalid":
         body["agents"]["concierge"]["spec"]["enabled"] = "maybe"
-    elif kind == "future-format":
+    elif kind == "future_format":
         body["format"] = "focal.snapshot/v2"
     bad = canonical_bytes(body)
     return snapshot_id(bad), bad

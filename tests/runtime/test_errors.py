@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from runtime.errors import ApiError, Reason
+from tests.conftest import REPO
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_code_is_a_snake_case_slug_with_a_meaning_and_a_fix() -> None:

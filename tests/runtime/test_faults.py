@@ -272,7 +272,7 @@ def test_a_deeply_nested_hint_is_a_rescan_not_a_crash(
         target.client.set(f"{redis_prefix}:evil:dev:current", deep)
         target.client.publish(redis_channel(redis_prefix), deep)
         await _until(lambda: reg.last_rejected("evil") is not None)
-        assert reg.last_rejected("evil").reason == "bad-pointer"  # type: ignore[union-attr]
+        assert reg.last_rejected("evil").reason == "bad_pointer"  # type: ignore[union-attr]
         sid, raw = release(2)
         target.publish(Pointer("demo", "dev", 2, sid), raw)
         await _until(lambda: reg.version("demo") == 2)  # within the hint, not the 60 s resync

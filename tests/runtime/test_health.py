@@ -64,13 +64,13 @@ def test_a_bad_pointer_of_one_tenant_is_that_tenants_problem(
         body = whole.json()
         assert body["status"] == "degraded"
         assert body["tenants"]["evil"]["status"] == "unavailable"
-        assert body["tenants"]["evil"]["last_rejected"]["reason"] == "bad-pointer"
+        assert body["tenants"]["evil"]["last_rejected"]["reason"] == "bad_pointer"
         assert body["tenants"]["evil"]["last_rejected"]["fix"]
         assert body["tenants"]["demo"]["status"] == "ok"
         assert any("evil" in p for p in body["problems"])
         assert server.get("/healthz?tenant=demo").status_code == 200
         assert server.get("/healthz?tenant=evil").status_code == 503
-        assert _rejected_count(server, "evil", "bad-pointer") == 1.0, "counted once"
+        assert _rejected_count(server, "evil", "bad_pointer") == 1.0, "counted once"
 
         write_bad(None)  # the bad candidate is removed: its rejection goes with it
         server.wait_for(lambda: health(server)["status"] == "ok")

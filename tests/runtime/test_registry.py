@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.reasons import Reason
+from runtime.errors import Reason
 from runtime.registry import SnapshotRegistry
 
 from .helpers import corrupt, release
@@ -25,7 +25,7 @@ def test_versions_only_move_forward() -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["truncated", "not-json", "digest-mismatch", "schema-invalid", "future-format"]
+    "kind", ["truncated", "not_json", "digest_mismatch", "schema_invalid", "future_format"]
 )
 def test_bad_candidates_are_rejected_and_the_old_one_serves(kind: str) -> None:
     reg = SnapshotRegistry()
@@ -42,7 +42,7 @@ def test_wrong_tenant_is_rejected() -> None:
     reg = SnapshotRegistry()
     sid, raw = release(1, "other")
     assert reg.offer("demo", "dev", 1, sid, raw, "test") is None
-    assert reg.last_rejected("demo").reason == "wrong-tenant"  # type: ignore[union-attr]
+    assert reg.last_rejected("demo").reason == "wrong_tenant"  # type: ignore[union-attr]
 
 
 def test_a_stale_snapshot_is_replaced_by_the_same_version_fresh() -> None:
@@ -83,11 +83,11 @@ def test_a_candidate_is_counted_once_and_its_rejection_clears_when_replaced() ->
     events: list[str] = []
     reg.listeners.append(lambda t, a, r, s: events.append(r.reason if r else "loaded"))
     offer(reg, 1)
-    sid, raw = corrupt("schema-invalid")
+    sid, raw = corrupt("schema_invalid")
     for _ in range(3):  # three rescans of the same bad candidate
         if reg.note_pointer("demo", 2, sid):
             reg.offer("demo", "dev", 2, sid, raw, "test")
-    assert events == ["loaded", "schema-invalid"]
+    assert events == ["loaded", "schema_invalid"]
     assert reg.status("demo") == "degraded"
     assert not reg.note_pointer("demo", 2, sid), "a permanent failure is not read again"
     assert not reg.note_pointer("demo", 1, reg.get("demo").id)  # type: ignore[union-attr]

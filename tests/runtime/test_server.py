@@ -190,7 +190,7 @@ def test_corrupt_candidates_are_rejected_and_reported(
     server, target = request.getfixturevalue(f"{source}_server")
     good = health(server)["tenants"]["demo"]["snapshot"]
     for version, kind in enumerate(
-        ["truncated", "not-json", "digest-mismatch", "schema-invalid", "future-format"], start=2
+        ["truncated", "not_json", "digest_mismatch", "schema_invalid", "future_format"], start=2
     ):
         _publish_bad(target, version, kind)
         server.wait_for(
@@ -202,7 +202,7 @@ def test_corrupt_candidates_are_rejected_and_reported(
         assert state["snapshot"] == good and state["version"] == 1
         assert server.get("/v1/tenants/demo/config").headers["X-Focal-Snapshot"] == good
     assert (
-        'focal_snapshot_rejected_total{reason="future-format",tenant="demo"} 1.0'
+        'focal_snapshot_rejected_total{reason="future_format",tenant="demo"} 1.0'
         in server.get("/metrics").text
     )
 

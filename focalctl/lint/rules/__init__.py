@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from focalctl.bundle.models import BundleObject
-from focalctl.diagnostics.model import Diagnostic
+from focalctl.diagnostics import Diagnostic
 from focalctl.lint import Model
 from focalctl.lint.rules import foc901, foc902, foc903, foc904, foc905, foc906
 
