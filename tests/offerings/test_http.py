@@ -44,7 +44,7 @@ def _serve(live: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded CI machine: the wait ends at the first answer
     while time.monotonic() < deadline:
         try:
             httpx.get(url + "/healthz", timeout=1)
