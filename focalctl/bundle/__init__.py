@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from focalctl.bundle.loader import Composer, Document, SourceFile, discover, load_file
 from focalctl.bundle.models import BundleObject, build_object
@@ -44,23 +43,26 @@ __all__ = [
 Key = tuple[str, str, str]  # (tenant, kind, name)
 
 
-class Fact(StrEnum):
+class Fact:
     """Which index of the bundle a :data:`DepKey` reads (its first element), see
-    :meth:`Bundle.fingerprint`. The values are what the partial-parse cache stores."""
+    :meth:`Bundle.fingerprint`.
 
-    OBJECT = "obj"  # (t, k, n): where the first valid definition is
-    DECLARED = "decl"  # (t, k, n): whether some document declares that key
-    DECLARED_NAMES = "declnames"  # (t, k): the declared names of a kind
-    OBJECT_NAMES = "objnames"  # (t, k): the valid names of a kind
-    TENANTS = "tenants"  # (): the declared tenant names
-    TENANTS_DEFINING = "defining"  # (k, n): tenants with a valid object of that kind and name
-    STANDALONE_STEPS = "steps"  # (t, s): the standalone steps attached to a scenario
-    AGENTS_LISTING = "agents"  # (t, s): the agents that list a scenario
-    FILE = "file"  # (path,): a file's digest
+    Named string constants rather than a StrEnum: the partial-parse cache stores DepKeys with
+    ``marshal``, which refuses str subclasses, so enum members would have to be converted for
+    every fact on every save and load (thousands per run)."""
+
+    OBJECT: Final = "obj"  # (t, k, n): where the first valid definition is
+    DECLARED: Final = "decl"  # (t, k, n): whether some document declares that key
+    DECLARED_NAMES: Final = "declnames"  # (t, k): the declared names of a kind
+    OBJECT_NAMES: Final = "objnames"  # (t, k): the valid names of a kind
+    TENANTS: Final = "tenants"  # (): the declared tenant names
+    TENANTS_DEFINING: Final = "defining"  # (k, n): tenants with a valid object of that kind/name
+    STANDALONE_STEPS: Final = "steps"  # (t, s): the standalone steps attached to a scenario
+    AGENTS_LISTING: Final = "agents"  # (t, s): the agents that list a scenario
+    FILE: Final = "file"  # (path,): a file's digest
 
 
-# A fact of the index: its Fact, then its arguments (see Bundle.fingerprint). Typed as strings
-# throughout (a Fact is one) because mypy cannot index a tuple[Fact, *tuple[str, ...]].
+# A fact of the index: one of the Fact constants, then its arguments (see Bundle.fingerprint).
 DepKey = tuple[str, ...]
 DocCheck = Callable[[Document], Iterable[Diagnostic]]
 

@@ -34,10 +34,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from focalctl.bundle import DocEntry, Fact, ObjectRef
+from focalctl.bundle import DocEntry, ObjectRef
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.model import Severity
-from focalctl.partial.memo import Record, Seen, StageState
+from focalctl.partial.memo import Record, StageState
 from runtime.fsutil import write_atomic
 
 T = TypeVar("T")
@@ -116,13 +116,12 @@ def write(path: Path, payload: dict[str, Any]) -> None:
 
 
 # -- the stored form ----------------------------------------------------------------------------
-# Plain data only (marshal refuses anything else, NamedTuple and StrEnum members included).
+# Plain data only (marshal refuses anything else, NamedTuple instances included). The fact
+# table is plain data already (memo.Seen) and is stored as it is.
 # Changing any of it means changing MAGIC, so that older files are ignored, not misread.
 
 StoredFile = tuple[str, list[Any], list[Any], bytes]  # see FileRecord
 StoredStage = tuple[list[tuple[tuple[str, ...], str]], dict[Any, tuple[str, tuple[int, ...], Any]]]
-
-_FACTS = {fact.value: fact for fact in Fact}
 
 
 class FileRecord(NamedTuple):
@@ -224,7 +223,7 @@ def decode_file(path: str, stored: StoredFile) -> FileRecord:
 def encode_stage(state: StageState[T], codec: Codec[T]) -> StoredStage:
     encode = codec.encode
     return (
-        [((str(seen.dep[0]), *seen.dep[1:]), seen.fingerprint) for seen in state.facts],
+        state.facts,
         {
             unit: (record.fingerprint, record.facts, encode(record.result))
             for unit, record in state.records.items()
@@ -236,6 +235,6 @@ def decode_stage(stored: StoredStage, codec: Codec[T]) -> StageState[T]:
     decode = codec.decode
     table, records = stored
     return StageState(
-        [Seen((_FACTS[dep[0]], *dep[1:]), seen) for dep, seen in table],
+        table,
         {unit: Record(fp, facts, decode(result)) for unit, (fp, facts, result) in records.items()},
     )

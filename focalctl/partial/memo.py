@@ -12,11 +12,9 @@ T = TypeVar("T")
 UnitId = tuple[str, int]  # (file, document index)
 
 
-class Seen(NamedTuple):
-    """One fact of the bundle a unit read, and its fingerprint when it was read."""
-
-    dep: DepKey
-    fingerprint: str
+# One entry of a stage's fact table: a fact of the bundle a unit read and its fingerprint then.
+# A plain tuple, not a NamedTuple: the table holds thousands and is stored as it is.
+Seen = tuple[DepKey, str]
 
 
 class Record(NamedTuple, Generic[T]):
@@ -99,7 +97,7 @@ class Memo(Generic[T]):
         i = self._ids.get(dep)
         if i is None:
             i = self._ids[dep] = len(self._table)
-            self._table.append(Seen(dep, seen))
+            self._table.append((dep, seen))
         return i
 
     def state(self) -> StageState[T]:

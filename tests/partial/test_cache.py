@@ -13,7 +13,7 @@ from focalctl.bundle import Bundle, Fact
 from focalctl.compile import compile_paths
 from focalctl.partial import PartialCache
 from focalctl.partial import cache as cache_file
-from focalctl.partial.memo import Memo, Seen, StageState
+from focalctl.partial.memo import Memo, StageState
 
 from .test_equivalence import outcome
 
@@ -156,7 +156,7 @@ def test_the_fact_table_is_compacted_when_mostly_dead(retail: Path) -> None:
     memo = Memo[object](bundle())
     memo.run(("u", 0), "fp", lambda view: view.get("acme", "ToolEffect", "lookup-order") and 1)
     table, records = memo.state()
-    stale = [Seen((Fact.OBJECT, "acme", "ToolEffect", f"gone-{i}"), "old") for i in range(3000)]
+    stale = [((Fact.OBJECT, "acme", "ToolEffect", f"gone-{i}"), "old") for i in range(3000)]
     again = Memo(
         bundle(),
         StageState(
