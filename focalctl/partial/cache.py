@@ -37,7 +37,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from focalctl.bundle import DocEntry, ObjectRef
 from focalctl.diagnostics import Diagnostic
 from focalctl.diagnostics.model import Severity
-from focalctl.partial.memo import Record, StageState
+from focalctl.partial.memo import Record, Seen, StageState, UnitId
 from runtime.fsutil import write_atomic
 
 T = TypeVar("T")
@@ -121,7 +121,8 @@ def write(path: Path, payload: dict[str, Any]) -> None:
 # Changing any of it means changing MAGIC, so that older files are ignored, not misread.
 
 StoredFile = tuple[str, list[Any], list[Any], bytes]  # see FileRecord
-StoredStage = tuple[list[tuple[tuple[str, ...], str]], dict[Any, tuple[str, tuple[int, ...], Any]]]
+# (the fact table as it is, {unit id: (unit fingerprint, fact positions, stored result)})
+StoredStage = tuple[list[Seen], dict[UnitId, tuple[str, tuple[int, ...], Any]]]
 
 
 class FileRecord(NamedTuple):

@@ -50,8 +50,9 @@ class Memo(Generic[T]):
     computed once per run. Every record kept by a run holds fingerprints equal to that run's
     (reused records were just compared), so the table only grows by the facts that changed and
     old positions stay valid; :meth:`state` compacts it when most of it is no longer referred to.
-    Results are shared between runs, so they must not be mutated once returned; the cache
-    stores them in the form :mod:`focalctl.partial.cache` gives each stage's results.
+    A result is kept in the memo's records as returned (and written to the cache from there,
+    converted by the stage's :class:`~focalctl.partial.cache.Codec`), so callers must not
+    mutate it.
     """
 
     def __init__(self, bundle: Bundle, previous: StageState[T] | None = None) -> None:
