@@ -30,7 +30,7 @@ import marshal
 import os
 import sys
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -164,20 +164,22 @@ def _diagnostic(row: Any) -> Diagnostic:
     )
 
 
+# Most objects have no diagnostics: "if" skips the comprehension's call for them.
 def _diagnostic_rows(diags: list[Diagnostic]) -> list[tuple[Any, ...]]:
-    return [_diagnostic_row(d) for d in diags]
+    return [_diagnostic_row(d) for d in diags] if diags else []
 
 
 def _diagnostics(rows: Any) -> list[Diagnostic]:
-    return [_diagnostic(r) for r in rows]
+    return [_diagnostic(r) for r in rows] if rows else []
 
 
 DIAGNOSTICS: Codec[list[Diagnostic]] = Codec(_diagnostic_rows, _diagnostics)
 
 
-def tuples(cls: Callable[..., TT]) -> Codec[TT]:
-    """The codec of a NamedTuple of plain data: stored as a plain tuple."""
-    return Codec(tuple, lambda row: cls(*row))
+def tuples(cls: type[TT]) -> Codec[TT]:
+    """The codec of a NamedTuple of plain data: stored as a plain tuple. Decoding is what the
+    NamedTuple's ``_make`` does, without a Python-level call per record."""
+    return Codec(tuple, partial(tuple.__new__, cls))
 
 
 def stored_key(stored: StoredFile) -> str:
@@ -235,7 +237,11 @@ def encode_stage(state: StageState[T], codec: Codec[T]) -> StoredStage:
 def decode_stage(stored: StoredStage, codec: Codec[T]) -> StageState[T]:
     decode = codec.decode
     table, records = stored
+    new_record = partial(tuple.__new__, Record)  # Record(...) without its Python-level __new__
     return StageState(
         table,
-        {unit: Record(fp, facts, decode(result)) for unit, (fp, facts, result) in records.items()},
+        {
+            unit: new_record((fp, facts, decode(result)))
+            for unit, (fp, facts, result) in records.items()
+        },
     )
