@@ -11,7 +11,7 @@ from focalctl.bundle.loader import discover
 from focalctl.checks import DOCUMENT_CHECKS, run_checks
 from focalctl.diagnostics import Diagnostic, Severity, sort_key
 from focalctl.gcpause import gc_paused
-from focalctl.partial import PartialCache
+from focalctl.partial import DIAGNOSTICS, PartialCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,6 @@ def validate_paths(
         for result in results:
             diags.extend(result.diagnostics)
         bundle = Bundle(results)
-        diags.extend(run_checks(bundle, cache.memo("checks", bundle)))
+        diags.extend(run_checks(bundle, cache.memo("checks", bundle, DIAGNOSTICS)))
     unique = sorted(dict.fromkeys(diags), key=sort_key)
     return ValidationResult(bundle=bundle, diagnostics=unique)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from focalctl.bundle.loader import Document, NodeReparser, SourceFile, discover, load_file
 from focalctl.bundle.models import BundleObject, build_object
@@ -32,6 +32,7 @@ __all__ = [
     "DocChecks",
     "DocEntry",
     "Document",
+    "Fact",
     "FileResult",
     "Key",
     "ObjectRef",
@@ -41,7 +42,29 @@ __all__ = [
 ]
 
 Key = tuple[str, str, str]  # (tenant, kind, name)
-DepKey = tuple[str, ...]  # a fact of the index, see Bundle.fingerprint
+
+
+class Fact:
+    """Which index of the bundle a :data:`DepKey` reads (its first element), see
+    :meth:`Bundle.fingerprint`.
+
+    Named string constants rather than a StrEnum: the partial-parse cache stores DepKeys with
+    ``marshal``, which refuses str subclasses, so enum members would have to be converted for
+    every fact on every save and load (thousands per run)."""
+
+    OBJECT: Final = "obj"  # (t, k, n): where the first valid definition is
+    DECLARED: Final = "decl"  # (t, k, n): whether some document declares that key
+    DECLARED_NAMES: Final = "declnames"  # (t, k): the declared names of a kind
+    OBJECT_NAMES: Final = "objnames"  # (t, k): the valid names of a kind
+    TENANTS: Final = "tenants"  # (): the declared tenant names
+    TENANTS_DEFINING: Final = "defining"  # (k, n): tenants with a valid object of that kind/name
+    STANDALONE_STEPS: Final = "steps"  # (t, s): the standalone steps attached to a scenario
+    AGENTS_LISTING: Final = "agents"  # (t, s): the agents that list a scenario
+    FILE: Final = "file"  # (path,): a file's digest
+
+
+# A fact of the index: one of the Fact constants, then its arguments (see Bundle.fingerprint).
+DepKey = tuple[str, ...]
 DocCheck = Callable[[Document], Iterable[Diagnostic]]
 
 
@@ -221,11 +244,11 @@ class Bundle:
         self._groups: dict[str, dict[Any, list[str]]] = {}
         self._fingerprints: dict[DepKey, str] = {}
         self._name_facts: dict[str, Callable[[str, str], list[str]]] = {
-            "declnames": self.declared_names,
-            "objnames": self.object_names,
-            "defining": self.tenants_defining,
-            "steps": self.standalone_steps,
-            "agents": self.agents_listing,
+            Fact.DECLARED_NAMES: self.declared_names,
+            Fact.OBJECT_NAMES: self.object_names,
+            Fact.TENANTS_DEFINING: self.tenants_defining,
+            Fact.STANDALONE_STEPS: self.standalone_steps,
+            Fact.AGENTS_LISTING: self.agents_listing,
         }
         for result in results:
             self.results[result.path] = result
@@ -334,28 +357,31 @@ class Bundle:
     def fingerprint(self, dep: DepKey) -> str:
         """One fact of the index as a string; equal strings mean the fact is unchanged.
 
-        - ``("obj", t, k, n)``: where the first definition is, and its file's digest ("" if none)
-        - ``("decl", t, k, n)``: whether some document declares that key
-        - ``("declnames", t, k)`` / ``("objnames", t, k)``: declared / valid names of a kind
-        - ``("tenants",)``: the declared tenant names
-        - ``("defining", k, n)``: tenants with a valid object of that kind and name
-        - ``("steps", t, s)`` / ``("agents", t, s)``: standalone steps of / agents listing a scenario
-        - ``("file", path)``: a file's digest (positions of diagnostics reported into it)
+        - ``(Fact.OBJECT, t, k, n)``: where the first definition is, and its file's digest
+          ("" if none)
+        - ``(Fact.DECLARED, t, k, n)``: whether some document declares that key
+        - ``(Fact.DECLARED_NAMES, t, k)`` / ``(Fact.OBJECT_NAMES, t, k)``: declared / valid
+          names of a kind
+        - ``(Fact.TENANTS,)``: the declared tenant names
+        - ``(Fact.TENANTS_DEFINING, k, n)``: tenants with a valid object of that kind and name
+        - ``(Fact.STANDALONE_STEPS, t, s)`` / ``(Fact.AGENTS_LISTING, t, s)``: standalone steps
+          of / agents listing a scenario
+        - ``(Fact.FILE, path)``: a file's digest (positions of diagnostics reported into it)
         """
         cached = self._fingerprints.get(dep)
         if cached is not None:
             return cached
         what = dep[0]
-        if what == "obj":
+        if what == Fact.OBJECT:
             ref = self.refs.get((dep[1], dep[2], dep[3]))
             value = (
                 f"{ref.file}\0{ref.document}\0{self.results[ref.file].source.digest}" if ref else ""
             )
-        elif what == "decl":
+        elif what == Fact.DECLARED:
             value = "1" if (dep[1], dep[2], dep[3]) in self.declared else ""
-        elif what == "tenants":
+        elif what == Fact.TENANTS:
             value = "\0".join(self.declared_tenants())
-        elif what == "file":
+        elif what == Fact.FILE:
             result = self.results.get(dep[1])
             value = result.source.digest if result is not None else ""
         else:

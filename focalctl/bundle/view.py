@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from focalctl.bundle import Bundle, BundleObject, DepKey
+from focalctl.bundle import Bundle, BundleObject, DepKey, Fact
 from focalctl.bundle.kinds import UNKNOWN_KIND
 from focalctl.diagnostics import Diagnostic
 from runtime.spec import ScenarioSpec, StandaloneStepSpec, StepSpec
@@ -74,33 +74,33 @@ class View:
 
     def get(self, tenant: str, kind: str, name: str) -> BundleObject | None:
         """The first valid definition of (tenant, kind, name), or None."""
-        self._read(("obj", tenant, kind, name))
+        self._read((Fact.OBJECT, tenant, kind, name))
         return self.bundle.get(tenant, kind, name)
 
     def declared(self, tenant: str, kind: str, name: str) -> bool:
         """Whether some document declares (tenant, kind, name), valid or not; a document of an
         unknown kind close to no known one (``kind: Widget``) declares its name for every
         kind: which one its author meant is unknown, and its own FOC109 is the error to fix."""
-        self._read(("decl", tenant, kind, name))
+        self._read((Fact.DECLARED, tenant, kind, name))
         if (tenant, kind, name) in self.bundle.declared:
             return True
-        self._read(("decl", tenant, UNKNOWN_KIND, name))
+        self._read((Fact.DECLARED, tenant, UNKNOWN_KIND, name))
         return (tenant, UNKNOWN_KIND, name) in self.bundle.declared
 
     def declared_names(self, tenant: str, kind: str) -> list[str]:
-        self._read(("declnames", tenant, kind))
+        self._read((Fact.DECLARED_NAMES, tenant, kind))
         return self.bundle.declared_names(tenant, kind)
 
     def object_names(self, tenant: str, kind: str) -> list[str]:
-        self._read(("objnames", tenant, kind))
+        self._read((Fact.OBJECT_NAMES, tenant, kind))
         return self.bundle.object_names(tenant, kind)
 
     def tenants(self) -> list[str]:
-        self._read(("tenants",))
+        self._read((Fact.TENANTS,))
         return self.bundle.declared_tenants()
 
     def tenants_defining(self, kind: str, name: str) -> list[str]:
-        self._read(("defining", kind, name))
+        self._read((Fact.TENANTS_DEFINING, kind, name))
         return self.bundle.tenants_defining(kind, name)
 
     def scenario_steps(self, tenant: str, scenario: str) -> list[PlacedStep]:
@@ -113,7 +113,7 @@ class View:
         obj = self.get(tenant, "Scenario", scenario)
         if obj is not None and isinstance(obj.spec, ScenarioSpec):
             out.extend(own_steps(obj))
-        self._read(("steps", tenant, scenario))
+        self._read((Fact.STANDALONE_STEPS, tenant, scenario))
         for name in self.bundle.standalone_steps(tenant, scenario):
             step_obj = self.get(tenant, "Step", name)
             assert step_obj is not None and isinstance(step_obj.spec, StepSpec)
@@ -122,7 +122,7 @@ class View:
 
     def agents_listing(self, tenant: str, scenario: str) -> list[BundleObject]:
         """The agents of ``tenant`` that list ``scenario``, by name."""
-        self._read(("agents", tenant, scenario))
+        self._read((Fact.AGENTS_LISTING, tenant, scenario))
         out = []
         for name in self.bundle.agents_listing(tenant, scenario):
             agent = self.get(tenant, "Agent", name)
@@ -132,4 +132,4 @@ class View:
 
     def file(self, path: str) -> None:
         """Record that a result depends on positions in ``path`` (a diagnostic located there)."""
-        self._read(("file", path))
+        self._read((Fact.FILE, path))

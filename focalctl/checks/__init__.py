@@ -35,7 +35,6 @@ from focalctl.checks import (
     uniqueness,
 )
 from focalctl.diagnostics import Diagnostic
-from focalctl.diagnostics.model import Row
 from focalctl.partial.memo import Memo, unit_fingerprint
 
 Check = Callable[[View, BundleObject], Iterable[Diagnostic]]
@@ -56,24 +55,26 @@ DUPLICATE_CHECKS: list[Check] = [uniqueness.check_duplicate]
 DOCUMENT_CHECKS = DocChecks(every=(secrets.scan,), invalid=(local.scan,))
 
 
-def run_checks(bundle: Bundle, memo: Memo | None = None) -> list[Diagnostic]:
+def run_checks(bundle: Bundle, memo: Memo[list[Diagnostic]] | None = None) -> list[Diagnostic]:
     """Every object's diagnostics (duplicates get only FOC801), located, in object order."""
-    memo = memo or Memo(bundle)
-    rows: list[Row] = []
+    memo = memo or Memo[list[Diagnostic]](bundle)
+    diags: list[Diagnostic] = []
     for ref in bundle.sorted_refs():
         work = partial(_check_unit, bundle, ref, CHECKS)
-        rows.extend(
+        diags.extend(
             memo.run((ref.file, ref.document), unit_fingerprint(bundle, ref, "first"), work)
         )
     for ref in bundle.duplicate_refs:
         work = partial(_check_unit, bundle, ref, DUPLICATE_CHECKS)
-        rows.extend(memo.run((ref.file, ref.document), unit_fingerprint(bundle, ref, "dup"), work))
-    return list(settings.dedupe(Diagnostic.from_row(row) for row in rows))
+        diags.extend(memo.run((ref.file, ref.document), unit_fingerprint(bundle, ref, "dup"), work))
+    return list(settings.dedupe(diags))
 
 
-def _check_unit(bundle: Bundle, ref: ObjectRef, checks: list[Check], view: View) -> list[Row]:
+def _check_unit(
+    bundle: Bundle, ref: ObjectRef, checks: list[Check], view: View
+) -> list[Diagnostic]:
     obj = bundle.object(ref)
-    rows: list[Row] = []
+    out: list[Diagnostic] = []
     for check in checks:
         for diag in check(view, obj):
             if diag.line is None:
@@ -82,5 +83,5 @@ def _check_unit(bundle: Bundle, ref: ObjectRef, checks: list[Check], view: View)
                 diag = locate(doc, diag)
             if diag.file != ref.file:
                 view.file(diag.file or "")
-            rows.append(diag.to_row())
-    return rows
+            out.append(diag)
+    return out

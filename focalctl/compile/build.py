@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -19,7 +19,7 @@ from focalctl.bundle.positions import find_node, parse_pointer
 from focalctl.bundle.view import View
 from focalctl.diagnostics import Diagnostic
 from focalctl.gcpause import gc_paused
-from focalctl.partial import PartialCache
+from focalctl.partial import PartialCache, tuples
 from focalctl.partial.memo import Memo, unit_fingerprint
 from focalctl.validate import validate_paths
 from runtime.snapshot import SNAPSHOT_FORMAT, canonical_bytes, snapshot_id
@@ -102,14 +102,16 @@ def compile_paths(paths: Iterable[str | Path], cache: PartialCache | None = None
     if not validation.errors:
         with gc_paused():
             result.snapshots = compile_bundle(
-                validation.bundle, cache.memo("compile", validation.bundle)
+                validation.bundle, cache.memo("compile", validation.bundle, tuples(Fragment))
             )
     return result
 
 
-def compile_bundle(bundle: Bundle, memo: Memo | None = None) -> dict[str, CompiledSnapshot]:
+def compile_bundle(
+    bundle: Bundle, memo: Memo[Fragment] | None = None
+) -> dict[str, CompiledSnapshot]:
     """One snapshot per tenant of a bundle that validated without errors."""
-    memo = memo or Memo(bundle)
+    memo = memo or Memo[Fragment](bundle)
     fragments: dict[str, list[Fragment]] = {}
     files: dict[str, set[str]] = {}  # tenant → the files its objects come from
     for ref in bundle.sorted_refs():
@@ -128,9 +130,13 @@ def compile_bundle(bundle: Bundle, memo: Memo | None = None) -> dict[str, Compil
     }
 
 
-# (section or "tenant", name, canonical bytes of '"name":entry' or of the tenant entry,
-#  its provenance part: JSON [objects, settings])
-Fragment = tuple[str, str, bytes, bytes]
+class Fragment(NamedTuple):
+    """One object's part of its tenant's snapshot."""
+
+    section: str  # its section of the snapshot, or "tenant" for the tenant's own entry
+    name: str
+    member: bytes  # canonical bytes of '"name":entry' (of the entry itself for the tenant)
+    provenance: bytes  # its provenance part: JSON [objects, settings]
 
 
 def _spec_json(model: BaseModel) -> dict[str, Any]:
@@ -164,7 +170,7 @@ def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
         entry = _entry(obj, spec)
         entry["name"] = obj.name
         prov.settings("tenant", obj, "/spec/defaults")
-        return ("tenant", obj.name, canonical_bytes(entry), prov.part())
+        return Fragment("tenant", obj.name, canonical_bytes(entry), prov.part())
     if kind == "ChannelProfile":
         entry = _entry(obj, fill_channel_defaults(spec))
         entry["builtinTurn"] = CHANNEL_TURN_DEFAULTS[spec["channel"]]
@@ -182,7 +188,7 @@ def _fragment(bundle: Bundle, ref: ObjectRef, view: View) -> Fragment:
         if kind == "Agent":
             prov.settings(f"agent/{obj.name}", obj, "/spec/settings")
     member = canonical_bytes({obj.name: entry})[1:-1]  # '"name":{...}'
-    return (SECTIONS[kind], obj.name, member, prov.part())
+    return Fragment(SECTIONS[kind], obj.name, member, prov.part())
 
 
 def _standalone_steps(view: View, scenario: BundleObject, prov: Provenance) -> list[dict[str, Any]]:
@@ -206,11 +212,11 @@ def _assemble(
     its members, sorted by key, each serialised on its own), plus provenance and sources."""
     members: dict[str, list[tuple[str, bytes]]] = {section: [] for section in SECTIONS.values()}
     tenant_entry = b""
-    for section, name, data, _ in fragments:
-        if section == "tenant":
-            tenant_entry = data
+    for fragment in fragments:
+        if fragment.section == "tenant":
+            tenant_entry = fragment.member
         else:
-            members[section].append((name, data))
+            members[fragment.section].append((fragment.name, fragment.member))
     top: dict[str, bytes] = {
         "format": canonical_bytes(SNAPSHOT_FORMAT),
         "tenant": tenant_entry,
@@ -236,7 +242,7 @@ def _assemble(
         sources=sources,
         source_digest="sha256:" + digest,
         object_count=1 + sum(len(entries) for entries in members.values()),
-        provenance_parts=tuple(f[3] for f in fragments),
+        provenance_parts=tuple(f.provenance for f in fragments),
     )
 
 

@@ -17,11 +17,6 @@ class Severity(StrEnum):
     INFO = "info"
 
 
-Row = tuple[
-    str, str, str, str | None, int | None, int | None, int | None, str, str | None, str, int | None
-]
-
-
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One problem found in a bundle.
@@ -44,39 +39,6 @@ class Diagnostic:
     target: str = "value"
     # The document (index within ``file``) the pointer refers to; set by checks, used by locate.
     document: int | None = None
-
-    def to_row(self) -> Row:
-        """As plain data (for the partial-parse cache); :meth:`from_row` is the inverse."""
-        return (
-            self.code,
-            self.severity.value,
-            self.message,
-            self.file,
-            self.line,
-            self.column,
-            self.end_column,
-            self.pointer,
-            self.hint,
-            self.target,
-            self.document,
-        )
-
-    @classmethod
-    def from_row(cls, row: Row) -> Diagnostic:
-        code, severity, message, file, line, column, end, pointer, hint, target, document = row
-        return cls(
-            code,
-            Severity(severity),
-            message,
-            file,
-            line,
-            column,
-            end,
-            pointer,
-            hint,
-            target,
-            document,
-        )
 
     def at(self, line: int, column: int, end_column: int | None = None) -> Diagnostic:
         return replace(self, line=line, column=column, end_column=end_column)

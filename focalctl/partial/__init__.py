@@ -22,20 +22,19 @@ import marshal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from focalctl.bundle import Bundle, DocChecks, DocEntry, FileResult, ObjectRef, file_result
+from focalctl.bundle import Bundle, DocChecks, FileResult, file_result
 from focalctl.bundle.loader import SourceFile, load_bytes, read_source
-from focalctl.diagnostics import Diagnostic
 from focalctl.gcpause import gc_paused
 from focalctl.partial import cache as cache_file
+from focalctl.partial.cache import DIAGNOSTICS, Codec, FileRecord, StoredFile, tuples
 from focalctl.partial.memo import Memo
 
-__all__ = ["CacheStats", "PartialCache"]
+__all__ = ["DIAGNOSTICS", "CacheStats", "Codec", "FileRecord", "PartialCache", "tuples"]
 
+T = TypeVar("T")
 STAGES = ("checks", "compile")
-# (digest and the document checks run, diagnostic rows, entries, marshalled document data)
-FileRecord = tuple[str, list[Any], list[Any], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +57,11 @@ class CacheStats:
         return "; ".join(parts)
 
 
+class _Stage(NamedTuple):
+    memo: Memo[Any]
+    codec: Codec[Any]
+
+
 class PartialCache:
     """The previous run's records (if usable) and this run's, written back by :meth:`save`."""
 
@@ -65,9 +69,10 @@ class PartialCache:
         self.path = path
         self.status = "off" if path is None else "not read yet"
         self._loaded: dict[str, Any] | None = None if path is not None else {}
-        self._restored: dict[str, FileRecord] = {}
+        # Restored records are written back as they were read: they are unchanged.
+        self._restored: dict[str, StoredFile] = {}
         self._parsed: dict[str, tuple[FileResult, str]] = {}  # recorded only when saved
-        self._memos: dict[str, Memo] = {}
+        self._stages: dict[str, _Stage] = {}
 
     @classmethod
     def open(cls, roots: Sequence[str | Path], directory: Path | None = None) -> PartialCache:
@@ -110,19 +115,21 @@ class PartialCache:
             return FileResult(SourceFile(name, b""), read_diags, [])
         source = SourceFile(name, raw)
         key = _file_key(source, checks)
-        record = self._previous.get("files", {}).get(name)
-        if record is not None and record[0] == key:
-            self._restored[name] = record
-            return _restore(source, record)
+        stored = self._previous.get("files", {}).get(name)
+        if stored is not None and cache_file.stored_key(stored) == key:
+            self._restored[name] = stored
+            return _restore(source, cache_file.decode_file(name, stored))
         result = file_result(*load_bytes(raw, name), checks)
         self._parsed[name] = (result, key)
         return result
 
     # -- stage 3-4: objects -------------------------------------------------------------------
 
-    def memo(self, stage: str, bundle: Bundle) -> Memo:
-        memo = Memo(bundle, self._previous.get(stage))
-        self._memos[stage] = memo
+    def memo(self, stage: str, bundle: Bundle, codec: Codec[T]) -> Memo[T]:
+        """The stage's memo, with the previous run's records; ``codec`` stores its results."""
+        stored = self._previous.get(stage)
+        memo = Memo(bundle, cache_file.decode_stage(stored, codec) if stored is not None else None)
+        self._stages[stage] = _Stage(memo, codec)
         return memo
 
     def stats(self) -> CacheStats:
@@ -130,8 +137,8 @@ class PartialCache:
             self.status,
             len(self._restored),
             len(self._parsed),
-            {s: m.reused for s, m in self._memos.items()},
-            {s: m.computed for s, m in self._memos.items()},
+            {s: st.memo.reused for s, st in self._stages.items()},
+            {s: st.memo.computed for s, st in self._stages.items()},
         )
 
     def save(self) -> None:
@@ -145,13 +152,16 @@ class PartialCache:
 
     def _payload(self) -> dict[str, Any]:
         files = dict(self._restored)
-        files.update((name, _record(result, key)) for name, (result, key) in self._parsed.items())
+        files.update(
+            (name, cache_file.encode_file(_record(result, key)))
+            for name, (result, key) in self._parsed.items()
+        )
         payload: dict[str, Any] = {"files": files}
         for stage in STAGES:
-            memo = self._memos.get(stage)
+            current = self._stages.get(stage)
             previous = self._previous.get(stage)
-            if memo is not None:
-                payload[stage] = memo.state()
+            if current is not None:
+                payload[stage] = cache_file.encode_stage(current.memo.state(), current.codec)
             elif previous is not None:
                 payload[stage] = previous
         return payload
@@ -164,36 +174,12 @@ def _file_key(source: SourceFile, checks: DocChecks) -> str:
 
 def _record(result: FileResult, key: str) -> FileRecord:
     documents = result.documents()
-    entries = [
-        (
-            e.document,
-            e.line,
-            e.kind,
-            e.api_version,
-            e.declared,
-            (e.ref.key, e.ref.attrs) if e.ref is not None else None,
-        )
-        for e in result.entries
-    ]
     data = marshal.dumps([documents[e.document].data for e in result.entries])
-    return (key, [d.to_row() for d in result.diagnostics], entries, data)
+    return FileRecord(key, list(result.diagnostics), list(result.entries), data)
 
 
 def _restore(source: SourceFile, record: FileRecord) -> FileResult:
-    _, rows, entries, data = record
+    data = record.data
     return FileResult(
-        source,
-        [Diagnostic.from_row(r) for r in rows],
-        [
-            DocEntry(
-                index,
-                line,
-                kind,
-                api,
-                declared,
-                ObjectRef(ref[0], source.path, index, ref[1]) if ref is not None else None,
-            )
-            for index, line, kind, api, declared, ref in entries
-        ],
-        restore=lambda: marshal.loads(data),
+        source, record.diagnostics, record.entries, restore=lambda: marshal.loads(data)
     )

@@ -8,6 +8,12 @@ One file per bundle (its roots), under ``.focal/cache/`` of the working director
     <sha256 of the payload>\\n
     <payload: marshal of {"files": ..., "checks": ..., "compile": ...}>
 
+This module is the only place that knows the stored form: the rest of Focal works with the
+typed records (:class:`FileRecord`, :class:`~focalctl.partial.memo.StageState`,
+:class:`~focalctl.diagnostics.Diagnostic`, ...) and :func:`encode_file` / :func:`decode_file`,
+:func:`encode_stage` / :func:`decode_stage` convert at the boundary, with a :class:`Codec` for
+each stage's per-object results.
+
 It is used only when the code fingerprint (Focal's own sources and the versions of the
 libraries whose behaviour shapes a result) matches and the payload hashes to the digest, so a
 truncated, corrupted or foreign file is ignored and the run starts cold. ``marshal`` holds
@@ -23,11 +29,19 @@ import importlib.metadata
 import marshal
 import os
 import sys
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
+from focalctl.bundle import DocEntry, ObjectRef
+from focalctl.diagnostics import Diagnostic
+from focalctl.diagnostics.model import Severity
+from focalctl.partial.memo import Record, Seen, StageState, UnitId
 from runtime.fsutil import write_atomic
+
+T = TypeVar("T")
+TT = TypeVar("TT", bound=tuple[Any, ...])
 
 MAGIC = b"focal-partial 1\n"
 # Libraries whose versions can change what a bundle validates or compiles to.
@@ -99,3 +113,135 @@ def write(path: Path, payload: dict[str, Any]) -> None:
     body = marshal.dumps(payload)
     header = MAGIC + f"{code_fingerprint()}\n{hashlib.sha256(body).hexdigest()}\n".encode()
     write_atomic(path, header + body, sync=False)  # a lost cache only costs a cold run
+
+
+# -- the stored form ----------------------------------------------------------------------------
+# Plain data only (marshal refuses anything else, NamedTuple instances included). The fact
+# table is plain data already (memo.Seen) and is stored as it is.
+# Changing any of it means changing MAGIC, so that older files are ignored, not misread.
+
+StoredFile = tuple[str, list[Any], list[Any], bytes]  # see FileRecord
+# (the fact table as it is, {unit id: (unit fingerprint, fact positions, stored result)})
+StoredStage = tuple[list[Seen], dict[UnitId, tuple[str, tuple[int, ...], Any]]]
+
+
+class FileRecord(NamedTuple):
+    """What the cache keeps of one file: enough to rebuild its result without parsing it."""
+
+    key: str  # its digest and the document checks run on it (a record is reused only on a match)
+    diagnostics: list[Diagnostic]  # located: load, schema and document-local checks
+    entries: list[DocEntry]  # one per document
+    data: bytes  # marshal of each entry's document data, in entry order
+
+
+class Codec(NamedTuple, Generic[T]):
+    """How one stage's per-object results are stored: ``encode`` to plain data, ``decode`` back."""
+
+    encode: Callable[[T], Any]
+    decode: Callable[[Any], T]
+
+
+def _diagnostic_row(d: Diagnostic) -> tuple[Any, ...]:
+    return (
+        d.code,
+        d.severity.value,
+        d.message,
+        d.file,
+        d.line,
+        d.column,
+        d.end_column,
+        d.pointer,
+        d.hint,
+        d.target,
+        d.document,
+    )
+
+
+def _diagnostic(row: Any) -> Diagnostic:
+    code, severity, message, file, line, column, end, pointer, hint, target, document = row
+    return Diagnostic(
+        code, Severity(severity), message, file, line, column, end, pointer, hint, target, document
+    )
+
+
+# Most objects have no diagnostics: "if" skips the comprehension's call for them.
+def _diagnostic_rows(diags: list[Diagnostic]) -> list[tuple[Any, ...]]:
+    return [_diagnostic_row(d) for d in diags] if diags else []
+
+
+def _diagnostics(rows: Any) -> list[Diagnostic]:
+    return [_diagnostic(r) for r in rows] if rows else []
+
+
+DIAGNOSTICS: Codec[list[Diagnostic]] = Codec(_diagnostic_rows, _diagnostics)
+
+
+def tuples(cls: type[TT]) -> Codec[TT]:
+    """The codec of a NamedTuple of plain data: stored as a plain tuple. Decoding is what the
+    NamedTuple's ``_make`` does, without a Python-level call per record."""
+    return Codec(tuple, partial(tuple.__new__, cls))
+
+
+def stored_key(stored: StoredFile) -> str:
+    """The :attr:`FileRecord.key` of a stored record, without decoding the rest."""
+    return stored[0]
+
+
+def encode_file(record: FileRecord) -> StoredFile:
+    entries = [
+        (
+            e.document,
+            e.line,
+            e.kind,
+            e.api_version,
+            e.declared,
+            (e.ref.key, e.ref.attrs) if e.ref is not None else None,
+        )
+        for e in record.entries
+    ]
+    return (record.key, _diagnostic_rows(record.diagnostics), entries, record.data)
+
+
+def decode_file(path: str, stored: StoredFile) -> FileRecord:
+    """The record of the file at display path ``path``."""
+    key, rows, entries, data = stored
+    return FileRecord(
+        key,
+        _diagnostics(rows),
+        [
+            DocEntry(
+                index,
+                line,
+                kind,
+                api,
+                declared,
+                ObjectRef(ref[0], path, index, ref[1]) if ref is not None else None,
+            )
+            for index, line, kind, api, declared, ref in entries
+        ],
+        data,
+    )
+
+
+def encode_stage(state: StageState[T], codec: Codec[T]) -> StoredStage:
+    encode = codec.encode
+    return (
+        state.facts,
+        {
+            unit: (record.fingerprint, record.facts, encode(record.result))
+            for unit, record in state.records.items()
+        },
+    )
+
+
+def decode_stage(stored: StoredStage, codec: Codec[T]) -> StageState[T]:
+    decode = codec.decode
+    table, records = stored
+    new_record = partial(tuple.__new__, Record)  # Record(...) without its Python-level __new__
+    return StageState(
+        table,
+        {
+            unit: new_record((fp, facts, decode(result)))
+            for unit, (fp, facts, result) in records.items()
+        },
+    )

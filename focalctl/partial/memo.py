@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from focalctl.bundle import Bundle, DepKey, ObjectRef
 from focalctl.bundle.view import View
 
 T = TypeVar("T")
 UnitId = tuple[str, int]  # (file, document index)
-# (unit fingerprint, ids of the facts it read in the stage's fact table, the result)
-Record = tuple[str, tuple[int, ...], Any]
-# What a stage leaves for the next run: its fact table [(fact, fingerprint)] and its records.
-StageState = tuple[list[tuple[DepKey, str]], dict[UnitId, Record]]
+
+
+# One entry of a stage's fact table: a fact of the bundle a unit read and its fingerprint then.
+# A plain tuple, not a NamedTuple: the table holds thousands and is stored as it is.
+Seen = tuple[DepKey, str]
+
+
+class Record(NamedTuple, Generic[T]):
+    """One unit's result, and what it was computed from."""
+
+    fingerprint: str  # the unit's own (unit_fingerprint)
+    facts: tuple[int, ...]  # positions of the facts it read in the stage's fact table
+    result: T
+
+
+class StageState(NamedTuple, Generic[T]):
+    """What a stage leaves for the next run (:mod:`focalctl.partial.cache` stores it)."""
+
+    facts: list[Seen]  # the fact table
+    records: dict[UnitId, Record[T]]
 
 
 def unit_fingerprint(bundle: Bundle, ref: ObjectRef, role: str) -> str:
@@ -22,7 +38,7 @@ def unit_fingerprint(bundle: Bundle, ref: ObjectRef, role: str) -> str:
     return f"{bundle.results[ref.file].source.digest}\0{role}"
 
 
-class Memo:
+class Memo(Generic[T]):
     """The results of one stage (checks or compile), one per object document.
 
     ``run`` returns the previous run's result for a unit when its fingerprint is unchanged and
@@ -34,31 +50,36 @@ class Memo:
     computed once per run. Every record kept by a run holds fingerprints equal to that run's
     (reused records were just compared), so the table only grows by the facts that changed and
     old positions stay valid; :meth:`state` compacts it when most of it is no longer referred to.
-    Results must be plain data (``marshal``-able): they are written to the cache.
+    A result is kept in the memo's records as returned (and written to the cache from there,
+    converted by the stage's :class:`~focalctl.partial.cache.Codec`), so callers must not
+    mutate it.
     """
 
-    def __init__(self, bundle: Bundle, previous: StageState | None = None) -> None:
+    def __init__(self, bundle: Bundle, previous: StageState[T] | None = None) -> None:
         self.bundle = bundle
-        self._table: list[tuple[DepKey, str]] = list(previous[0]) if previous else []
+        self._table: list[Seen] = list(previous.facts) if previous else []
         self._old_size = len(self._table)
-        self._previous: dict[UnitId, Record] = previous[1] if previous else {}
+        self._previous: dict[UnitId, Record[T]] = previous.records if previous else {}
         self._changed: set[int] | None = None
         self._ids: dict[DepKey, int] | None = None
-        self.current: dict[UnitId, Record] = {}
+        self.current: dict[UnitId, Record[T]] = {}
         self.reused = 0
         self.computed = 0
 
     def run(self, unit: UnitId, fingerprint: str, compute: Callable[[View], T]) -> T:
         record = self._previous.get(unit)
-        if record is not None and record[0] == fingerprint and self.changed().isdisjoint(record[1]):
+        if (
+            record is not None
+            and record.fingerprint == fingerprint
+            and self.changed().isdisjoint(record.facts)
+        ):
             self.current[unit] = record
             self.reused += 1
-            result: T = record[2]
-            return result
+            return record.result
         view = View(self.bundle)
         value = compute(view)
         ids = tuple(self._id(dep, seen) for dep, seen in view.deps.items())
-        self.current[unit] = (fingerprint, ids, value)
+        self.current[unit] = Record(fingerprint, ids, value)
         self.computed += 1
         return value
 
@@ -80,15 +101,15 @@ class Memo:
             self._table.append((dep, seen))
         return i
 
-    def state(self) -> StageState:
+    def state(self) -> StageState[T]:
         """This run's table and records, compacted when most of the table is dead."""
-        live = {i for _, ids, _ in self.current.values() for i in ids}
+        live = {i for record in self.current.values() for i in record.facts}
         if len(self._table) <= 2 * len(live) + 1024:
-            return self._table, self.current
+            return StageState(self._table, self.current)
         remap = {old: new for new, old in enumerate(sorted(live))}
         table = [self._table[old] for old in sorted(live)]
         records = {
-            unit: (fp, tuple(remap[i] for i in ids), value)
-            for unit, (fp, ids, value) in self.current.items()
+            unit: record._replace(facts=tuple(remap[i] for i in record.facts))
+            for unit, record in self.current.items()
         }
-        return table, records
+        return StageState(table, records)

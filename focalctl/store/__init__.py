@@ -8,6 +8,7 @@ verified against its id when read, so a corrupted row is reported and never serv
 from focalctl.store.db import (
     DEFAULT_STORE_URL,
     CorruptSnapshot,
+    Lock,
     LockHeld,
     Release,
     Store,
@@ -19,6 +20,7 @@ from focalctl.store.db import (
 __all__ = [
     "DEFAULT_STORE_URL",
     "CorruptSnapshot",
+    "Lock",
     "LockHeld",
     "Release",
     "Store",

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from focalctl.bundle import Bundle
+from focalctl.bundle import Bundle, Fact
 from focalctl.compile import compile_paths
 from focalctl.partial import PartialCache
 from focalctl.partial import cache as cache_file
-from focalctl.partial.memo import Memo
+from focalctl.partial.memo import Memo, StageState
 from tests.conftest import REPO
 
 from .test_equivalence import outcome
@@ -152,20 +152,20 @@ def test_the_fact_table_is_compacted_when_mostly_dead(retail: Path) -> None:
         files, _ = discover([retail])
         return Bundle(PartialCache.off().load(f, n) for f, n in files)
 
-    memo = Memo(bundle())
+    memo = Memo[object](bundle())
     memo.run(("u", 0), "fp", lambda view: view.get("acme", "ToolEffect", "lookup-order") and 1)
     table, records = memo.state()
-    stale = [(("obj", "acme", "ToolEffect", f"gone-{i}"), "old") for i in range(3000)]
+    stale = [((Fact.OBJECT, "acme", "ToolEffect", f"gone-{i}"), "old") for i in range(3000)]
     again = Memo(
         bundle(),
-        (
+        StageState(
             stale + table,
-            {u: (fp, tuple(i + 3000 for i in ids), v) for u, (fp, ids, v) in records.items()},
+            {u: r._replace(facts=tuple(i + 3000 for i in r.facts)) for u, r in records.items()},
         ),
     )
     assert again.run(("u", 0), "fp", lambda view: 2) == 1  # reused: its fact did not change
     table2, records2 = again.state()
-    assert len(table2) == 1 and records2[("u", 0)][1] == (0,)
+    assert len(table2) == 1 and records2[("u", 0)].facts == (0,)
 
 
 def test_a_file_record_is_reused_only_with_the_same_document_checks(retail: Path) -> None:

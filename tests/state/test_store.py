@@ -69,7 +69,17 @@ def test_lock_names_its_holder_and_expires(store_url: str) -> None:
     with pytest.raises(LockHeld, match="alice@ci pid 1") as info:
         store.acquire("t", "dev")
     assert info.value.lock_id == lock
+    held = store.held_lock("t", "dev")
+    assert held is not None
+    assert (held.tenant, held.env, held.lock_id, held.holder) == (
+        "t",
+        "dev",
+        lock,
+        "alice@ci pid 1",
+    )
+    assert held.acquired_at < held.expires_at and held.expires_at.tzinfo is not None
     store.unlock("t", "dev", lock)
+    assert store.held_lock("t", "dev") is None
     short = store.acquire("t", "dev", ttl=timedelta(seconds=-1))  # already expired
     taken = store.acquire("t", "dev")
     assert taken != short
