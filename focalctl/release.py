@@ -37,8 +37,7 @@ from focalctl.partial import PartialCache
 from focalctl.plan import diff
 from focalctl.plan.tenant import TenantPlan
 from focalctl.publish import PublishError, Target
-from focalctl.store import Release, Store, StoreError
-from focalctl.store.db import DEFAULT_LOCK_TTL
+from focalctl.store import DEFAULT_LOCK_TTL, Release, Store, StoreError
 from runtime.layout import Pointer
 from runtime.snapshot import snapshot_id
 
@@ -175,8 +174,8 @@ def reconcile(
 ) -> None:
     """Settle what an interrupted apply left behind (see the module docstring)."""
     pointer = target.current(tenant, env)
-    lock = None if have_lock else store.lock(tenant, env)
-    holder_alive = lock is not None and not _expired(lock)
+    lock = None if have_lock else store.held_lock(tenant, env)
+    holder_alive = lock is not None and not lock.expired
     with store.tx() as conn:
         for pending in store.pending(tenant, env, conn=conn):
             if (
@@ -220,12 +219,6 @@ def target_ahead(
         "restore the store that published to this target (--store URL / FOCAL_STORE), or "
         "publish to another target (--target file:DIR or redis://...)",
     )
-
-
-def _expired(lock: dict[str, Any]) -> bool:
-    from focalctl.store.db import aware, now
-
-    return aware(lock["expires_at"]) <= now()
 
 
 def apply_plan(

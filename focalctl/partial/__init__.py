@@ -33,7 +33,7 @@ from focalctl.partial.memo import Memo
 
 __all__ = ["DIAGNOSTICS", "CacheStats", "Codec", "FileRecord", "PartialCache", "tuples"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 STAGES = ("checks", "compile")
 
 
@@ -125,7 +125,7 @@ class PartialCache:
 
     # -- stage 3-4: objects -------------------------------------------------------------------
 
-    def memo(self, stage: str, bundle: Bundle, codec: Codec[T]) -> Memo[T]:
+    def memo(self, stage: str, bundle: Bundle, codec: Codec[_T]) -> Memo[_T]:
         """The stage's memo, with the previous run's records; ``codec`` stores its results."""
         stored = self._previous.get(stage)
         memo = Memo(bundle, cache_file.decode_stage(stored, codec) if stored is not None else None)

@@ -6,6 +6,7 @@ verified against its id when read, so a corrupted row is reported and never serv
 """
 
 from focalctl.store.db import (
+    DEFAULT_LOCK_TTL,
     DEFAULT_STORE_URL,
     CorruptSnapshot,
     Lock,
@@ -18,6 +19,7 @@ from focalctl.store.db import (
 )
 
 __all__ = [
+    "DEFAULT_LOCK_TTL",
     "DEFAULT_STORE_URL",
     "CorruptSnapshot",
     "Lock",

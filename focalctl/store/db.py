@@ -131,6 +131,10 @@ class Lock:
             aware(row["expires_at"]),
         )
 
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= now()
+
     def error(self) -> LockHeld:
         """The error for someone else trying to take this lock."""
         return LockHeld(
@@ -494,17 +498,6 @@ class Store:
                 .first()
             )
         return Lock.from_row(row) if row else None
-
-    def lock(self, tenant: str, env: str) -> dict[str, Any] | None:
-        """:meth:`held_lock` as the row's dict. Kept only for focalctl/release.py until it moves
-        to :meth:`held_lock` (``lock.expires_at``); then this goes."""
-        with self.tx() as conn:
-            row = (
-                conn.execute(select(_LOCK).where(_LOCK.c.tenant == tenant, _LOCK.c.env == env))
-                .mappings()
-                .first()
-            )
-        return dict(row) if row else None
 
     def holds(self, tenant: str, env: str, lock_id: str, *, conn: Connection) -> bool:
         row = conn.execute(

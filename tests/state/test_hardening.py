@@ -120,7 +120,7 @@ def test_a_refused_publish_is_an_error_and_no_release(workspace: Path, store_url
         assert store.history("demo", "dev") == []
         with store.tx() as conn:
             assert store.pending("demo", "dev", conn=conn) == []
-        assert store.lock("demo", "dev") is None
+        assert store.held_lock("demo", "dev") is None
     finally:
         store.close()
 
