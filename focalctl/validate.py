@@ -32,18 +32,24 @@ class ValidationResult:
 
 
 def validate_paths(
-    paths: Iterable[str | Path], cache: PartialCache | None = None
+    paths: Iterable[str | Path], cache: PartialCache | None = None, *, keep_nodes: bool = True
 ) -> ValidationResult:
     """Load, model and check everything under ``paths``; diagnostics sorted deterministically.
 
     With a :class:`~focalctl.partial.PartialCache`, unchanged files and the objects that read
-    nothing changed are restored instead of recomputed (the caller saves the cache).
+    nothing changed are restored instead of recomputed (the caller saves the cache). Without
+    ``keep_nodes`` each file's YAML node trees are dropped once its own checks ran (what only
+    reports diagnostics needs positions for a few; the compiler's provenance needs them all).
     """
     cache = cache or PartialCache.off()
     with gc_paused():
         files, diags = discover(paths)
-        results = [cache.load(f, name, DOCUMENT_CHECKS) for f, name in files]
-        for result in results:
+        results = []
+        for f, name in files:
+            result = cache.load(f, name, DOCUMENT_CHECKS)
+            if not keep_nodes:
+                result.forget_nodes()  # before the next file is read: the peak stays low
+            results.append(result)
             diags.extend(result.diagnostics)
         bundle = Bundle(results)
         diags.extend(run_checks(bundle, cache.memo("checks", bundle, DIAGNOSTICS)))

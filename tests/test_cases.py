@@ -103,3 +103,18 @@ def _agent_file(tmp_path: Path) -> Path:
     text = (CASES / "FOC201" / "agent.yaml").read_text().replace("  displayname: Bot\n", "")
     path.write_text(text + "  settings: {llm: {temperature: 0.5}}\n")
     return path
+
+
+def test_validate_without_node_trees_reports_exactly_what_it_does_with_them() -> None:
+    """``focalctl validate`` drops each file's node trees once its own checks ran (memory) and
+    re-parses a file when a later diagnostic needs a position: same diagnostics, same
+    positions, over the whole corpus."""
+    dirs = _case_dirs()
+    assert dirs
+    for directory in dirs:
+        args = directory / "args.json"
+        extra = json.loads(args.read_text()) if args.exists() else []
+        paths = [str(directory), *(str(directory / e) for e in extra)]
+        kept = validate_paths(paths).diagnostics
+        dropped = validate_paths(paths, keep_nodes=False).diagnostics
+        assert [d.to_json() for d in dropped] == [d.to_json() for d in kept], directory.name

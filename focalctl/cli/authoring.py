@@ -39,7 +39,7 @@ def validate(
 
     roots = paths or [Path(".")]
     with partial_cache(roots, no_cache) as cache:
-        result = validate_paths(roots, cache)
+        result = validate_paths(roots, cache, keep_nodes=False)
     report = Report(
         diagnostics=result.diagnostics,
         sources={f.path: f.raw for f in result.bundle.files},

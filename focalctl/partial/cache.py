@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from focalctl.bundle import DocEntry, ObjectRef
-from focalctl.diagnostics import Diagnostic
-from focalctl.diagnostics import Severity
+from focalctl.diagnostics import Diagnostic, Severity
 from focalctl.partial.memo import Record, Seen, StageState, UnitId
 from runtime.fsutil import write_atomic
 
