@@ -53,9 +53,8 @@ JsonOpt = Annotated[
 
 
 def output_format(fmt: str, as_json: bool) -> str:
-    """The format a command prints: ``--json`` is the older spelling of ``--format json``."""
-    if as_json and fmt not in ("text", "json"):
-        raise typer.BadParameter("--json and --format disagree; pass only --format")
+    """The format a command prints: ``--json`` is the older spelling of ``--format json``
+    (and wins over the default ``--format text``)."""
     return "json" if as_json else fmt
 
 
