@@ -9,7 +9,7 @@ import select
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from focalctl.cli.main import app
 from focalctl.diagnostics import CODES
-from tests.conftest import FOCALCTL, REPO, focalctl, focalctl_env
+from tests.conftest import FOCALCTL, REPO, focalctl, focalctl_env, focalctl_in_process
 
 CASES = REPO / "tests" / "cases"
 runner = CliRunner()
@@ -83,19 +83,35 @@ def test_missing_path_is_a_diagnostic_not_a_crash(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "FOC100" in proc.stdout and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
-def test_no_traceback_on_any_broken_case(case: str) -> None:
+BROKEN_CASES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
+
+
+def _check_broken_case(case: str, run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     args_file = CASES / case / "args.json"
     extra = json.loads(args_file.read_text()) if args_file.exists() else []
     code = case.split("-")[0]
     verb = "lint" if code.startswith("FOC9") else "validate"  # a lint case is a valid bundle
-    proc = focalctl(verb, "-f", "json", ".", *extra, cwd=CASES / case)
+    proc = run(verb, "-f", "json", ".", *extra, cwd=CASES / case)
     severity = CODES[code].severity
     if case == "FOC902-tenant-lint-settings":
         severity = "error"  # its tenant raises FOC902 to an error
     assert proc.returncode == (1 if severity == "error" else 0) or case == "FOC104"
     assert "Traceback" not in proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["diagnostics"]
+
+
+@pytest.mark.parametrize("case", BROKEN_CASES)
+def test_no_traceback_on_any_broken_case(case: str) -> None:
+    """In process: an exception (what the console script reports as an internal error, exit
+    70) is raised by focalctl_in_process and fails the test."""
+    _check_broken_case(case, focalctl_in_process)
+
+
+@pytest.mark.parametrize("case", ["FOC302", "FOC902-tenant-lint-settings"])
+def test_no_traceback_on_a_broken_case_as_a_real_process(case: str) -> None:
+    """The same check through the real entry point (main(): exit status, stdout, stderr)."""
+    assert case in BROKEN_CASES
+    _check_broken_case(case, focalctl)
 
 
 def test_runner_validate_and_schema_check() -> None:
