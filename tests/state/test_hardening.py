@@ -285,6 +285,11 @@ def _tamper(value: Any) -> Any:
     if isinstance(value, bytes):
         if b'"temperature":0.4' in value:
             return value.replace(b'"temperature":0.4', b'"temperature":0.9')
+        # A marshalled list (a file's document data) starts with its type code and item count.
+        # Compiled records are JSON: '[{"Agent/...' read as a list header claims ~10^9 items,
+        # and unmarshalling that allocates for seconds before it fails. Not a list: unchanged.
+        if value[:1] not in (b"[", b"\xdb") or int.from_bytes(value[1:5], "little") > len(value):
+            return value
         try:
             inner = marshal.loads(value)
         except (EOFError, ValueError, TypeError):
