@@ -33,7 +33,7 @@ from focalctl.release import (
 )
 from focalctl.store import StoreError, open_store
 from runtime.layout import Pointer, pointer_path, snapshot_path
-from tests.conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl, focalctl_in_process
 
 INTERNAL = "internal error"
 
@@ -300,7 +300,7 @@ def _tamper(value: Any) -> Any:
 
 def _poison_cache(cache_dir: Path) -> None:
     """An attacker with write access to a shared CI cache: a changed value, a valid digest.
-    (The header's code fingerprint is kept as the focalctl subprocess wrote it.)"""
+    (The header's code fingerprint is kept as focalctl wrote it.)"""
     (path,) = cache_dir.glob("partial-*.bin")
     blob = path.read_bytes()
     magic, fingerprint, digest, payload = blob.split(b"\n", 3)
@@ -319,28 +319,28 @@ def _poison_cache(cache_dir: Path) -> None:
 def test_apply_publishes_the_bundle_not_a_tampered_cache(workspace: Path, tmp_path: Path) -> None:
     cache_dir = tmp_path / "ci-cache"
     env = {"FOCAL_CACHE_DIR": str(cache_dir)}
-    assert focalctl("plan", "agents.d", cwd=workspace, env=env).returncode == 0
+    assert focalctl_in_process("plan", "agents.d", cwd=workspace, env=env).returncode == 0
     _poison_cache(cache_dir)
     truth = compile_paths([workspace / "agents.d"]).snapshots["demo"]
     # The poisoned cache is used by plan (display only): its candidate is the forged one ...
-    shown = focalctl("plan", "agents.d", "--json", cwd=workspace, env=env)
+    shown = focalctl_in_process("plan", "agents.d", "--json", cwd=workspace, env=env)
     assert shown.returncode == 0
     assert json.loads(shown.stdout)["candidate"]["snapshot"] != truth.id
-    clean = focalctl("validate", "agents.d", "--no-cache", cwd=workspace, env=env)
+    clean = focalctl_in_process("validate", "agents.d", "--no-cache", cwd=workspace, env=env)
     assert clean.returncode == 0
     # ... but apply and plan -out compile cold.
-    saved = focalctl("plan", "agents.d", "-out", "p.json", cwd=workspace, env=env)
+    saved = focalctl_in_process("plan", "agents.d", "-out", "p.json", cwd=workspace, env=env)
     assert saved.returncode == 0
     assert json.loads((workspace / "p.json").read_text())["candidate"]["id"] == truth.id
     _poison_cache(cache_dir)  # plan -out rewrote it from the bundle: poison again
-    proc = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace, env=env)
+    proc = focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace, env=env)
     assert proc.returncode == 0, proc.stderr
     live = _pointer(workspace)
     assert live["snapshot"] == truth.id
     body = json.loads(snapshot_path(workspace / ".focal/live", live["snapshot"]).read_bytes())
     assert body["tenant"]["spec"]["defaults"]["llm"]["temperature"] == 0.4
     # apply also rewrote the cache from the bundle: the next plan shows no change
-    after = focalctl("plan", "agents.d", "--detailed-exitcode", cwd=workspace, env=env)
+    after = focalctl_in_process("plan", "agents.d", "--detailed-exitcode", cwd=workspace, env=env)
     assert after.returncode == 0, after.stdout
 
 
