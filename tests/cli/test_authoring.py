@@ -30,7 +30,7 @@ def test_validate_clean_bundles_exit_zero() -> None:
 
 
 def test_validate_text_shows_source_line_caret_and_hint() -> None:
-    proc = focalctl("validate", ".", cwd=CASES / "FOC302")
+    proc = focalctl_in_process("validate", ".", cwd=CASES / "FOC302")
     assert proc.returncode == 1
     out = proc.stdout
     assert "scenario.yaml:9:26: error[FOC302]: transition targets unknown step 'edn'" in out
@@ -44,7 +44,7 @@ def test_validate_text_shows_source_line_caret_and_hint() -> None:
 
 
 def test_validate_json_is_versioned() -> None:
-    proc = focalctl("validate", "--format", "json", ".", cwd=CASES / "FOC704")
+    proc = focalctl_in_process("validate", "--format", "json", ".", cwd=CASES / "FOC704")
     doc = json.loads(proc.stdout)
     assert proc.returncode == 1
     assert doc["format_version"] == "1.1" and doc["valid"] is False
@@ -56,21 +56,25 @@ def test_validate_json_is_versioned() -> None:
 
 
 def test_validate_sarif_and_junit_and_github() -> None:
-    sarif = json.loads(focalctl("validate", "-f", "sarif", ".", cwd=CASES / "FOC301").stdout)
+    sarif = json.loads(
+        focalctl_in_process("validate", "-f", "sarif", ".", cwd=CASES / "FOC301").stdout
+    )
     result = sarif["runs"][0]["results"][0]
     assert sarif["version"] == "2.1.0" and result["ruleId"] == "FOC301"
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
     assert sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"] == "FOC301"
-    junit = ET.fromstring(focalctl("validate", "-f", "junit", ".", cwd=CASES / "FOC301").stdout)
+    junit = ET.fromstring(
+        focalctl_in_process("validate", "-f", "junit", ".", cwd=CASES / "FOC301").stdout
+    )
     assert junit.tag == "testsuite" and junit.attrib["failures"] == "1"
     assert [f.attrib["type"] for f in junit.iter("failure")] == ["FOC301"]
-    gh = focalctl("validate", "-f", "github", ".", cwd=CASES / "FOC301").stdout
+    gh = focalctl_in_process("validate", "-f", "github", ".", cwd=CASES / "FOC301").stdout
     assert gh.startswith("::error file=agent.yaml,line=5,col=14,")
 
 
 def test_warnings_fail_only_with_strict() -> None:
-    assert focalctl("validate", ".", cwd=CASES / "FOC104").returncode == 0
-    assert focalctl("validate", "--strict", ".", cwd=CASES / "FOC104").returncode == 1
+    assert focalctl_in_process("validate", ".", cwd=CASES / "FOC104").returncode == 0
+    assert focalctl_in_process("validate", "--strict", ".", cwd=CASES / "FOC104").returncode == 1
 
 
 def test_usage_errors_exit_two() -> None:
@@ -79,7 +83,7 @@ def test_usage_errors_exit_two() -> None:
 
 
 def test_missing_path_is_a_diagnostic_not_a_crash(tmp_path: Path) -> None:
-    proc = focalctl("validate", str(tmp_path / "nope"))
+    proc = focalctl_in_process("validate", str(tmp_path / "nope"))
     assert proc.returncode == 1 and "FOC100" in proc.stdout and "Traceback" not in proc.stderr
 
 
@@ -130,13 +134,13 @@ def test_schema_check_detects_stale(tmp_path: Path) -> None:
 
 def test_init_writes_a_valid_bundle_and_refuses_non_empty(tmp_path: Path) -> None:
     target = tmp_path / "bundle"
-    proc = focalctl("init", str(target))
+    proc = focalctl_in_process("init", str(target))
     assert proc.returncode == 0, proc.stderr
-    assert focalctl("validate", str(target)).returncode == 0
+    assert focalctl_in_process("validate", str(target)).returncode == 0
     first = (target / "tenant.yaml").read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=schemas/tenant.schema.json"
     assert (target / "schemas" / "tenant.schema.json").exists()
-    again = focalctl("init", str(target))
+    again = focalctl_in_process("init", str(target))
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
 
 
