@@ -4,7 +4,8 @@ A test that needs Redis or PostgreSQL skips with a reason when the service is ab
 when ``FOCAL_REQUIRE_SERVICES=1`` (set by ``.ci/run``), where the skip becomes a failure.
 
 Also what test modules import (``from tests.conftest import REPO, focalctl``): the checkout's
-root, and focalctl run as a real subprocess.
+root, focalctl run as a real subprocess, and ``focalctl_in_process``: the same command through
+typer's runner, for tests about output and exit status rather than the process itself.
 """
 
 from __future__ import annotations
@@ -54,6 +55,39 @@ def focalctl(
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+    )
+
+
+def focalctl_in_process(
+    *args: str,
+    cwd: Path = REPO,
+    env: Mapping[str, str] | None = None,
+    unset: Iterable[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """``focalctl *args`` in this process, through typer's runner, answered like ``focalctl``:
+    the exit status, stdout and stderr apart, colour off, stdin empty, run in ``cwd``.
+
+    What ``focalctl.cli.main:main`` would turn into "internal error" (exit 70) is raised here,
+    so the test fails with the traceback. What stays for real subprocesses: the console script,
+    signals, races, terminals, and anything read at start-up (imports, the environment before
+    the command runs)."""
+    from typer.testing import CliRunner
+
+    from focalctl.cli.main import app
+
+    overrides: dict[str, str | None] = {"NO_COLOR": "1", **dict.fromkeys(unset)}
+    overrides.update(env or {})
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args), env=overrides)
+    finally:
+        os.chdir(previous)
+    # typer may vendor its own click: an exit is a SystemExit, anything else is a bug
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["focalctl", *args], result.exit_code, result.stdout, result.stderr
     )
 
 

@@ -9,7 +9,7 @@ import select
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from focalctl.cli.main import app
 from focalctl.diagnostics import CODES
-from tests.conftest import FOCALCTL, REPO, focalctl, focalctl_env
+from tests.conftest import FOCALCTL, REPO, focalctl, focalctl_env, focalctl_in_process
 
 CASES = REPO / "tests" / "cases"
 runner = CliRunner()
@@ -30,7 +30,7 @@ def test_validate_clean_bundles_exit_zero() -> None:
 
 
 def test_validate_text_shows_source_line_caret_and_hint() -> None:
-    proc = focalctl("validate", ".", cwd=CASES / "FOC302")
+    proc = focalctl_in_process("validate", ".", cwd=CASES / "FOC302")
     assert proc.returncode == 1
     out = proc.stdout
     assert "scenario.yaml:9:26: error[FOC302]: transition targets unknown step 'edn'" in out
@@ -44,7 +44,7 @@ def test_validate_text_shows_source_line_caret_and_hint() -> None:
 
 
 def test_validate_json_is_versioned() -> None:
-    proc = focalctl("validate", "--format", "json", ".", cwd=CASES / "FOC704")
+    proc = focalctl_in_process("validate", "--format", "json", ".", cwd=CASES / "FOC704")
     doc = json.loads(proc.stdout)
     assert proc.returncode == 1
     assert doc["format_version"] == "1.1" and doc["valid"] is False
@@ -56,21 +56,25 @@ def test_validate_json_is_versioned() -> None:
 
 
 def test_validate_sarif_and_junit_and_github() -> None:
-    sarif = json.loads(focalctl("validate", "-f", "sarif", ".", cwd=CASES / "FOC301").stdout)
+    sarif = json.loads(
+        focalctl_in_process("validate", "-f", "sarif", ".", cwd=CASES / "FOC301").stdout
+    )
     result = sarif["runs"][0]["results"][0]
     assert sarif["version"] == "2.1.0" and result["ruleId"] == "FOC301"
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
     assert sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"] == "FOC301"
-    junit = ET.fromstring(focalctl("validate", "-f", "junit", ".", cwd=CASES / "FOC301").stdout)
+    junit = ET.fromstring(
+        focalctl_in_process("validate", "-f", "junit", ".", cwd=CASES / "FOC301").stdout
+    )
     assert junit.tag == "testsuite" and junit.attrib["failures"] == "1"
     assert [f.attrib["type"] for f in junit.iter("failure")] == ["FOC301"]
-    gh = focalctl("validate", "-f", "github", ".", cwd=CASES / "FOC301").stdout
+    gh = focalctl_in_process("validate", "-f", "github", ".", cwd=CASES / "FOC301").stdout
     assert gh.startswith("::error file=agent.yaml,line=5,col=14,")
 
 
 def test_warnings_fail_only_with_strict() -> None:
-    assert focalctl("validate", ".", cwd=CASES / "FOC104").returncode == 0
-    assert focalctl("validate", "--strict", ".", cwd=CASES / "FOC104").returncode == 1
+    assert focalctl_in_process("validate", ".", cwd=CASES / "FOC104").returncode == 0
+    assert focalctl_in_process("validate", "--strict", ".", cwd=CASES / "FOC104").returncode == 1
 
 
 def test_usage_errors_exit_two() -> None:
@@ -79,23 +83,39 @@ def test_usage_errors_exit_two() -> None:
 
 
 def test_missing_path_is_a_diagnostic_not_a_crash(tmp_path: Path) -> None:
-    proc = focalctl("validate", str(tmp_path / "nope"))
+    proc = focalctl_in_process("validate", str(tmp_path / "nope"))
     assert proc.returncode == 1 and "FOC100" in proc.stdout and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
-def test_no_traceback_on_any_broken_case(case: str) -> None:
+BROKEN_CASES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
+
+
+def _check_broken_case(case: str, run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     args_file = CASES / case / "args.json"
     extra = json.loads(args_file.read_text()) if args_file.exists() else []
     code = case.split("-")[0]
     verb = "lint" if code.startswith("FOC9") else "validate"  # a lint case is a valid bundle
-    proc = focalctl(verb, "-f", "json", ".", *extra, cwd=CASES / case)
+    proc = run(verb, "-f", "json", ".", *extra, cwd=CASES / case)
     severity = CODES[code].severity
     if case == "FOC902-tenant-lint-settings":
         severity = "error"  # its tenant raises FOC902 to an error
     assert proc.returncode == (1 if severity == "error" else 0) or case == "FOC104"
     assert "Traceback" not in proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["diagnostics"]
+
+
+@pytest.mark.parametrize("case", BROKEN_CASES)
+def test_no_traceback_on_any_broken_case(case: str) -> None:
+    """In process: an exception (what the console script reports as an internal error, exit
+    70) is raised by focalctl_in_process and fails the test."""
+    _check_broken_case(case, focalctl_in_process)
+
+
+@pytest.mark.parametrize("case", ["FOC302", "FOC902-tenant-lint-settings"])
+def test_no_traceback_on_a_broken_case_as_a_real_process(case: str) -> None:
+    """The same check through the real entry point (main(): exit status, stdout, stderr)."""
+    assert case in BROKEN_CASES
+    _check_broken_case(case, focalctl)
 
 
 def test_runner_validate_and_schema_check() -> None:
@@ -114,13 +134,13 @@ def test_schema_check_detects_stale(tmp_path: Path) -> None:
 
 def test_init_writes_a_valid_bundle_and_refuses_non_empty(tmp_path: Path) -> None:
     target = tmp_path / "bundle"
-    proc = focalctl("init", str(target))
+    proc = focalctl_in_process("init", str(target))
     assert proc.returncode == 0, proc.stderr
-    assert focalctl("validate", str(target)).returncode == 0
+    assert focalctl_in_process("validate", str(target)).returncode == 0
     first = (target / "tenant.yaml").read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=schemas/tenant.schema.json"
     assert (target / "schemas" / "tenant.schema.json").exists()
-    again = focalctl("init", str(target))
+    again = focalctl_in_process("init", str(target))
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
 
 

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl_in_process
 
 
 def _rows(stdout: str) -> dict[str, tuple[object, str, str]]:
@@ -16,7 +16,7 @@ def _rows(stdout: str) -> dict[str, tuple[object, str, str]]:
 
 
 def test_explain_a_step_of_a_bundle_names_the_level_and_line_of_each_value() -> None:
-    proc = focalctl(
+    proc = focalctl_in_process(
         "explain",
         "acme/support/refunds/confirm_refund",
         "--bundle",
@@ -41,18 +41,22 @@ def test_explain_a_step_of_a_bundle_names_the_level_and_line_of_each_value() -> 
 
 def test_explain_the_active_release_after_apply(tmp_path: Path) -> None:
     shutil.copytree(REPO / "agents.d", tmp_path / "agents.d")
-    applied = focalctl("apply", "agents.d", "--auto-approve", "-m", "go [/live]", cwd=tmp_path)
+    applied = focalctl_in_process(
+        "apply", "agents.d", "--auto-approve", "-m", "go [/live]", cwd=tmp_path
+    )
     assert applied.returncode == 0, applied.stderr
-    history = focalctl("history", "--tenant", "demo", cwd=tmp_path)  # free text with brackets
+    history = focalctl_in_process(
+        "history", "--tenant", "demo", cwd=tmp_path
+    )  # free text with brackets
     assert history.returncode == 0 and "go [/live]" in history.stdout, history.stderr
-    live = focalctl("explain", "demo/concierge", "--json", cwd=tmp_path)
+    live = focalctl_in_process("explain", "demo/concierge", "--json", cwd=tmp_path)
     assert live.returncode == 0, live.stderr
     assert json.loads(live.stdout)["source"] == "dev version 1"
     value, level, source = _rows(live.stdout)["llm.temperature"]
     assert (value, level) == (0.4, "tenant") and source.startswith("agents.d/tenant.yaml:")
     # a wide terminal: at 80 columns rich may fold the setting's name (it depends on the
     # widths of the other cells, so on the machine's paths)
-    table = focalctl("explain", "demo/concierge", cwd=tmp_path, env={"COLUMNS": "200"})
+    table = focalctl_in_process("explain", "demo/concierge", cwd=tmp_path, env={"COLUMNS": "200"})
     assert table.returncode == 0 and "llm.temperature" in table.stdout
 
 
@@ -64,10 +68,10 @@ def test_explain_mistakes_are_one_clear_line(tmp_path: Path) -> None:
         ("globex/support",): "defines no tenant 'globex'",
     }
     for (target,), expected in cases.items():
-        proc = focalctl("explain", target, "--bundle", "examples/retail")
+        proc = focalctl_in_process("explain", target, "--bundle", "examples/retail")
         assert proc.returncode == 1, (target, proc.stdout)
         assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
-    no_release = focalctl("explain", "acme/support", cwd=tmp_path)
+    no_release = focalctl_in_process("explain", "acme/support", cwd=tmp_path)
     assert no_release.returncode == 1 and "apply a bundle first or pass --bundle" in (
         no_release.stderr
     )

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
-from tests.conftest import focalctl
+from tests.conftest import focalctl_in_process
 
 runner = CliRunner()
 MESSY = "apiVersion: focal/v1  \nkind: Tenant\nmetadata:\n    name: demo   # kept\nspec:\n  tags:\n  - a\n"
@@ -17,7 +17,7 @@ BROKEN = "apiVersion: focal/v1\nkind: [Tenant\n"
 
 
 def test_committed_bundles_pass_fmt_check() -> None:
-    proc = focalctl("fmt", "--check", "examples", "agents.d")
+    proc = focalctl_in_process("fmt", "--check", "examples", "agents.d")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 file(s) would be reformatted" in proc.stdout
 
@@ -35,11 +35,11 @@ def test_check_lists_what_would_change_and_writes_nothing(tmp_path: Path) -> Non
 def test_fmt_rewrites_in_place_then_is_clean(tmp_path: Path) -> None:
     f = tmp_path / "messy.yaml"
     f.write_text(MESSY)
-    first = focalctl("fmt", "messy.yaml", cwd=tmp_path)
+    first = focalctl_in_process("fmt", "messy.yaml", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "reformatted messy.yaml" in first.stdout
     assert f.read_text() == TIDY
-    again = focalctl("fmt", "--check", "messy.yaml", cwd=tmp_path)
+    again = focalctl_in_process("fmt", "--check", "messy.yaml", cwd=tmp_path)
     assert again.returncode == 0 and "0 file(s) would be reformatted" in again.stdout
 
 
@@ -47,7 +47,7 @@ def test_a_file_that_does_not_parse_is_reported_and_never_rewritten(tmp_path: Pa
     (tmp_path / "bad.yaml").write_text(BROKEN)
     (tmp_path / "messy.yaml").write_text(MESSY)
     for args in (["fmt", "."], ["fmt", "--check", "."]):
-        proc = focalctl(*args, cwd=tmp_path)
+        proc = focalctl_in_process(*args, cwd=tmp_path)
         assert proc.returncode == 1, proc.stdout
         assert "bad.yaml:3:1: error[FOC101]" in proc.stderr
         assert (tmp_path / "bad.yaml").read_text() == BROKEN

@@ -87,7 +87,10 @@ def test_the_workflow_commands_run_in_order_on_a_scratch_repository(tmp_path: Pa
     assert [release["git_commit"], release["git_author"]] == [head[0], head[1].strip()]
 
 
+@pytest.mark.slow
 def test_the_pre_commit_hook_passes_a_good_bundle_and_stops_a_broken_one(tmp_path: Path) -> None:
+    """Packaging as much as the hook: pre-commit try-repo builds a fresh virtualenv and
+    pip-installs this checkout on each run (minutes under load)."""
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
     if pre_commit is None:
         pytest.fail("pre-commit is not installed: it is in the dev extra (scripts/bootstrap)")

@@ -12,20 +12,20 @@ import pytest
 
 from focalctl.report import build
 from runtime.ports import AuditEvent, open_state
-from tests.conftest import focalctl
+from tests.conftest import focalctl_in_process
 
 
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sims")
-    proc = focalctl("simulate", "examples/retail", "--out", str(out))
+    proc = focalctl_in_process("simulate", "examples/retail", "--out", str(out))
     assert proc.returncode == 0, proc.stdout
     return out / "audit.jsonl"
 
 
 def test_the_report_matches_counts_taken_from_the_raw_events(audit: Path) -> None:
     events = [json.loads(line) for line in audit.read_text().splitlines()]
-    proc = focalctl("report", "--audit", str(audit), "--json")
+    proc = focalctl_in_process("report", "--audit", str(audit), "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["events"] == len(events)
@@ -59,7 +59,7 @@ def test_the_report_matches_counts_taken_from_the_raw_events(audit: Path) -> Non
         if h["result"] == "failed" and h["profile"] == "wa-main"
     )
     assert doc["fallbacks"] == {"wa-main": failed_hops} and failed_hops == 1
-    text = focalctl("report", "--audit", str(audit))
+    text = focalctl_in_process("report", "--audit", str(audit))
     assert "Funnel: refunds" in text.stdout and "Duplicates dropped:" in text.stdout
 
 
@@ -96,14 +96,14 @@ def test_the_state_is_a_source_too(tmp_path: Path) -> None:
         [AuditEvent("acme", "turn.duplicate", at), AuditEvent("acme", "turn.rate_limited", at)]
     )
     state.close()
-    proc = focalctl("report", "--state", url, "--tenant", "acme", "--json")
+    proc = focalctl_in_process("report", "--state", url, "--tenant", "acme", "--json")
     doc = json.loads(proc.stdout)
     assert (doc["duplicates_dropped"], doc["rate_limited"]) == (1, 1)
-    assert focalctl("report", "--state", url).returncode == 2  # --tenant is needed
-    assert focalctl("report").returncode == 2
+    assert focalctl_in_process("report", "--state", url).returncode == 2  # --tenant is needed
+    assert focalctl_in_process("report").returncode == 2
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "x", "at": "2026-03-02T10:00:00+00:00"}\nnot json\n')
-    proc = focalctl("report", "--audit", str(bad))
+    proc = focalctl_in_process("report", "--audit", str(bad))
     assert proc.returncode == 1 and "bad.jsonl:2: not JSON" in proc.stderr
 
 
@@ -119,7 +119,7 @@ def test_the_html_report_renders_in_headless_chromium(audit: Path, tmp_path: Pat
             pytest.fail(f"FOCAL_REQUIRE_SERVICES=1 but {reason}")
         pytest.skip(reason)
     page = tmp_path / "report.html"
-    proc = focalctl("report", "--audit", str(audit), "--html", str(page))
+    proc = focalctl_in_process("report", "--audit", str(audit), "--html", str(page))
     assert proc.returncode == 0, proc.stderr
     html = page.read_text()
     assert "cdn" not in html.lower().split("<body>")[0], "plotly.js is inlined: it opens offline"

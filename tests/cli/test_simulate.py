@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from focalctl.cli.main import app
 from focalctl.simulate import run_suite
-from tests.conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl_in_process
 
 RETAIL = REPO / "examples" / "retail"
 
 
 def test_every_example_simulation_passes() -> None:
-    proc = focalctl("simulate", "examples/retail", "-f", "json")
+    proc = focalctl_in_process("simulate", "examples/retail", "-f", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["failed"] == 0 and doc["passed"] >= 10
@@ -49,7 +49,7 @@ def test_an_unmet_expectation_fails_with_its_position_and_the_transcript(retail:
         "expect: {status: duplicate, tool_not_called",
         "expect: {status: processed, tool_not_called",
     )
-    proc = focalctl("simulate", str(retail), "-k", "duplicate-delivery")
+    proc = focalctl_in_process("simulate", str(retail), "-k", "duplicate-delivery")
     assert proc.returncode == 1
     lines = (REPO / retail / "simulations" / "refunds.yaml").read_text().splitlines()
     row = next(i for i, line in enumerate(lines, 1) if "status: processed" in line)
@@ -68,7 +68,7 @@ def test_behaviour_that_changes_fails_the_simulation_that_covers_it(retail: Path
             "  confirmation:\n    required: true\n", "  confirmation:\n    required: false\n", 1
         )
     )
-    proc = focalctl("simulate", str(retail), "-f", "json")
+    proc = focalctl_in_process("simulate", str(retail), "-f", "json")
     assert proc.returncode == 1, proc.stdout
     failed = {
         s["name"]: s["failure"] for s in json.loads(proc.stdout)["simulations"] if not s["passed"]
@@ -85,7 +85,7 @@ def test_a_tool_without_a_stub_fails_with_a_clear_message(retail: Path) -> None:
         '    - tool: issue-refund\n      result: {refund_id: R-9}\n  script:\n    - user: "refund O-1"\n      intent: refund\n      slots: {order_id: O-1}\n    - burst',
         '  script:\n    - user: "refund O-1"\n      intent: refund\n      slots: {order_id: O-1}\n    - burst',
     )
-    proc = focalctl("simulate", str(retail), "-k", "burst-during", "-f", "json")
+    proc = focalctl_in_process("simulate", str(retail), "-k", "burst-during", "-f", "json")
     assert proc.returncode == 1
     failure = json.loads(proc.stdout)["simulations"][0]["failure"]
     assert failure["key"] == "stubs"
@@ -95,7 +95,9 @@ def test_a_tool_without_a_stub_fails_with_a_clear_message(retail: Path) -> None:
 
 def test_junit_and_out_dir(retail: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = focalctl("simulate", str(retail), "-f", "junit", "--out", str(out), "-k", "order-status")
+    proc = focalctl_in_process(
+        "simulate", str(retail), "-f", "junit", "--out", str(out), "-k", "order-status"
+    )
     assert proc.returncode == 0, proc.stderr
     suite = ET.fromstring(proc.stdout)
     assert suite.get("tests") == "2" and suite.get("failures") == "0"
@@ -108,15 +110,17 @@ def test_junit_and_out_dir(retail: Path, tmp_path: Path) -> None:
 def test_simulations_kept_outside_the_bundle_with_tests(retail: Path, tmp_path: Path) -> None:
     tests = tmp_path / "sims"
     shutil.move(str(retail / "simulations"), tests)
-    assert focalctl("simulate", str(retail)).returncode == 2  # nothing to run
-    proc = focalctl("simulate", str(retail), "--tests", str(tests), "-k", "acme/refund-d*")
+    assert focalctl_in_process("simulate", str(retail)).returncode == 2  # nothing to run
+    proc = focalctl_in_process(
+        "simulate", str(retail), "--tests", str(tests), "-k", "acme/refund-d*"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 passed, 0 failed (17 deselected)" in proc.stdout
 
 
 def test_an_invalid_simulation_is_a_positioned_validation_error(retail: Path) -> None:
     _break(retail, "        step: not_eligible\n", "        step: not_elegible\n")
-    proc = focalctl("simulate", str(retail))
+    proc = focalctl_in_process("simulate", str(retail))
     assert proc.returncode == 1
     assert (
         "unknown step 'not_elegible'" in proc.stderr
@@ -146,7 +150,7 @@ def test_agenda_expectations_fail_when_the_follow_up_goes_elsewhere(retail: Path
     sims.write_text(
         text.replace("delivered: {channel: sms-main, parts: 1}", "delivered: {channel: wa-main}")
     )
-    proc = focalctl("simulate", str(retail), "-k", "falls-back-to-sms", "-f", "json")
+    proc = focalctl_in_process("simulate", str(retail), "-k", "falls-back-to-sms", "-f", "json")
     assert proc.returncode == 1, proc.stdout
     [sim] = json.loads(proc.stdout)["simulations"]
     assert sim["failure"]["key"] == "delivered"

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl, focalctl_in_process
 
 
 @pytest.fixture(scope="module")
 def suggested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real process: suggest's writer registers its str representer on ruamel's shared
+    round-trip representer, which would change how fmt writes later in the same process."""
     out = tmp_path_factory.mktemp("suggested")
     proc = focalctl("suggest", "examples/retail", "--edge-cases", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -21,7 +23,9 @@ def suggested(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(bundle: Path | str, tests: Path) -> dict[str, dict[str, object]]:
-    proc = focalctl("simulate", str(bundle), "--tests", str(tests), "-k", "edge-", "-f", "json")
+    proc = focalctl_in_process(
+        "simulate", str(bundle), "--tests", str(tests), "-k", "edge-", "-f", "json"
+    )
     assert proc.returncode in (0, 1), proc.stderr
     return {s["name"]: s for s in json.loads(proc.stdout)["simulations"]}
 
@@ -86,6 +90,8 @@ def test_each_edge_case_catches_its_planted_defect(
 def test_suggest_needs_simulations_to_start_from(tmp_path: Path) -> None:
     bundle = tmp_path / "demo"
     shutil.copytree(REPO / "agents.d", bundle)
-    proc = focalctl("suggest", str(bundle), "--edge-cases", "--out", str(tmp_path / "out"))
+    proc = focalctl_in_process(
+        "suggest", str(bundle), "--edge-cases", "--out", str(tmp_path / "out")
+    )
     assert proc.returncode == 1 and "no Simulation documents" in proc.stderr
-    assert focalctl("suggest", str(bundle)).returncode == 2
+    assert focalctl_in_process("suggest", str(bundle)).returncode == 2

@@ -15,7 +15,7 @@ from focalctl.publish import open_target
 from focalctl.store import open_store
 from runtime.layout import pointer_path, snapshot_path
 from runtime.snapshot import load
-from tests.conftest import focalctl, focalctl_env
+from tests.conftest import focalctl, focalctl_env, focalctl_in_process
 
 
 def _store_args(url: str) -> list[str]:
@@ -24,21 +24,26 @@ def _store_args(url: str) -> list[str]:
 
 def test_plan_apply_noop_change_rollback_history(workspace: Path, store_url: str) -> None:
     s = _store_args(store_url)
-    plan = focalctl("plan", "agents.d", "--detailed-exitcode", *s, cwd=workspace)
+    plan = focalctl_in_process("plan", "agents.d", "--detailed-exitcode", *s, cwd=workspace)
     assert plan.returncode == 2, plan.stderr
     assert (
         "+ Tenant/demo" in plan.stdout
         and "Plan: 10 to add, 0 to change, 0 to delete." in plan.stdout
     )
-    first = focalctl("apply", "agents.d", "--auto-approve", "-m", "first", *s, cwd=workspace)
+    first = focalctl_in_process(
+        "apply", "agents.d", "--auto-approve", "-m", "first", *s, cwd=workspace
+    )
     assert first.returncode == 0, first.stderr
     assert "Applied demo (dev) version 1" in first.stdout
-    again = focalctl("apply", "agents.d", "--auto-approve", *s, cwd=workspace)
+    again = focalctl_in_process("apply", "agents.d", "--auto-approve", *s, cwd=workspace)
     assert again.returncode == 0 and "No changes" in again.stdout
-    assert focalctl("plan", "agents.d", "--detailed-exitcode", *s, cwd=workspace).returncode == 0
+    assert (
+        focalctl_in_process("plan", "agents.d", "--detailed-exitcode", *s, cwd=workspace).returncode
+        == 0
+    )
     tenant = workspace / "agents.d" / "tenant.yaml"
     tenant.write_text(tenant.read_text().replace("temperature: 0.4", "temperature: 0.6"))
-    plan2 = focalctl("plan", "agents.d", "--json", *s, cwd=workspace)
+    plan2 = focalctl_in_process("plan", "agents.d", "--json", *s, cwd=workspace)
     doc = json.loads(plan2.stdout)
     assert doc["format_version"] == "1.1" and doc["base"]["version"] == 1
     assert doc["changes"] == [
@@ -52,10 +57,17 @@ def test_plan_apply_noop_change_rollback_history(workspace: Path, store_url: str
             "attributes": None,
         }
     ]
-    assert focalctl("apply", "agents.d", "--auto-approve", *s, cwd=workspace).returncode == 0
-    rb = focalctl("rollback", "--tenant", "demo", "--to", "1", "--auto-approve", *s, cwd=workspace)
+    assert (
+        focalctl_in_process("apply", "agents.d", "--auto-approve", *s, cwd=workspace).returncode
+        == 0
+    )
+    rb = focalctl_in_process(
+        "rollback", "--tenant", "demo", "--to", "1", "--auto-approve", *s, cwd=workspace
+    )
     assert rb.returncode == 0, rb.stderr
-    hist = json.loads(focalctl("history", "--tenant", "demo", "--json", *s, cwd=workspace).stdout)
+    hist = json.loads(
+        focalctl_in_process("history", "--tenant", "demo", "--json", *s, cwd=workspace).stdout
+    )
     versions = [(r["version"], r["kind"], r["rollback_of"]) for r in hist["releases"]]
     assert versions == [(1, "apply", None), (2, "apply", None), (3, "rollback", 1)]
     assert (
@@ -70,15 +82,15 @@ def test_plan_apply_noop_change_rollback_history(workspace: Path, store_url: str
 
 
 def test_saved_plan_applies_exactly_and_goes_stale(workspace: Path, tmp_path: Path) -> None:
-    assert focalctl("plan", "agents.d", "-out", "p1.json", cwd=workspace).returncode == 0
-    assert focalctl("plan", "agents.d", "-out", "p2.json", cwd=workspace).returncode == 0
-    assert focalctl("apply", "p1.json", "--auto-approve", cwd=workspace).returncode == 0
-    stale = focalctl("apply", "p2.json", "--auto-approve", cwd=workspace)
+    assert focalctl_in_process("plan", "agents.d", "-out", "p1.json", cwd=workspace).returncode == 0
+    assert focalctl_in_process("plan", "agents.d", "-out", "p2.json", cwd=workspace).returncode == 0
+    assert focalctl_in_process("apply", "p1.json", "--auto-approve", cwd=workspace).returncode == 0
+    stale = focalctl_in_process("apply", "p2.json", "--auto-approve", cwd=workspace)
     assert stale.returncode == 1 and "stale plan" in stale.stderr and "re-run" in stale.stderr
     doc = json.loads((workspace / "p1.json").read_text())
     doc["candidate"]["raw"] = doc["candidate"]["raw"].replace("demo", "evil", 1)
     (workspace / "bad.json").write_text(json.dumps(doc))
-    bad = focalctl("apply", "bad.json", "--auto-approve", cwd=workspace)
+    bad = focalctl_in_process("apply", "bad.json", "--auto-approve", cwd=workspace)
     assert bad.returncode == 1 and "was modified" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -91,18 +103,22 @@ def test_apply_without_terminal_needs_auto_approve(workspace: Path) -> None:
 def test_invalid_bundle_plans_nothing(workspace: Path) -> None:
     agent = workspace / "agents.d" / "agent.yaml"
     agent.write_text(agent.read_text().replace("tools: [check-order]", "tools: [check-ordr]"))
-    proc = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
+    proc = focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace)
     assert proc.returncode == 1 and "FOC301" in proc.stderr and "invalid" in proc.stderr
     assert not (workspace / ".focal/live/tenants").exists()
 
 
 def test_tenant_isolation(workspace: Path, tmp_path: Path) -> None:
-    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
-    other = focalctl("plan", "agents.d", "--tenant", "acme", cwd=workspace)
+    assert focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    other = focalctl_in_process("plan", "agents.d", "--tenant", "acme", cwd=workspace)
     assert other.returncode == 1 and "defines no tenant 'acme'" in other.stderr
-    rb = focalctl("rollback", "--tenant", "acme", "--to", "1", "--auto-approve", cwd=workspace)
+    rb = focalctl_in_process(
+        "rollback", "--tenant", "acme", "--to", "1", "--auto-approve", cwd=workspace
+    )
     assert rb.returncode == 1 and "no releases" in rb.stderr
-    hist = json.loads(focalctl("history", "--tenant", "demo", "--json", cwd=workspace).stdout)
+    hist = json.loads(
+        focalctl_in_process("history", "--tenant", "demo", "--json", cwd=workspace).stdout
+    )
     assert len(hist["releases"]) == 1
 
 
@@ -117,7 +133,7 @@ def test_redis_target_moves_pointer_forward_only(
     pubsub.subscribe(f"{redis_prefix}:cfg-updated")
     pubsub.get_message(timeout=1)
     assert (
-        focalctl(
+        focalctl_in_process(
             "apply", "agents.d", "--auto-approve", "--target", target, cwd=workspace
         ).returncode
         == 0
@@ -219,7 +235,7 @@ def test_sigkill_leaves_store_and_pointer_consistent(workspace: Path, stage: str
 
 
 def test_corrupt_published_file_is_not_trusted(workspace: Path) -> None:
-    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    assert focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
     pointer = json.loads(pointer_path(workspace / ".focal/live", "demo", "dev").read_text())
     path = snapshot_path(workspace / ".focal/live", pointer["snapshot"])
     path.write_bytes(path.read_bytes()[:-10])

@@ -10,11 +10,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
-from tests.conftest import focalctl
+from tests.conftest import focalctl_in_process
 
 
 def test_apply_and_rollback_print_one_json_document(workspace: Path) -> None:
-    first = focalctl("apply", "agents.d", "--auto-approve", "--format", "json", cwd=workspace)
+    first = focalctl_in_process(
+        "apply", "agents.d", "--auto-approve", "--format", "json", cwd=workspace
+    )
     assert first.returncode == 0, first.stderr
     doc = json.loads(first.stdout)
     assert doc["format_version"] == "1.1"
@@ -23,15 +25,15 @@ def test_apply_and_rollback_print_one_json_document(workspace: Path) -> None:
     assert one["published_to"] and one["plan"]["tenant"] == "demo"
     assert any(c["action"] == "create" for c in one["plan"]["changes"])
 
-    same = focalctl("apply", "agents.d", "--auto-approve", "-f", "json", cwd=workspace)
+    same = focalctl_in_process("apply", "agents.d", "--auto-approve", "-f", "json", cwd=workspace)
     assert same.returncode == 0, same.stderr
     assert json.loads(same.stdout)["applied"][0]["release"] is None, "no change, no release"
 
     tenant = workspace / "agents.d" / "tenant.yaml"
     tenant.write_text(tenant.read_text().replace("temperature: 0.4", "temperature: 0.7"))
-    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    assert focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
 
-    dry = focalctl(
+    dry = focalctl_in_process(
         "rollback", "--tenant", "demo", "--to", "1", "--dry-run", "--format", "json", cwd=workspace
     )
     assert dry.returncode == 0, dry.stderr
@@ -39,7 +41,7 @@ def test_apply_and_rollback_print_one_json_document(workspace: Path) -> None:
     assert (plan["from_version"], plan["to_version"], plan["dry_run"]) == (2, 1, True)
     assert plan["release"] is None and plan["plan"]["changes"], plan
 
-    back = focalctl(
+    back = focalctl_in_process(
         "rollback", "--tenant", "demo", "--to", "1", "--auto-approve", "-f", "json", cwd=workspace
     )
     assert back.returncode == 0, back.stderr

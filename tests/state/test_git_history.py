@@ -18,7 +18,7 @@ from focalctl.release import plan_digest
 from focalctl.store import open_store
 from focalctl.store.migrations import SCHEMA_VERSION
 from runtime.snapshot import snapshot_id
-from tests.conftest import focalctl
+from tests.conftest import focalctl_in_process
 
 AUTHOR = "Ann [bold]Dev[/] <ann@example.org>"
 GIT_ENV = {
@@ -145,30 +145,30 @@ def test_a_store_from_before_schema_versions_gets_the_columns(tmp_path: Path) ->
 
 def test_apply_records_the_commit_and_history_shows_it(workspace: Path) -> None:
     sha = _repo(workspace)
-    first = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
+    first = focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace)
     assert first.returncode == 0, first.stderr
     tenant = workspace / "agents.d" / "tenant.yaml"
     tenant.write_text(tenant.read_text().replace("temperature: 0.4", "temperature: 0.6"))
-    saved = focalctl("plan", "agents.d", "-out", "p.plan", cwd=workspace)
+    saved = focalctl_in_process("plan", "agents.d", "-out", "p.plan", cwd=workspace)
     assert saved.returncode == 0, saved.stderr
     assert json.loads((workspace / "p.plan").read_text())["git"] == {
         "commit": f"{sha}+dirty",
         "author": AUTHOR,
     }
-    second = focalctl("apply", "p.plan", "--auto-approve", cwd=workspace)
+    second = focalctl_in_process("apply", "p.plan", "--auto-approve", cwd=workspace)
     assert second.returncode == 0, second.stderr
-    hist = focalctl("history", "--tenant", "demo", "--format", "json", cwd=workspace)
+    hist = focalctl_in_process("history", "--tenant", "demo", "--format", "json", cwd=workspace)
     assert hist.returncode == 0, hist.stderr
     releases = json.loads(hist.stdout)["releases"]
     assert [(r["git_commit"], r["git_author"]) for r in releases] == [
         (sha, AUTHOR),
         (f"{sha}+dirty", AUTHOR),
     ]
-    rollback = focalctl(
+    rollback = focalctl_in_process(
         "rollback", "--tenant", "demo", "--to", "1", "--auto-approve", cwd=workspace
     )
     assert rollback.returncode == 0, rollback.stderr
-    text = focalctl("history", "--tenant", "demo", cwd=workspace, env={"COLUMNS": "250"})
+    text = focalctl_in_process("history", "--tenant", "demo", cwd=workspace, env={"COLUMNS": "250"})
     assert text.returncode == 0 and f"{sha}+dirty" in text.stdout and AUTHOR in text.stdout
 
 
@@ -209,12 +209,12 @@ def test_history_and_show_through_the_runner(
 def test_a_plan_file_of_format_1_1_still_applies_and_a_newer_one_is_refused(
     workspace: Path,
 ) -> None:
-    assert focalctl("plan", "agents.d", "-out", "p.plan", cwd=workspace).returncode == 0
+    assert focalctl_in_process("plan", "agents.d", "-out", "p.plan", cwd=workspace).returncode == 0
     doc = json.loads((workspace / "p.plan").read_text())
     newer = {**doc, "format_version": "9.0"}
     newer["digest"] = plan_digest(newer)
     (workspace / "new.plan").write_text(json.dumps(newer))
-    proc = focalctl("apply", "new.plan", "--auto-approve", cwd=workspace)
+    proc = focalctl_in_process("apply", "new.plan", "--auto-approve", cwd=workspace)
     assert (
         proc.returncode == 1 and "plan format '9.0' is not one this focalctl applies" in proc.stderr
     )
@@ -223,6 +223,6 @@ def test_a_plan_file_of_format_1_1_still_applies_and_a_newer_one_is_refused(
     old["format_version"] = "1.1"
     old["digest"] = plan_digest(old)
     (workspace / "old.plan").write_text(json.dumps(old))
-    proc = focalctl("apply", "old.plan", "--auto-approve", cwd=workspace)
+    proc = focalctl_in_process("apply", "old.plan", "--auto-approve", cwd=workspace)
     assert proc.returncode == 0, proc.stderr
     assert "+ Tenant/demo" in proc.stdout and "Applied demo (dev) version 1" in proc.stdout

@@ -33,7 +33,7 @@ from focalctl.release import (
 )
 from focalctl.store import StoreError, open_store
 from runtime.layout import Pointer, pointer_path, snapshot_path
-from tests.conftest import REPO, focalctl
+from tests.conftest import REPO, focalctl, focalctl_in_process
 
 INTERNAL = "internal error"
 
@@ -60,14 +60,20 @@ def test_apply_refuses_a_target_ahead_of_the_store(workspace: Path, store_url: s
     """The store that published versions 1-2 is replaced (here: another store on the same
     target): apply must fail, name both sides, and record nothing; plan must fail too."""
     first = ["--store", f"sqlite:///{workspace}/first.db"]
-    assert focalctl("apply", "agents.d", "--auto-approve", *first, cwd=workspace).returncode == 0
+    assert (
+        focalctl_in_process("apply", "agents.d", "--auto-approve", *first, cwd=workspace).returncode
+        == 0
+    )
     _retemper(workspace, "0.7")
-    assert focalctl("apply", "agents.d", "--auto-approve", *first, cwd=workspace).returncode == 0
+    assert (
+        focalctl_in_process("apply", "agents.d", "--auto-approve", *first, cwd=workspace).returncode
+        == 0
+    )
     live = _pointer(workspace)
     assert live["version"] == 2
     _retemper(workspace, "0.8")
     for args in (("apply", "agents.d", "--auto-approve"), ("plan", "agents.d")):
-        proc = focalctl(*args, "--store", store_url, cwd=workspace)
+        proc = focalctl_in_process(*args, "--store", store_url, cwd=workspace)
         _clean(proc)
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert "ahead of the store" in proc.stderr and "version 2" in proc.stderr
@@ -81,22 +87,22 @@ def test_apply_refuses_a_target_ahead_of_the_store(workspace: Path, store_url: s
             assert store.pending("demo", "dev", conn=conn) == []
     finally:
         store.close()
-    hist = focalctl("history", "--tenant", "demo", "--store", store_url, cwd=workspace)
+    hist = focalctl_in_process("history", "--tenant", "demo", "--store", store_url, cwd=workspace)
     assert hist.returncode == 0 and "warning" in hist.stderr and "ahead" in hist.stderr
 
 
 def test_deleted_default_store_is_not_reported_as_published(workspace: Path) -> None:
     """The issue's case: .focal/state.db deleted while .focal/live keeps version 2."""
-    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    assert focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
     _retemper(workspace, "0.7")
-    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    assert focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
     for db in (workspace / ".focal").glob("state.db*"):
         db.unlink()
-    proc = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
+    proc = focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace)
     _clean(proc)
     assert proc.returncode == 1 and "published" not in proc.stdout
     assert "the store has no release" in proc.stderr
-    plan = focalctl("plan", "agents.d", "--detailed-exitcode", cwd=workspace)
+    plan = focalctl_in_process("plan", "agents.d", "--detailed-exitcode", cwd=workspace)
     assert plan.returncode == 1 and "up to date" not in plan.stdout
 
 
@@ -131,11 +137,17 @@ def test_redis_target_ahead_of_the_store(
     target = f"{redis_url}?prefix={redis_prefix}"
     a = ["--store", f"sqlite:///{tmp_path}/a.db", "--target", target]
     b = ["--store", f"sqlite:///{tmp_path}/b.db", "--target", target]
-    assert focalctl("apply", "agents.d", "--auto-approve", *a, cwd=workspace).returncode == 0
+    assert (
+        focalctl_in_process("apply", "agents.d", "--auto-approve", *a, cwd=workspace).returncode
+        == 0
+    )
     _retemper(workspace, "0.7")
-    assert focalctl("apply", "agents.d", "--auto-approve", *a, cwd=workspace).returncode == 0
+    assert (
+        focalctl_in_process("apply", "agents.d", "--auto-approve", *a, cwd=workspace).returncode
+        == 0
+    )
     _retemper(workspace, "0.9")
-    proc = focalctl("apply", "agents.d", "--auto-approve", *b, cwd=workspace)
+    proc = focalctl_in_process("apply", "agents.d", "--auto-approve", *b, cwd=workspace)
     _clean(proc)
     assert proc.returncode == 1 and "ahead of the store" in proc.stderr
     assert open_target(target).current("demo", "dev").version == 2  # type: ignore[union-attr]
@@ -156,13 +168,13 @@ def test_redis_target_ahead_of_the_store(
     ],
 )
 def test_an_edited_plan_file_is_refused(workspace: Path, field: str, value: Any) -> None:
-    assert focalctl("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
+    assert focalctl_in_process("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
     doc = json.loads((workspace / "p.json").read_text())
     holder, _, key = field.rpartition(".")
     (doc[holder] if holder else doc)[key] = value
     (workspace / "p.json").write_text(json.dumps(doc))
     env = ["--env", "prod"] if field == "env" else []
-    proc = focalctl("apply", "p.json", "--auto-approve", *env, cwd=workspace)
+    proc = focalctl_in_process("apply", "p.json", "--auto-approve", *env, cwd=workspace)
     _clean(proc)
     assert proc.returncode == 1 and "was modified" in proc.stderr and "re-run" in proc.stderr
     assert not (workspace / ".focal/live/tenants").exists()
@@ -170,30 +182,30 @@ def test_an_edited_plan_file_is_refused(workspace: Path, field: str, value: Any)
 
 def test_a_plan_whose_snapshot_is_another_tenants_is_refused(workspace: Path) -> None:
     """Even with a recomputed digest: the snapshot's own tenant must be the plan's."""
-    assert focalctl("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
+    assert focalctl_in_process("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
     doc = json.loads((workspace / "p.json").read_text())
     doc["tenant"] = "other"
     doc["digest"] = plan_digest(doc)
     (workspace / "p.json").write_text(json.dumps(doc))
-    proc = focalctl("apply", "p.json", "--auto-approve", cwd=workspace)
+    proc = focalctl_in_process("apply", "p.json", "--auto-approve", cwd=workspace)
     _clean(proc)
     assert proc.returncode == 1 and "its snapshot is tenant 'demo'" in proc.stderr
     assert not (workspace / ".focal/live/tenants").exists()
 
 
 def test_a_plan_file_of_the_old_format_is_refused(workspace: Path) -> None:
-    assert focalctl("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
+    assert focalctl_in_process("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
     doc = json.loads((workspace / "p.json").read_text())
     doc["format_version"] = "1.0"
     del doc["digest"]
     (workspace / "p.json").write_text(json.dumps(doc))
-    proc = focalctl("apply", "p.json", "--auto-approve", cwd=workspace)
+    proc = focalctl_in_process("apply", "p.json", "--auto-approve", cwd=workspace)
     assert proc.returncode == 1 and "plan format '1.0'" in proc.stderr and "re-run" in proc.stderr
 
 
 def test_an_unedited_plan_file_still_applies(workspace: Path) -> None:
-    assert focalctl("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
-    proc = focalctl("apply", "p.json", "--auto-approve", cwd=workspace)
+    assert focalctl_in_process("plan", "agents.d", "-out", "p.json", cwd=workspace).returncode == 0
+    proc = focalctl_in_process("apply", "p.json", "--auto-approve", cwd=workspace)
     assert proc.returncode == 0, proc.stderr
     assert _pointer(workspace)["version"] == 1
 
@@ -205,7 +217,7 @@ BAD_NAMES = ["../../../../evil", "", "Prod", "a:b", "a/b", ".", "-x", "x" * 64, 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_a_bad_env_is_a_usage_error_and_writes_nothing(workspace: Path, name: str) -> None:
-    proc = focalctl("apply", "agents.d", "--auto-approve", "--env", name, cwd=workspace)
+    proc = focalctl_in_process("apply", "agents.d", "--auto-approve", "--env", name, cwd=workspace)
     _clean(proc)
     assert proc.returncode == 2, proc.stderr
     assert "Invalid value for '--env'" in proc.stderr  # refused where the CLI reads it
@@ -215,7 +227,7 @@ def test_a_bad_env_is_a_usage_error_and_writes_nothing(workspace: Path, name: st
 
 
 def test_bad_names_from_env_vars_and_other_verbs(workspace: Path) -> None:
-    proc = focalctl("plan", "agents.d", cwd=workspace, env={"FOCAL_ENV": "../x"})
+    proc = focalctl_in_process("plan", "agents.d", cwd=workspace, env={"FOCAL_ENV": "../x"})
     assert proc.returncode == 2 and "invalid environment name" in proc.stderr
     assert "FOCAL_ENV" in proc.stderr
     for args in (
@@ -223,13 +235,13 @@ def test_bad_names_from_env_vars_and_other_verbs(workspace: Path) -> None:
         ("rollback", "--tenant", "a:b", "--to", "1", "--auto-approve"),
         ("plan", "agents.d", "--tenant", ""),
     ):
-        proc = focalctl(*args, cwd=workspace)
+        proc = focalctl_in_process(*args, cwd=workspace)
         _clean(proc)
         assert proc.returncode == 2 and "invalid tenant name" in proc.stderr, args
         assert "Invalid value for '--tenant'" in proc.stderr, args
-    proc = focalctl("explain", "demo/support", "--env", "../x", cwd=workspace)
+    proc = focalctl_in_process("explain", "demo/support", "--env", "../x", cwd=workspace)
     assert proc.returncode == 2 and "invalid environment name" in proc.stderr
-    proc = focalctl("force-unlock", "../x", cwd=workspace)
+    proc = focalctl_in_process("force-unlock", "../x", cwd=workspace)
     assert proc.returncode == 2 and "invalid lock id" in proc.stderr
 
 
@@ -285,6 +297,11 @@ def _tamper(value: Any) -> Any:
     if isinstance(value, bytes):
         if b'"temperature":0.4' in value:
             return value.replace(b'"temperature":0.4', b'"temperature":0.9')
+        # A marshalled list (a file's document data) starts with its type code and item count.
+        # Compiled records are JSON: '[{"Agent/...' read as a list header claims ~10^9 items,
+        # and unmarshalling that allocates for seconds before it fails. Not a list: unchanged.
+        if value[:1] not in (b"[", b"\xdb") or int.from_bytes(value[1:5], "little") > len(value):
+            return value
         try:
             inner = marshal.loads(value)
         except (EOFError, ValueError, TypeError):
@@ -295,7 +312,7 @@ def _tamper(value: Any) -> Any:
 
 def _poison_cache(cache_dir: Path) -> None:
     """An attacker with write access to a shared CI cache: a changed value, a valid digest.
-    (The header's code fingerprint is kept as the focalctl subprocess wrote it.)"""
+    (The header's code fingerprint is kept as focalctl wrote it.)"""
     (path,) = cache_dir.glob("partial-*.bin")
     blob = path.read_bytes()
     magic, fingerprint, digest, payload = blob.split(b"\n", 3)
@@ -314,28 +331,28 @@ def _poison_cache(cache_dir: Path) -> None:
 def test_apply_publishes_the_bundle_not_a_tampered_cache(workspace: Path, tmp_path: Path) -> None:
     cache_dir = tmp_path / "ci-cache"
     env = {"FOCAL_CACHE_DIR": str(cache_dir)}
-    assert focalctl("plan", "agents.d", cwd=workspace, env=env).returncode == 0
+    assert focalctl_in_process("plan", "agents.d", cwd=workspace, env=env).returncode == 0
     _poison_cache(cache_dir)
     truth = compile_paths([workspace / "agents.d"]).snapshots["demo"]
     # The poisoned cache is used by plan (display only): its candidate is the forged one ...
-    shown = focalctl("plan", "agents.d", "--json", cwd=workspace, env=env)
+    shown = focalctl_in_process("plan", "agents.d", "--json", cwd=workspace, env=env)
     assert shown.returncode == 0
     assert json.loads(shown.stdout)["candidate"]["snapshot"] != truth.id
-    clean = focalctl("validate", "agents.d", "--no-cache", cwd=workspace, env=env)
+    clean = focalctl_in_process("validate", "agents.d", "--no-cache", cwd=workspace, env=env)
     assert clean.returncode == 0
     # ... but apply and plan -out compile cold.
-    saved = focalctl("plan", "agents.d", "-out", "p.json", cwd=workspace, env=env)
+    saved = focalctl_in_process("plan", "agents.d", "-out", "p.json", cwd=workspace, env=env)
     assert saved.returncode == 0
     assert json.loads((workspace / "p.json").read_text())["candidate"]["id"] == truth.id
     _poison_cache(cache_dir)  # plan -out rewrote it from the bundle: poison again
-    proc = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace, env=env)
+    proc = focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace, env=env)
     assert proc.returncode == 0, proc.stderr
     live = _pointer(workspace)
     assert live["snapshot"] == truth.id
     body = json.loads(snapshot_path(workspace / ".focal/live", live["snapshot"]).read_bytes())
     assert body["tenant"]["spec"]["defaults"]["llm"]["temperature"] == 0.4
     # apply also rewrote the cache from the bundle: the next plan shows no change
-    after = focalctl("plan", "agents.d", "--detailed-exitcode", cwd=workspace, env=env)
+    after = focalctl_in_process("plan", "agents.d", "--detailed-exitcode", cwd=workspace, env=env)
     assert after.returncode == 0, after.stdout
 
 
@@ -345,7 +362,7 @@ def test_apply_publishes_the_bundle_not_a_tampered_cache(workspace: Path, tmp_pa
 @pytest.mark.parametrize("url", ["mysql://u@127.0.0.1/db", "nosuchdb://x/y"])
 def test_a_store_url_without_its_driver(workspace: Path, url: str) -> None:
     for args in (("history", "--tenant", "demo"), ("explain", "demo/concierge")):
-        proc = focalctl(*args, "--store", url, cwd=workspace)
+        proc = focalctl_in_process(*args, "--store", url, cwd=workspace)
         _clean(proc)
         assert proc.returncode == 1 and "no driver for" in proc.stderr
         assert "help:" in proc.stderr and "sqlite" in proc.stderr and "postgresql" in proc.stderr
@@ -357,7 +374,7 @@ def test_an_unusable_lock_ttl_is_a_usage_error(workspace: Path, value: str) -> N
         ("apply", "agents.d", "--auto-approve"),
         ("rollback", "--tenant", "demo", "--to", "1", "--auto-approve"),
     ):
-        proc = focalctl(*args, cwd=workspace, env={"FOCAL_LOCK_TTL": value})
+        proc = focalctl_in_process(*args, cwd=workspace, env={"FOCAL_LOCK_TTL": value})
         _clean(proc)
         assert proc.returncode == 2 and "FOCAL_LOCK_TTL" in proc.stderr, proc.stderr
     assert not (workspace / ".focal/live").exists()
@@ -378,8 +395,11 @@ def test_rollback_to_a_version_that_cannot_exist(
     workspace: Path, store_url: str, version: str
 ) -> None:
     s = ["--store", store_url]
-    assert focalctl("apply", "agents.d", "--auto-approve", *s, cwd=workspace).returncode == 0
-    proc = focalctl(
+    assert (
+        focalctl_in_process("apply", "agents.d", "--auto-approve", *s, cwd=workspace).returncode
+        == 0
+    )
+    proc = focalctl_in_process(
         "rollback", "--tenant", "demo", "--to", version, "--auto-approve", *s, cwd=workspace
     )
     _clean(proc)
@@ -393,12 +413,15 @@ def test_a_held_lock_names_force_unlock(workspace: Path, store_url: str) -> None
     finally:
         store.close()
     s = ["--store", store_url]
-    proc = focalctl("apply", "agents.d", "--auto-approve", *s, cwd=workspace)
+    proc = focalctl_in_process("apply", "agents.d", "--auto-approve", *s, cwd=workspace)
     _clean(proc)
     assert proc.returncode == 1 and "is locked by ci@runner pid 1" in proc.stderr
     assert f"focalctl force-unlock {lock_id}" in proc.stderr
-    assert focalctl("force-unlock", lock_id, *s, cwd=workspace).returncode == 0
-    assert focalctl("apply", "agents.d", "--auto-approve", *s, cwd=workspace).returncode == 0
+    assert focalctl_in_process("force-unlock", lock_id, *s, cwd=workspace).returncode == 0
+    assert (
+        focalctl_in_process("apply", "agents.d", "--auto-approve", *s, cwd=workspace).returncode
+        == 0
+    )
 
 
 def test_a_concurrent_apply_without_a_saved_plan_is_not_called_stale_plan(

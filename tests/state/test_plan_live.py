@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runtime.ports import Conversation, open_state
-from tests.conftest import focalctl
+from tests.conftest import focalctl_in_process
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -32,14 +32,18 @@ def test_plan_counts_live_conversations_on_a_step_it_renames_and_shows_a_declare
     store = f"sqlite:///{workspace}/store.db"
     state = f"sqlite:///{workspace}/runtime.db"
     assert (
-        focalctl("apply", "agents.d", "--auto-approve", "--store", store, cwd=workspace).returncode
+        focalctl_in_process(
+            "apply", "agents.d", "--auto-approve", "--store", store, cwd=workspace
+        ).returncode
         == 0
     )
     _conversations(state, {"report": 3, "ask_order": 2})
     scenario = workspace / "agents.d" / "scenario.yaml"
     scenario.write_text(scenario.read_text().replace("report", "look_up"))
 
-    plan = focalctl("plan", "agents.d", "--store", store, "--state", state, cwd=workspace)
+    plan = focalctl_in_process(
+        "plan", "agents.d", "--store", store, "--state", state, cwd=workspace
+    )
     assert plan.returncode == 0, plan.stderr
     assert (
         "3 conversation(s) are at step 'report' of scenario 'order-status', which this plan "
@@ -51,7 +55,9 @@ def test_plan_counts_live_conversations_on_a_step_it_renames_and_shows_a_declare
             "  steps:\n", "  moved: [{from: report, to: look_up}]\n  steps:\n", 1
         )
     )
-    plan = focalctl("plan", "agents.d", "--store", store, "--state", state, "--json", cwd=workspace)
+    plan = focalctl_in_process(
+        "plan", "agents.d", "--store", store, "--state", state, "--json", cwd=workspace
+    )
     assert plan.returncode == 0, plan.stderr
     doc = json.loads(plan.stdout)
     assert doc["moves"] == [
@@ -62,9 +68,11 @@ def test_plan_counts_live_conversations_on_a_step_it_renames_and_shows_a_declare
 
 def test_plan_state_errors_are_clear(workspace: Path) -> None:
     store = f"sqlite:///{workspace}/store.db"
-    bad = focalctl("plan", "agents.d", "--store", store, "--state", "mysql://x", cwd=workspace)
+    bad = focalctl_in_process(
+        "plan", "agents.d", "--store", store, "--state", "mysql://x", cwd=workspace
+    )
     assert bad.returncode == 2 and "unknown state backend" in bad.stderr
-    down = focalctl(
+    down = focalctl_in_process(
         "plan", "agents.d", "--store", store, "--state", "redis://127.0.0.1:1/0", cwd=workspace
     )
     assert down.returncode == 1 and "cannot read live conversations" in down.stderr

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
-from tests.conftest import focalctl
+from tests.conftest import focalctl_in_process
 
 ENV = {"NO_COLOR": "1", "COLUMNS": "200"}
 
@@ -58,9 +58,9 @@ def test_plan_and_apply_through_the_runner(
 
 
 def test_plan_prints_transition_changes_keyed_by_target(workspace: Path) -> None:
-    assert focalctl("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
+    assert focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace).returncode == 0
     _prioritise(workspace)
-    proc = focalctl("plan", "agents.d", "--detailed-exitcode", cwd=workspace, env=ENV)
+    proc = focalctl_in_process("plan", "agents.d", "--detailed-exitcode", cwd=workspace, env=ENV)
     assert proc.returncode == 2, proc.stderr
     assert "~ transitions[to=report].priority: 0 → 5" in proc.stdout
     assert "Plan: 0 to add, 1 to change, 0 to delete." in proc.stdout

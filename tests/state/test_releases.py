@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from focalctl.cli.main import app
-from tests.conftest import focalctl
+from tests.conftest import focalctl, focalctl_in_process
 
 runner = CliRunner()
 
@@ -29,17 +29,19 @@ def _rename_step(workspace: Path) -> None:
 
 @pytest.fixture
 def two_releases(workspace: Path) -> Path:
-    first = focalctl("apply", "agents.d", "--auto-approve", "-m", "first [bold]x[/]", cwd=workspace)
+    first = focalctl_in_process(
+        "apply", "agents.d", "--auto-approve", "-m", "first [bold]x[/]", cwd=workspace
+    )
     assert first.returncode == 0, first.stderr
     _rename_step(workspace)
-    second = focalctl("apply", "agents.d", "--auto-approve", cwd=workspace)
+    second = focalctl_in_process("apply", "agents.d", "--auto-approve", cwd=workspace)
     assert second.returncode == 0, second.stderr
     return workspace
 
 
 def _world(workspace: Path) -> tuple[str, dict[str, str]]:
     """What a command may not change: the store's history and every file of the target."""
-    hist = focalctl("history", "--tenant", "demo", "--json", cwd=workspace)
+    hist = focalctl_in_process("history", "--tenant", "demo", "--json", cwd=workspace)
     assert hist.returncode == 0, hist.stderr
     live = workspace / ".focal" / "live"
     files = {
@@ -52,7 +54,7 @@ def _world(workspace: Path) -> tuple[str, dict[str, str]]:
 
 def test_diff_between_releases_is_the_plan_diff(two_releases: Path) -> None:
     doc = json.loads(
-        focalctl("diff", "demo", "1", "2", "--format", "json", cwd=two_releases).stdout
+        focalctl_in_process("diff", "demo", "1", "2", "--format", "json", cwd=two_releases).stdout
     )
     assert doc["format_version"] == "1.1"
     assert doc["base"]["version"] == 1 and doc["candidate"]["version"] == 2
@@ -60,50 +62,58 @@ def test_diff_between_releases_is_the_plan_diff(two_releases: Path) -> None:
     assert ("update", "Tenant/demo", None) in actions
     assert any(a == "replace" and n and n.endswith("/status") for a, _, n in actions)
     assert any("renamed to 'status'" in r for r in doc["risks"])
-    text = focalctl("diff", "demo", "1", "2", cwd=two_releases)
+    text = focalctl_in_process("diff", "demo", "1", "2", cwd=two_releases)
     assert text.returncode == 0, text.stderr
     assert "version 2" in text.stdout and "against version 1" in text.stdout
     assert "defaults.llm.temperature: 0.4 → 0.6" in text.stdout
     assert "Risks" in text.stdout and "Diff: " in text.stdout
-    same = focalctl("diff", "demo", "2", "2", cwd=two_releases)
+    same = focalctl_in_process("diff", "demo", "2", "2", cwd=two_releases)
     assert same.returncode == 0 and "No changes" in same.stdout
 
 
 def test_show_one_release_and_mark_the_active_one(two_releases: Path) -> None:
-    one = json.loads(focalctl("show", "demo", "1", "--format", "json", cwd=two_releases).stdout)
-    two = json.loads(focalctl("show", "demo", "2", "-f", "json", cwd=two_releases).stdout)
+    one = json.loads(
+        focalctl_in_process("show", "demo", "1", "--format", "json", cwd=two_releases).stdout
+    )
+    two = json.loads(
+        focalctl_in_process("show", "demo", "2", "-f", "json", cwd=two_releases).stdout
+    )
     assert one["format_version"] == "1.1" and one["version"] == 1 and one["kind"] == "apply"
     assert one["active"] is False and two["active"] is True
     assert one["message"] == "first [bold]x[/]" and one["author"]
     assert one["snapshot"].startswith("sha256:") and one["snapshot"] != two["snapshot"]
     assert one["objects"]["total"] == sum(one["objects"]["by_kind"].values()) == 10
-    text = focalctl("show", "demo", "2", cwd=two_releases)
+    text = focalctl_in_process("show", "demo", "2", cwd=two_releases)
     assert text.returncode == 0, text.stderr
     assert "version 2 (active)" in text.stdout and two["snapshot"] in text.stdout
-    hist = json.loads(focalctl("history", "--tenant", "demo", "--json", cwd=two_releases).stdout)
+    hist = json.loads(
+        focalctl_in_process("history", "--tenant", "demo", "--json", cwd=two_releases).stdout
+    )
     assert hist["active"] == 2
     assert [r["active"] for r in hist["releases"]] == [False, True]
-    table = focalctl("history", "--tenant", "demo", cwd=two_releases).stdout
+    table = focalctl_in_process("history", "--tenant", "demo", cwd=two_releases).stdout
     marked = [line for line in table.splitlines() if "│ *" in line]
     assert len(marked) == 1 and "│ 2 " in marked[0]
 
 
 def test_unknown_tenant_or_version_names_the_known_versions(two_releases: Path) -> None:
     for args in (["show", "demo", "7"], ["diff", "demo", "1", "7"]):
-        proc = focalctl(*args, cwd=two_releases)
+        proc = focalctl_in_process(*args, cwd=two_releases)
         assert proc.returncode == 1, proc.stdout
         assert "demo/dev has no release version 7" in proc.stderr
         assert "known versions: 1, 2" in proc.stderr and "Traceback" not in proc.stderr
-    other = focalctl("show", "acme", "1", cwd=two_releases)
+    other = focalctl_in_process("show", "acme", "1", cwd=two_releases)
     assert other.returncode == 1 and "acme/dev has no releases yet" in other.stderr
-    env = focalctl("show", "demo", "1", "--env", "prod", cwd=two_releases)
+    env = focalctl_in_process("show", "demo", "1", "--env", "prod", cwd=two_releases)
     assert env.returncode == 1 and "demo/prod has no releases yet" in env.stderr
 
 
 def test_rollback_dry_run_shows_the_plan_and_changes_nothing(two_releases: Path) -> None:
     before = _world(two_releases)
     assert before[1], "no target files to watch"
-    proc = focalctl("rollback", "--tenant", "demo", "--to", "1", "--dry-run", cwd=two_releases)
+    proc = focalctl_in_process(
+        "rollback", "--tenant", "demo", "--to", "1", "--dry-run", cwd=two_releases
+    )
     assert proc.returncode == 0, proc.stderr
     assert "defaults.llm.temperature: 0.6 → 0.4" in proc.stdout
     assert "step 'status' of scenario" in proc.stdout and "renamed to 'report'" in proc.stdout
@@ -112,15 +122,19 @@ def test_rollback_dry_run_shows_the_plan_and_changes_nothing(two_releases: Path)
 
 
 def test_rollback_prints_its_plan_before_it_releases(two_releases: Path) -> None:
-    # Without a terminal and --auto-approve it refuses after showing the plan.
+    # Without a terminal and --auto-approve it refuses after showing the plan (a real process:
+    # its stdin is not a terminal).
     refused = focalctl("rollback", "--tenant", "demo", "--to", "1", cwd=two_releases)
     assert refused.returncode == 1 and "--auto-approve" in refused.stderr
     assert "Rollback: " in refused.stdout and "renamed to 'report'" in refused.stdout
-    proc = focalctl("rollback", "--tenant", "demo", "--to", "1", "--auto-approve", cwd=two_releases)
+    args = ("rollback", "--tenant", "demo", "--to", "1", "--auto-approve")
+    proc = focalctl_in_process(*args, cwd=two_releases)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.index("temperature: 0.6 → 0.4") < out.index("Rolled back demo (dev): version 3")
-    hist = json.loads(focalctl("history", "--tenant", "demo", "--json", cwd=two_releases).stdout)
+    hist = json.loads(
+        focalctl_in_process("history", "--tenant", "demo", "--json", cwd=two_releases).stdout
+    )
     assert hist["active"] == 3 and hist["releases"][2]["rollback_of"] == 1
 
 
