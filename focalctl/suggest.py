@@ -210,11 +210,18 @@ def _str(representer: Any, data: str) -> Any:
 def write(suggestions: Sequence[Suggestion], out: Path) -> list[Path]:
     """One file per suggestion, with the schema modeline and where it came from."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.representer import RoundTripRepresenter
 
+    class Representer(RoundTripRepresenter):
+        """Strings as :func:`_str` writes them, for this writer only: ``add_representer`` on
+        the shared round-trip representer would quote every string ``fmt`` writes later in
+        the same process."""
+
+    Representer.add_representer(str, _str)
     yaml = YAML()
+    yaml.Representer = Representer
     yaml.default_flow_style = None
     yaml.width = 100
-    yaml.representer.add_representer(str, _str)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for s in suggestions:

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, focalctl, focalctl_in_process
+from tests.conftest import REPO, focalctl_in_process
 
 
 @pytest.fixture(scope="module")
 def suggested(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real process: suggest's writer registers its str representer on ruamel's shared
-    round-trip representer, which would change how fmt writes later in the same process."""
     out = tmp_path_factory.mktemp("suggested")
-    proc = focalctl("suggest", "examples/retail", "--edge-cases", "--out", str(out))
+    proc = focalctl_in_process("suggest", "examples/retail", "--edge-cases", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
@@ -95,3 +93,24 @@ def test_suggest_needs_simulations_to_start_from(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1 and "no Simulation documents" in proc.stderr
     assert focalctl_in_process("suggest", str(bundle)).returncode == 2
+
+
+def test_writing_suggestions_leaves_the_shared_yaml_representer_alone(tmp_path: Path) -> None:
+    """`fmt` later in the same process must not quote every string (suggest's own string
+    style is local to its writer)."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    from focalctl.suggest import Suggestion, write
+
+    before = RoundTripRepresenter.yaml_representers.get(str)
+    doc = {"kind": "Simulation", "spec": {"say": "hello", "at": "10:30"}}
+    [path] = write([Suggestion("acme", "edge", "src", "why", doc)], tmp_path)
+    text = path.read_text()
+    assert "say: hello" in text and 'at: "10:30"' in text
+    assert RoundTripRepresenter.yaml_representers.get(str) is before
+    out = io.StringIO()
+    YAML().dump({"say": "hello"}, out)
+    assert out.getvalue() == "say: hello\n"
