@@ -6,7 +6,7 @@ bundle, loops, a file replaced by a directory) and runs ``focalctl validate`` in
 through typer's runner, in a random output format, with or without the partial-parse cache.
 Whatever the input: exit 0 or 1, no exception, no traceback, a bounded time.
 
-200 examples by default (~10 s, always the same ones); set FOCAL_FUZZ_EXAMPLES=3000 for the
+200 examples by default (~45 s on this 2-core machine, always the same ones); set FOCAL_FUZZ_EXAMPLES=3000 for the
 ``slow`` run with as many new ones (~2.5 min).
 """
 
