@@ -7,6 +7,7 @@ help and validation live here, so ``--store`` means the same thing in ``plan``, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -19,22 +20,21 @@ from focalctl.diagnostics.render import FORMAT_NAMES
 FORMATS = ("text", "json")
 
 
-def _check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"'{value}' is not one of {', '.join(FORMATS)}")
-    return value
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A ``--format`` callback: a value outside ``choices`` is a usage error naming them."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"'{value}' is not one of {', '.join(choices)}")
+        return value
+
+    return check
 
 
 FormatOpt = Annotated[
     str,
-    typer.Option("--format", "-f", help="Output format: text, json.", callback=_check_format),
+    typer.Option("--format", "-f", help="Output format: text, json.", callback=_one_of(FORMATS)),
 ]
-
-
-def _check_diagnostic_format(value: str) -> str:
-    if value not in FORMAT_NAMES:
-        raise typer.BadParameter(f"'{value}' is not one of {', '.join(FORMAT_NAMES)}")
-    return value
 
 
 #: ``--format`` of the commands that report diagnostics (validate, lint): CI formats too.
@@ -44,7 +44,7 @@ DiagnosticFormatOpt = Annotated[
         "--format",
         "-f",
         help=f"Output format: {', '.join(FORMAT_NAMES)}.",
-        callback=_check_diagnostic_format,
+        callback=_one_of(FORMAT_NAMES),
     ),
 ]
 JsonOpt = Annotated[
