@@ -41,11 +41,22 @@ def scan(doc: Document) -> Iterator[Diagnostic]:
                 if sid in seen:
                     yield doc.diag("FOC802", f"/spec/steps/{i}/id", step=sid, scenario=scenario)
                 seen.add(sid)
-        for i, step in enumerate(steps):
-            yield from _bindings(doc, step, f"/spec/steps/{i}")
-    elif kind == "Step":
-        yield from _bindings(doc, spec, "/spec")
+    yield from duplicate_bindings(doc)
     yield from templates.texts(kind, data, doc.diag)
+
+
+def duplicate_bindings(doc: Document) -> Iterator[Diagnostic]:
+    """FOC803 for every step written in ``doc`` (a scenario's inline steps, or a ``kind:
+    Step``), from its raw data: the one implementation, for valid and invalid documents."""
+    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+    if not isinstance(spec, dict):
+        return
+    if str(doc.kind) == "Scenario":
+        steps = spec.get("steps")
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            yield from _bindings(doc, step, f"/spec/steps/{i}")
+    elif str(doc.kind) == "Step":
+        yield from _bindings(doc, spec, "/spec")
 
 
 def _bindings(doc: Document, step: Any, base: str) -> Iterator[Diagnostic]:

@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from focalctl.bundle import BundleObject
-from focalctl.bundle.view import View, own_steps
+from focalctl.bundle.view import View
+from focalctl.checks.local import duplicate_bindings
 from focalctl.diagnostics import Diagnostic
 
 
@@ -48,11 +49,4 @@ def check(view: View, obj: BundleObject) -> Iterator[Diagnostic]:
             if placed.step.id in seen:
                 yield placed.diag("FOC802", ("id",), step=placed.step.id, scenario=obj.name)
             seen.add(placed.step.id)
-    for placed in own_steps(obj):
-        tools: set[str] = set()
-        for i, binding in enumerate(placed.step.tools):
-            if binding.tool in tools:
-                yield placed.diag(
-                    "FOC803", ("tools", i, "tool"), step=placed.step.id, tool=binding.tool
-                )
-            tools.add(binding.tool)
+    yield from duplicate_bindings(obj.doc)
