@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,17 @@ def test_validate_without_node_trees_reports_exactly_what_it_does_with_them() ->
         kept = validate_paths(paths).diagnostics
         dropped = validate_paths(paths, keep_nodes=False).diagnostics
         assert [d.to_json() for d in dropped] == [d.to_json() for d in kept], directory.name
+
+
+def test_the_generator_writes_the_committed_cases(tmp_path: Path) -> None:
+    """``tests/cases/generate.py`` is how cases are made: what it writes today is what is
+    committed, so a case edited by hand (or a generator edited without regenerating) fails."""
+    subprocess.run(
+        [sys.executable, str(CASES / "generate.py"), str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert len(written) > 100
+    stale = [str(p) for p in written if (CASES / p).read_bytes() != (tmp_path / p).read_bytes()]
+    assert not stale, f"regenerate with python tests/cases/generate.py: {stale}"

@@ -1,59 +1,19 @@
-"""Regenerates tests/cases/<CODE>/ (run by hand: python tests/cases/generate.py).
+"""Regenerates tests/cases/<CODE>/ (run by hand: python tests/cases/generate.py [OUT_DIR]).
 
-Each case is the small valid base bundle below with one mistake; « marks where the case's
-diagnostic must point, and becomes the expected file:line:col in expect.json.
+Each case is the small valid base bundle of the check tests (``tests/checks/bundles.py``) with
+one mistake; « marks where the case's diagnostic must point, and becomes the expected
+file:line:col in expect.json.
 """
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-TENANT = """apiVersion: focal/v1
-kind: Tenant
-metadata: {name: t1}
-spec: {channels: [webchat, sms]}
-"""
-AGENT = """apiVersion: focal/v1
-kind: Agent
-metadata: {name: bot, tenant: t1}
-spec:
-  channels: [web]
-  tools: [lookup]
-  scenarios: [flow]
-"""
-CHANNEL = """apiVersion: focal/v1
-kind: ChannelProfile
-metadata: {name: web, tenant: t1}
-spec: {channel: webchat}
-"""
-TOOL = """apiVersion: focal/v1
-kind: ToolEffect
-metadata: {name: lookup, tenant: t1}
-spec:
-  effect: pure
-  parameters: {type: object, properties: {id: {type: string}}}
-"""
-SCENARIO = """apiVersion: focal/v1
-kind: Scenario
-metadata: {name: flow, tenant: t1}
-spec:
-  entry: {step: start}
-  steps:
-    - id: start
-      say: "Hi"
-      transitions: [{to: end}]
-    - id: end
-      say: "Bye"
-      terminal: true
-"""
-BASE = {
-    "tenant.yaml": TENANT,
-    "agent.yaml": AGENT,
-    "channel.yaml": CHANNEL,
-    "tool.yaml": TOOL,
-    "scenario.yaml": SCENARIO,
-}
+sys.path.insert(0, str(ROOT.parent.parent))  # run as a script from anywhere
+
+from tests.checks.bundles import AGENT, BASE, CHANNEL, SCENARIO, TENANT, TOOL  # noqa: E402
 
 
 def tool(name, body):
@@ -62,7 +22,7 @@ def tool(name, body):
 
 IRREV = tool(
     "refund",
-    "  effect: irreversible\n  confirmation: {required: true, prompt: 'Refund it?'}\n  idempotencyKey: [id]\n  parameters: {type: object, properties: {id: {type: string}}}\n",
+    '  effect: irreversible\n  confirmation: {required: true, prompt: "Refund it?"}\n  idempotencyKey: [id]\n  parameters: {type: object, properties: {id: {type: string}}}\n',
 )
 AGENT_REFUND = AGENT.replace("tools: [lookup]", "tools: [lookup, refund]")
 
@@ -197,7 +157,7 @@ CASES = {
         + "---\n"
         + tool(
             "refund",
-            "  effect: «irreversible\n  confirmation: {required: true, prompt: 'Refund it?'}\n",
+            '  effect: «irreversible\n  confirmation: {required: true, prompt: "Refund it?"}\n',
         )
     },
     "FOC507": {
@@ -205,7 +165,7 @@ CASES = {
         + "---\n"
         + tool(
             "refund",
-            "  effect: irreversible\n  confirmation: {required: true, prompt: 'Refund it?'}\n  idempotencyKey: [«order]\n  parameters: {type: object, properties: {id: {type: string}}}\n",
+            '  effect: irreversible\n  confirmation: {required: true, prompt: "Refund it?"}\n  idempotencyKey: [«order]\n  parameters: {type: object, properties: {id: {type: string}}}\n',
         )
     },
     "FOC508": {
@@ -276,7 +236,7 @@ CASES = {
     "FOC703": {
         "scenario.yaml": SCENARIO.replace('say: "Hi"', 'say: «"{{ profile.__class__.__mro__ }}"')
     },
-    "FOC704": {"scenario.yaml": SCENARIO.replace('say: "Hi"', 'say: «"Hi {{ profil.name }}"')},
+    "FOC704": {"scenario.yaml": SCENARIO.replace('say: "Hi"', 'say: "Hi {{ «profil.name }}"')},
     "FOC801": {"tool.yaml": TOOL + "---\n" + TOOL.replace("{name: lookup,", "{name: «lookup,")},
     "FOC802": {
         "scenario.yaml": SCENARIO + '    - id: «end\n      say: "again"\n      terminal: true\n'
@@ -290,8 +250,11 @@ CASES = {
 EXTRA_ARGS = {"FOC100": ["missing.yaml"]}
 
 
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT
+
+
 def write_case(code, files, extra=None):
-    d = ROOT / code
+    d = OUT / code
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
