@@ -1,4 +1,6 @@
-"""The cache as a user meets it: focalctl subprocesses in a working directory."""
+"""The cache as a user meets it: focalctl in a working directory. One test runs real
+processes (a second process reuses what the first wrote); the rest run in process, through
+typer's runner, where the behaviour is the same."""
 
 from __future__ import annotations
 
@@ -8,17 +10,22 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.conftest import focalctl as run_focalctl
+from tests.conftest import focalctl_in_process
 
 
 def focalctl(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """With the cache's report on stderr (FOCAL_DEBUG) and no cache setting inherited: not
-    even the session's FOCAL_CACHE_DIR, for these tests are about where the cache goes."""
-    return run_focalctl(
-        *args,
-        cwd=cwd,
-        env={"FOCAL_DEBUG": "1", **env},
-        unset=("FOCAL_NO_CACHE", "FOCAL_CACHE_DIR"),
-    )
+    """In process, with the cache's report on stderr (FOCAL_DEBUG) and no cache setting
+    inherited: not even the session's FOCAL_CACHE_DIR, for these tests are about where the
+    cache goes."""
+    return focalctl_in_process(*args, cwd=cwd, env={"FOCAL_DEBUG": "1", **env}, unset=_UNSET)
+
+
+def focalctl_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The same, as a real ``focalctl`` process."""
+    return run_focalctl(*args, cwd=cwd, env={"FOCAL_DEBUG": "1"}, unset=_UNSET)
+
+
+_UNSET = ("FOCAL_NO_CACHE", "FOCAL_CACHE_DIR")
 
 
 def _workspace(tmp_path: Path) -> Path:
@@ -28,11 +35,11 @@ def _workspace(tmp_path: Path) -> Path:
 
 def test_plan_writes_the_cache_and_the_next_plan_reuses_it(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
-    first = focalctl("plan", "agents.d", cwd=ws)
+    first = focalctl_process("plan", "agents.d", cwd=ws)
     assert first.returncode == 0, first.stderr
     assert "cache: no cache yet; files 0 restored, 6 parsed" in first.stderr
     assert len(list((ws / ".focal" / "cache").glob("partial-*.bin"))) == 1
-    again = focalctl("plan", "agents.d", cwd=ws)
+    again = focalctl_process("plan", "agents.d", cwd=ws)
     assert "cache: used; files 6 restored, 0 parsed; checks 7 reused, 0 computed" in again.stderr
     assert again.stdout == first.stdout
 
