@@ -8,9 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, focalctl_in_process
 from tests.conftest import focalctl as run_focalctl
-from tests.conftest import focalctl_in_process
 
 
 def focalctl(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
