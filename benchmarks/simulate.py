@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from shell import user_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,7 +64,7 @@ def bundle(root: Path, sims: int) -> Path:
 
 
 def wall(argv: list[str], cwd: Path, runs: int) -> float:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+    env = user_env(PYTHONPATH=str(REPO))
     times = []
     for _ in range(runs):
         start = time.perf_counter()

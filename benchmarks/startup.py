@@ -21,11 +21,13 @@ import sys
 import time
 from pathlib import Path
 
+from shell import user_env
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def run_times(argv: list[str], runs: int) -> list[float]:
-    env = {**os.environ, "NO_COLOR": "1"}
+    env = user_env()
     times = []
     for i in range(runs + 1):
         start = time.perf_counter()
