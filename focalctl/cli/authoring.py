@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from focalctl.cli.app import app
 from focalctl.cli.common import EXIT_ERROR, EXIT_OK, console, fail, partial_cache, use_color
@@ -99,13 +100,16 @@ def schema(
                 f"{len(stale)} schema file(s) in {out} are out of date: {', '.join(stale)}",
                 f"run: focalctl schema --out {out}",
             )
-        console().print(f"schemas in {out} are up to date")
+        console().print(f"schemas in {escape(str(out))} are up to date")
         return
-    written = schema_lib.write(out)
+    try:
+        written = schema_lib.write(out)
+    except OSError as exc:
+        fail(f"cannot write schemas to {out}: {exc.strerror or exc}", "choose a writable --out")
     console().print(
-        f"wrote {len(written)} schema file(s) to {out}"
+        f"wrote {len(written)} schema file(s) to {escape(str(out))}"
         if written
-        else f"schemas in {out} are up to date"
+        else f"schemas in {escape(str(out))} are up to date"
     )
 
 
@@ -125,8 +129,8 @@ def init(
         fail(str(exc))
     c = console()
     for path in written:
-        c.print(f"  created {path}")
-    c.print(f"\nNext: [bold]focalctl validate {directory}[/]")
+        c.print(f"  created {escape(str(path))}")
+    c.print(f"\nNext: [bold]focalctl validate {escape(str(directory))}[/]")
 
 
 @app.command("fmt")
@@ -140,8 +144,6 @@ def fmt_cmd(
     ] = False,
 ) -> None:
     """Lay out bundle files canonically (comments kept); rewrites them in place."""
-    from rich.markup import escape
-
     from focalctl.diagnostics.render import Report, formatters
     from focalctl.fmt import format_paths, write_result
 

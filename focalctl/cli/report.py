@@ -82,7 +82,9 @@ def _text(r: object) -> None:
 
     assert isinstance(r, Report)
     c = console()
-    c.print(f"[bold]{r.events}[/] audit events" + (f" since {r.since}" if r.since else ""))
+    c.print(
+        f"[bold]{r.events}[/] audit events" + (f" since {escape(str(r.since))}" if r.since else "")
+    )
     turns = Table("scenario", "turns", title="Turns per scenario")
     for scenario, n in sorted(r.turns.items()):
         turns.add_row(escape(scenario), str(n))

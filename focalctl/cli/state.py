@@ -156,7 +156,13 @@ def plan(
         from focalctl.gitinfo import git_info
 
         plans[0].git = git_info(path)
-        save_plan(out, plans[0])
+        try:
+            save_plan(out, plans[0])
+        except OSError as exc:
+            fail(
+                f"cannot write the plan to {out}: {exc.strerror or exc}",
+                "choose a writable -out path in a directory that exists",
+            )
     if as_json:
         doc = [plan_json(p) for p in plans]
         if simulate:
@@ -175,7 +181,8 @@ def plan(
                 comparisons_text(behaviour.get(p.tenant, []), c)
         if out is not None:
             c.print(
-                f"\nSaved the plan to {out}. Apply exactly this plan with: focalctl apply {out}"
+                f"\nSaved the plan to {escape(str(out))}. Apply exactly this plan with: "
+                f"focalctl apply {escape(str(out))}"
             )
     if detailed_exitcode and any(p.result.has_changes for p in plans):
         raise typer.Exit(2)
@@ -301,7 +308,7 @@ def apply(
                     applied[i]["published_to"] = outcome.published_to
                 else:
                     c.print(
-                        f"[green]Applied[/] {p.tenant} ({p.env}) version {r.version} → {r.snapshot_id[:19]}…, published to {outcome.published_to}"
+                        f"[green]Applied[/] {p.tenant} ({p.env}) version {r.version} → {r.snapshot_id[:19]}…, published to {escape(outcome.published_to)}"
                     )
     if as_json:
         jsondoc.write({"applied": applied})
@@ -384,7 +391,7 @@ def rollback_cmd(
         jsondoc.write(doc)
         return
     c.print(
-        f"[green]Rolled back[/] {tenant} ({env}): version {r.version} → {r.snapshot_id[:19]}… (= version {to}), published to {outcome.published_to}"
+        f"[green]Rolled back[/] {tenant} ({env}): version {r.version} → {r.snapshot_id[:19]}… (= version {to}), published to {escape(outcome.published_to)}"
     )
 
 
@@ -478,4 +485,4 @@ def force_unlock(
     """Remove a stuck lock (after a crashed apply), like terraform force-unlock."""
     with _world(store, None) as (st, _):
         tenant, env, holder = st.force_unlock(lock_id)
-    console().print(f"Removed lock {lock_id} on {tenant}/{env} (held by {holder}).")
+    console().print(f"Removed lock {lock_id} on {tenant}/{env} (held by {escape(holder)}).")

@@ -27,7 +27,12 @@ DEFAULT_TARGET = "file:.focal/live"
 
 
 class PublishError(Exception):
-    """The release is stored but could not be published; re-running apply publishes it."""
+    """The target cannot be read or written (for apply: the release is stored but not
+    published; re-running apply publishes it). ``hint`` says what to check."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 _SNAPSHOT_ID = re.compile(r"sha256:[0-9a-f]{64}")
@@ -77,6 +82,11 @@ class FileTarget:
             return None
         except ValueError:
             return None  # a damaged pointer is replaced by the next publish
+        except OSError as exc:  # a file where a directory belongs, no permission, ...
+            raise PublishError(
+                f"cannot read {path}: {exc.strerror or exc}",
+                "point --target (or FOCAL_TARGET) at a directory this user can write: file:DIR",
+            ) from exc
 
     def publish(self, pointer: Pointer, raw: bytes) -> bool:
         _checked(pointer.tenant, pointer.env, pointer.snapshot)

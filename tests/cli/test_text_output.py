@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -109,3 +110,60 @@ def test_rendering_is_linear_in_the_number_of_diagnostics() -> None:
     render(Report(diags, {"f.yaml": source}, 1, 0), out, color=True)
     assert time.perf_counter() - start < 5
     assert out.getvalue().count("FOC109") == n
+
+
+def test_paths_with_markup_print_as_written(tmp_path: Path) -> None:
+    """Paths a user chose (init's directory, schema's --out, plan's -out, the --target that
+    apply publishes to) print as written: ``[/]`` in a name once crashed rich's markup parser
+    ("internal error: MarkupError"), and ``[bold]`` vanished into a style."""
+    from tests.conftest import REPO, focalctl_in_process
+
+    odd = "a[/]b[bold]c"
+    created = focalctl_in_process("init", str(tmp_path / odd), cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    assert f"created {tmp_path / odd}" in created.stdout
+    assert f"focalctl validate {tmp_path / odd}" in created.stdout
+
+    schemas = focalctl_in_process("schema", "--out", odd, cwd=tmp_path)
+    assert schemas.returncode == 0, schemas.stderr
+    assert f"schema file(s) to {odd}" in schemas.stdout
+
+    ws = tmp_path / "ws"
+    shutil.copytree(REPO / "agents.d", ws / "agents.d")
+    (ws / odd).parent.mkdir()  # "a[" holds the plan file "]b[bold]c.plan"
+    store = ["--store", f"sqlite:///{ws / 'state.db'}", "--target", f"file:{ws / odd}"]
+    saved = focalctl_in_process("plan", "agents.d", *store, "-out", f"{odd}.plan", cwd=ws)
+    assert saved.returncode == 0, saved.stderr
+    assert f"focalctl apply {odd}.plan" in saved.stdout
+    applied = focalctl_in_process("apply", f"{odd}.plan", *store, "--auto-approve", cwd=ws)
+    assert applied.returncode == 0, applied.stderr
+    assert f"published to file:{ws / odd}" in applied.stdout
+
+
+def test_paths_that_cannot_be_written_are_errors_not_crashes(tmp_path: Path) -> None:
+    """A plan file in a directory that does not exist, schemas under a file, a file target
+    under a file: exit 1 with what and where, never an internal error (focalctl_in_process
+    re-raises one), and nothing released."""
+    from tests.conftest import REPO, focalctl_in_process
+
+    shutil.copytree(REPO / "agents.d", tmp_path / "agents.d")
+    (tmp_path / "afile").write_text("")
+    store = ("--store", f"sqlite:///{tmp_path / 'state.db'}")
+    cases = [
+        (
+            ["plan", "agents.d", *store, "-out", "missing/x.plan"],
+            "cannot write the plan to missing/x.plan: No such file or directory",
+        ),
+        (["schema", "--out", "afile/schemas"], "cannot write schemas to afile/schemas"),
+        (
+            ["apply", "agents.d", *store, "--target", "file:afile/live", "--auto-approve"],
+            "cannot read afile/live/tenants/demo/dev/current.json: Not a directory",
+        ),
+    ]
+    for argv, message in cases:
+        run = focalctl_in_process(*argv, cwd=tmp_path)
+        assert run.returncode == 1, (argv, run.stdout, run.stderr)
+        assert f"error: {message}" in run.stderr, run.stderr
+        assert "help: " in run.stderr
+    history = focalctl_in_process("history", "--tenant", "demo", *store, cwd=tmp_path)
+    assert "has no releases yet" in history.stdout
