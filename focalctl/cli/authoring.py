@@ -60,9 +60,11 @@ def lint(
     fmt: DiagnosticFormatOpt = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
-    """Find what is valid but likely wrong: effects that do not match what a tool says, goals
-    with no fallback, slots nothing reads, offerings no agent reaches, steps no simulation
-    reaches. Silence one finding with `# focal: disable=FOC9xx` on its line."""
+    """Find what is valid but likely wrong (warnings, FOC9xx).
+
+    Effects that do not match what a tool says, goals with no fallback, slots nothing reads,
+    offerings no agent reaches, steps no simulation reaches. Silence one finding with
+    `# focal: disable=FOC9xx` on its line."""
     from focalctl.diagnostics.render import Report, formatters
     from focalctl.lint import lint_paths
 

@@ -37,7 +37,9 @@ def report(
         typer.Option("--html", help="Also write a self-contained HTML report with charts."),
     ] = None,
 ) -> None:
-    """Turns per scenario, drop-off per step, tool calls and failures, follow-ups, fallbacks,
+    """Summarise the runtime's audit: turns, drop-off, tools, follow-ups and anomalies.
+
+    Turns per scenario, drop-off per step, tool calls and failures, follow-ups, fallbacks,
     duplicates and rate limits; per day, with anomalies beyond 3 standard deviations."""
     from focalctl import report as lib
 

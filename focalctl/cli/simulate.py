@@ -96,8 +96,10 @@ def suggest(
         Path, typer.Option("--out", help="Directory to write the Simulation files to.")
     ] = Path("suggested"),
 ) -> None:
-    """Write Simulation skeletons derived from the bundle's own simulations (they know how to
-    reach each step); run them with: focalctl simulate PATH --tests OUT."""
+    """Write Simulation skeletons for the risky paths (a duplicate, a decline, a burst, ...).
+
+    They are derived from the bundle's own simulations (which know how to reach each step);
+    run them with: focalctl simulate PATH --tests OUT."""
     import json
 
     from focalctl.compile.build import compile_bundle

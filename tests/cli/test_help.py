@@ -91,6 +91,21 @@ def test_app_help_lists_every_command_and_the_global_options(flag: str) -> None:
         assert option in result.output
 
 
+def test_every_command_has_a_one_line_summary() -> None:
+    """The command list shows each help's first paragraph with its line breaks kept: a summary
+    that wraps in the source breaks mid-sentence there (lint's did, after "goals")."""
+    root = typer.main.get_command(app)
+    long = []
+    for words in COMMANDS:
+        cmd = root
+        for word in words:
+            cmd = cmd.commands[word]
+        summary = (cmd.help or "").strip().split("\n\n")[0]
+        if not summary or "\n" in summary:
+            long.append((" ".join(words), summary))
+    assert not long, "give each a one-line first paragraph, a blank line, then the rest"
+
+
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
