@@ -231,6 +231,8 @@ def _trends(report: Report, daily: dict[str, dict[str, Counter[str]]]) -> None:
 def html(report: Report) -> str:
     """One self-contained HTML file (plotly.js inlined: it opens offline): a funnel per
     scenario, tool outcomes, follow-up outcomes, and the daily trends with anomalies marked."""
+    from html import escape
+
     import plotly.graph_objects as go
     from plotly.io import to_html
 
@@ -270,7 +272,7 @@ def html(report: Report) -> str:
         fig.update_layout(title="Daily rates", height=420, yaxis_tickformat=".0%")
         figures.append(("trends", fig))
     body = "".join(
-        f'<section id="{name}">'
+        f'<section id="{escape(name, quote=True)}">'  # names come from the audit stream
         + to_html(fig, full_html=False, include_plotlyjs="inline" if i == 0 else False)
         + "</section>"
         for i, (name, fig) in enumerate(figures)

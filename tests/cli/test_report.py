@@ -88,6 +88,18 @@ def test_a_tool_failure_rate_beyond_three_sigma_is_flagged() -> None:
     assert build([*days, *_day(14, 50, 20)], since=datetime(2026, 3, 10).date()).anomalies == []
 
 
+def test_names_from_the_audit_stream_cannot_write_html() -> None:
+    """An audit file is input: a scenario or step name in it is text in the HTML report, never
+    markup (the section ids were written raw; plotly escapes its own JSON)."""
+    from focalctl.report import Report, html
+
+    report = Report()
+    report.funnels = {'x"></section><script>alert(1)</script>': [("<b>step</b>", 3)]}
+    page = html(report)
+    assert "<script>alert(1)" not in page and "<b>step</b>" not in page
+    assert 'id="funnel-x&quot;&gt;&lt;/section&gt;&lt;script&gt;' in page
+
+
 def test_the_state_is_a_source_too(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/state.db"
     state = open_state(url)
