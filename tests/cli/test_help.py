@@ -33,6 +33,14 @@ def _command_paths() -> list[tuple[str, ...]]:
 COMMANDS = _command_paths()
 
 
+def _command(words: tuple[str, ...]) -> typer.core.TyperCommand | typer.core.TyperGroup:
+    """The click command that ``words`` name."""
+    cmd = typer.main.get_command(app)
+    for word in words:
+        cmd = cmd.commands[word]  # type: ignore[attr-defined]
+    return cmd
+
+
 def test_the_app_has_the_commands_it_registers() -> None:
     # A guard for the discovery itself: an empty list would make the tests below vacuous.
     assert {"validate", "init", "explain", "plan", "apply", "serve"} <= {c[0] for c in COMMANDS}
@@ -52,13 +60,9 @@ def test_every_command_help_renders(words: tuple[str, ...], flag: str) -> None:
 def _bracketed_help() -> list[tuple[tuple[str, ...], str]]:
     """(command, help text as users should read it) for every option or argument whose help
     has brackets: rich takes '[/STEP]' for a tag, so such texts are escaped in the source."""
-    root = typer.main.get_command(app)
     found = []
     for words in COMMANDS:
-        cmd = root
-        for word in words:
-            cmd = cmd.commands[word]
-        for param in cmd.params:
+        for param in _command(words).params:
             text = getattr(param, "help", None) or ""
             if "[" in text:
                 found.append((words, text.replace("\\[", "[")))
@@ -94,13 +98,9 @@ def test_app_help_lists_every_command_and_the_global_options(flag: str) -> None:
 def test_every_command_has_a_one_line_summary() -> None:
     """The command list shows each help's first paragraph with its line breaks kept: a summary
     that wraps in the source breaks mid-sentence there (lint's did, after "goals")."""
-    root = typer.main.get_command(app)
     long = []
     for words in COMMANDS:
-        cmd = root
-        for word in words:
-            cmd = cmd.commands[word]
-        summary = (cmd.help or "").strip().split("\n\n")[0]
+        summary = (_command(words).help or "").strip().split("\n\n")[0]
         if not summary or "\n" in summary:
             long.append((" ".join(words), summary))
     assert not long, "give each a one-line first paragraph, a blank line, then the rest"

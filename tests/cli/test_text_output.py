@@ -16,6 +16,7 @@ from focalctl.cli.main import app
 from focalctl.diagnostics import make
 from focalctl.diagnostics.render import Report
 from focalctl.diagnostics.render.text import WINDOW, render
+from tests.conftest import REPO, focalctl_in_process
 
 HEAD = "apiVersion: focal/v1\nkind: Tenant\n"
 
@@ -116,8 +117,6 @@ def test_paths_with_markup_print_as_written(tmp_path: Path) -> None:
     """Paths a user chose (init's directory, schema's --out, plan's -out, the --target that
     apply publishes to) print as written: ``[/]`` in a name once crashed rich's markup parser
     ("internal error: MarkupError"), and ``[bold]`` vanished into a style."""
-    from tests.conftest import REPO, focalctl_in_process
-
     odd = "a[/]b[bold]c"
     created = focalctl_in_process("init", str(tmp_path / odd), cwd=tmp_path)
     assert created.returncode == 0, created.stderr
@@ -144,8 +143,6 @@ def test_paths_that_cannot_be_written_are_errors_not_crashes(tmp_path: Path) -> 
     """A plan file in a directory that does not exist, schemas under a file, a file target
     under a file: exit 1 with what and where, never an internal error (focalctl_in_process
     re-raises one), and nothing released."""
-    from tests.conftest import REPO, focalctl_in_process
-
     shutil.copytree(REPO / "agents.d", tmp_path / "agents.d")
     (tmp_path / "afile").write_text("")
     store = ("--store", f"sqlite:///{tmp_path / 'state.db'}")
