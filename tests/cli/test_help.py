@@ -26,16 +26,17 @@ def _command_paths() -> list[tuple[str, ...]]:
             paths.append((*prefix, name))
             walk(cmd, (*prefix, name))
 
-    walk(typer.main.get_command(app), ())
+    walk(ROOT, ())
     return paths
 
 
+ROOT = typer.main.get_command(app)  # the click command tree, built once
 COMMANDS = _command_paths()
 
 
 def _command(words: tuple[str, ...]) -> typer.core.TyperCommand | typer.core.TyperGroup:
     """The click command that ``words`` name."""
-    cmd = typer.main.get_command(app)
+    cmd = ROOT
     for word in words:
         cmd = cmd.commands[word]  # type: ignore[attr-defined]
     return cmd
